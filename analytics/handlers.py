@@ -1,0 +1,1 @@
+"""Event handlers of the analytics app (registered at app ready)."""

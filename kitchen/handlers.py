@@ -1,0 +1,1 @@
+"""Event handlers of the kitchen app (registered at app ready)."""

@@ -1,0 +1,1 @@
+"""Event handlers of the notifications app (registered at app ready)."""

@@ -1,0 +1,172 @@
+"""Running one delivery: claim the row, call the handler, record the outcome.
+
+The claim is a conditional UPDATE, so a duplicate message, a message for a finished delivery or
+one that arrives early does nothing. The handler's writes and the "succeeded" mark commit in one
+transaction fenced by the attempt number: if the lease expired meanwhile and another worker took
+the delivery over, the late finisher rolls back instead of committing a second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from pizzeria.eventbus import registry, retry
+from pizzeria.eventbus.errors import PermanentError
+from pizzeria.eventbus.events import event_class
+from pizzeria.eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
+from pizzeria.eventbus.registry import HandlerSpec
+
+logger = logging.getLogger(__name__)
+
+ACTIVE = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
+
+
+class LeaseLost(Exception):
+    """The delivery was taken over (lease expired) while this attempt ran."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    delivery_id: int
+    handler: str
+    attempt: int
+    event_id: str
+    claimed_at: dt.datetime
+    attempt_since_replay: int
+
+
+def delivery_claim(delivery_id: int) -> Claim | None:
+    now = timezone.now()
+    lease_until = now + dt.timedelta(seconds=settings.EVENTBUS_LEASE_SECONDS)
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, attempts = attempts + 1, claimed_at = %s, "
+            "lease_until = %s, updated_at = %s "
+            "WHERE id = %s AND status IN (%s, %s) AND next_attempt_at <= %s "
+            "RETURNING handler, attempts, event_id, attempts_before_replay",
+            [Delivery.Status.RUNNING, now, lease_until, now, delivery_id, *ACTIVE, now],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    handler, attempt, event_id, before_replay = row
+    return Claim(delivery_id, handler, attempt, str(event_id), now, attempt - before_replay)
+
+
+def delivery_run(delivery_id: int, *, worker: str = "") -> str:
+    """Claim and run one delivery; return its new status, or "skipped" if it was not claimable."""
+    claim = delivery_claim(delivery_id)
+    if claim is None:
+        logger.debug("delivery_id=%s not claimable (done, running elsewhere or not due)", delivery_id)
+        return "skipped"
+    started = time.monotonic()
+    try:
+        spec = registry.handler(claim.handler)
+        outbox = OutboxEvent.objects.only("type", "payload").get(pk=claim.event_id)
+        event = event_class(outbox.type).from_json(outbox.payload)
+    except LookupError as exc:  # handler removed or event type unknown: no retry can help
+        return _fail(claim, None, PermanentError(str(exc)), started=started, worker=worker)
+    try:
+        with transaction.atomic():
+            spec.func(event)
+            _finish(claim, Delivery.Status.SUCCEEDED, started=started, worker=worker)
+    except LeaseLost:
+        logger.warning("delivery_id=%s attempt %s lost its lease; rolled back", delivery_id, claim.attempt)
+        return "lease-lost"
+    except Exception as exc:
+        return _fail(claim, spec, exc, started=started, worker=worker)
+    logger.info(
+        "delivery_id=%s handler=%s event_id=%s succeeded (attempt %s)",
+        delivery_id, claim.handler, claim.event_id, claim.attempt,
+    )
+    return Delivery.Status.SUCCEEDED
+
+
+def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: float, worker: str) -> str:
+    permanent = isinstance(exc, PermanentError)
+    exhausted = claim.attempt_since_replay >= retry.max_attempts(spec)
+    now = timezone.now()
+    if permanent or exhausted:
+        status, next_at, countdown = Delivery.Status.DEAD, now, None
+    else:
+        delay = retry.backoff_seconds(spec, claim.attempt)
+        status, next_at = Delivery.Status.RETRYING, now + dt.timedelta(seconds=delay)
+        countdown = delay if delay <= settings.EVENTBUS_SHORT_RETRY_MAX else None
+    try:
+        with transaction.atomic():
+            _finish(
+                claim,
+                status,
+                started=started,
+                worker=worker,
+                exc=exc,
+                next_attempt_at=next_at,
+                enqueued_at=next_at if countdown is not None else None,
+            )
+    except LeaseLost:
+        return "lease-lost"
+    log = logger.error if status == Delivery.Status.DEAD else logger.warning
+    log(
+        "delivery_id=%s handler=%s event_id=%s attempt %s failed (%s: %s) -> %s",
+        claim.delivery_id, claim.handler, claim.event_id, claim.attempt,
+        type(exc).__name__, exc, status,
+    )
+    if countdown is not None:
+        from pizzeria.eventbus.outbox import publish_deliveries
+
+        publish_deliveries([(claim.delivery_id, claim.handler)], countdown=countdown)
+    return status
+
+
+def _finish(
+    claim: Claim,
+    status: str,
+    *,
+    started: float,
+    worker: str,
+    exc: BaseException | None = None,
+    next_attempt_at: dt.datetime | None = None,
+    enqueued_at: dt.datetime | None = None,
+) -> None:
+    """Mark the outcome of this attempt, fenced on (running, attempt); raise LeaseLost if taken."""
+    now = timezone.now()
+    done = status in (Delivery.Status.SUCCEEDED, Delivery.Status.DEAD)
+    fields = {"status": status, "lease_until": None, "updated_at": now}
+    if done:
+        fields["finished_at"] = now
+    else:
+        fields["next_attempt_at"] = next_attempt_at
+        fields["enqueued_at"] = enqueued_at
+    if exc is not None:
+        fields["last_error_class"] = _error_class(exc)
+        fields["last_error"] = str(exc)[:2000]
+    updated = Delivery.objects.filter(
+        pk=claim.delivery_id, status=Delivery.Status.RUNNING, attempts=claim.attempt
+    ).update(**fields)
+    if not updated:
+        raise LeaseLost(claim.delivery_id)
+    DeliveryAttempt.objects.create(
+        delivery_id=claim.delivery_id,
+        number=claim.attempt,
+        started_at=claim.claimed_at,
+        duration_ms=(time.monotonic() - started) * 1000,
+        outcome=DeliveryAttempt.Outcome.SUCCEEDED if exc is None else DeliveryAttempt.Outcome.FAILED,
+        error_class=_error_class(exc) if exc is not None else "",
+        error_message=str(exc)[:2000] if exc is not None else "",
+        traceback="".join(traceback.format_exception(exc))[-10000:] if exc is not None else "",
+        worker=worker,
+    )
+
+
+def _error_class(exc: BaseException) -> str:
+    cls = type(exc)
+    return f"{cls.__module__}.{cls.__qualname__}"

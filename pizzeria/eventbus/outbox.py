@@ -1,0 +1,126 @@
+"""Writing events to the outbox and ringing the broker once they are committed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from pizzeria.eventbus import registry
+from pizzeria.eventbus.events import DomainEvent
+from pizzeria.eventbus.models import Delivery, OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+# Set by the in-memory test helper (testing.capture_events) to take deliveries instead of
+# publishing them; None in production.
+_delivery_sink: Callable[[list[DomainEvent], list[int]], None] | None = None
+
+
+def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> list[Delivery]:
+    """Store events and one pending delivery per subscribed handler; publish after commit.
+
+    Must run inside the transaction that made the change (the post_save receiver does).
+    """
+    now = timezone.now()
+    OutboxEvent.objects.using(using).bulk_create(
+        [
+            OutboxEvent(
+                event_id=e.event_id,
+                type=e.type,
+                schema_version=e.schema_version,
+                aggregate_type=e.aggregate_type,
+                aggregate_id=e.aggregate_id,
+                aggregate_version=e.aggregate_version,
+                occurred_at=e.occurred_at,
+                payload=e.to_json(),
+            )
+            for e in events
+        ]
+    )
+    deliveries = [
+        # enqueued_at is set optimistically: the on-commit publish clears it if the broker
+        # refuses, which is what the sweeper looks for. A crash between commit and publish
+        # leaves it set; the sweeper re-sends such rows after EVENTBUS_REDISPATCH_AFTER.
+        Delivery(event_id=e.event_id, handler=spec.name, next_attempt_at=now, enqueued_at=now)
+        for e in events
+        for spec in registry.handlers_for(e.type)
+    ]
+    if deliveries:
+        Delivery.objects.using(using).bulk_create(deliveries)
+    if _delivery_sink is not None:
+        _delivery_sink(list(events), [d.pk for d in deliveries])
+    elif deliveries:
+        transaction.on_commit(
+            partial(publish_deliveries, [(d.pk, d.handler) for d in deliveries]), using=using
+        )
+    return deliveries
+
+
+def queue_for(handler_name: str) -> str:
+    try:
+        return registry.handler(handler_name).queue
+    except LookupError:
+        return "events"  # the worker there marks it dead with a clear error
+
+
+def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | None = None) -> int:
+    """Send one run_delivery message per (delivery_id, handler). Never raises.
+
+    Returns how many were sent. On a broker error the rest are marked not-enqueued so the
+    sweeper picks them up; the caller (often a web request) goes on.
+    """
+    from pizzeria.celery import app
+    from pizzeria.eventbus.tasks import run_delivery
+
+    items = list(items)
+    sent = 0
+    try:
+        with app.producer_or_acquire() as producer:
+            for delivery_id, handler_name in items:
+                options = _task_options(handler_name)
+                run_delivery.apply_async(
+                    (delivery_id,),
+                    queue=queue_for(handler_name),
+                    producer=producer,
+                    countdown=countdown,
+                    **options,
+                )
+                sent += 1
+    except Exception:
+        unsent = [delivery_id for delivery_id, _ in items[sent:]]
+        logger.warning(
+            "Broker unavailable: %s deliveries left to the sweeper (first id %s)",
+            len(unsent),
+            unsent[0] if unsent else None,
+            exc_info=True,
+        )
+        _mark_not_enqueued(unsent)
+    return sent
+
+
+def _task_options(handler_name: str) -> dict:
+    try:
+        spec = registry.handler(handler_name)
+    except LookupError:
+        return {}
+    options = {}
+    if spec.soft_time_limit is not None:
+        options["soft_time_limit"] = spec.soft_time_limit
+    if spec.time_limit is not None:
+        options["time_limit"] = spec.time_limit
+    return options
+
+
+def _mark_not_enqueued(delivery_ids: list[int]) -> None:
+    if not delivery_ids:
+        return
+    try:
+        Delivery.objects.filter(pk__in=delivery_ids).update(enqueued_at=None)
+    except Exception:
+        # Even the database is away: the rows keep their optimistic enqueued_at and the sweeper
+        # re-sends them after EVENTBUS_REDISPATCH_AFTER.
+        logger.exception("Could not mark %s deliveries as not enqueued", len(delivery_ids))

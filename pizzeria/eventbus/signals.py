@@ -1,0 +1,16 @@
+"""The only signal receiver in the code base: aggregates' recorded events go to the outbox."""
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from pizzeria.eventbus.aggregate import AggregateRoot
+from pizzeria.eventbus.outbox import outbox_write
+
+
+@receiver(post_save, dispatch_uid="eventbus.publish_recorded_events")
+def publish_recorded_events(sender, instance, raw: bool = False, using: str | None = None, **kwargs) -> None:
+    if raw or not isinstance(instance, AggregateRoot):
+        return
+    events = instance.drain_events()
+    if events:
+        outbox_write(events, using=using or "default")

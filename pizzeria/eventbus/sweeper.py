@@ -1,0 +1,114 @@
+"""The sweeper: nothing stays stranded.
+
+Re-sends deliveries whose message never went out (broker down at commit), went out long ago
+without being claimed (lost with a broker restart), or whose retry is now due; and turns running
+deliveries with an expired lease (worker killed, machine gone) into a failed "worker lost"
+attempt, so a message that kills its worker ends dead after max attempts instead of looping.
+Rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, so several sweepers never take the same one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from pizzeria.eventbus import registry, retry
+from pizzeria.eventbus.models import Delivery, DeliveryAttempt
+from pizzeria.eventbus.outbox import publish_deliveries
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCHES_PER_SWEEP = 20  # bounds one sweep's duration; the next sweep continues
+
+
+@dataclass
+class SweepResult:
+    redispatched: int = 0
+    leases_expired: int = 0
+
+
+def sweep(*, batch_size: int | None = None) -> SweepResult:
+    batch_size = batch_size or settings.EVENTBUS_SWEEP_BATCH
+    result = SweepResult()
+    for _ in range(MAX_BATCHES_PER_SWEEP):
+        expired = _expire_leases(batch_size)
+        result.leases_expired += expired
+        if expired < batch_size:
+            break
+    for _ in range(MAX_BATCHES_PER_SWEEP):
+        sent = _redispatch(batch_size)
+        result.redispatched += sent
+        if sent < batch_size:
+            break
+    if result.redispatched or result.leases_expired:
+        logger.info(
+            "sweep: %s deliveries re-sent, %s expired leases", result.redispatched, result.leases_expired
+        )
+    return result
+
+
+def _redispatch(batch_size: int) -> int:
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=settings.EVENTBUS_REDISPATCH_AFTER)
+    with transaction.atomic():
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status__in=(Delivery.Status.PENDING, Delivery.Status.RETRYING), next_attempt_at__lte=now)
+            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
+            .order_by("next_attempt_at")
+            .values_list("pk", "handler")[:batch_size]
+        )
+        if not rows:
+            return 0
+        Delivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(enqueued_at=now)
+    publish_deliveries(rows)
+    return len(rows)
+
+
+def _expire_leases(batch_size: int) -> int:
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status=Delivery.Status.RUNNING, lease_until__lt=now)
+            .order_by("lease_until")[:batch_size]
+        )
+        for delivery in rows:
+            _record_lost_attempt(delivery, now)
+    return len(rows)
+
+
+def _record_lost_attempt(delivery: Delivery, now: dt.datetime) -> None:
+    try:
+        spec = registry.handler(delivery.handler)
+    except LookupError:
+        spec = None
+    message = "Worker lost: lease expired before the attempt finished"
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempts,
+        started_at=delivery.claimed_at or now,
+        duration_ms=((now - delivery.claimed_at).total_seconds() * 1000) if delivery.claimed_at else None,
+        outcome=DeliveryAttempt.Outcome.LOST,
+        error_class="WorkerLost",
+        error_message=message,
+    )
+    fields = {"lease_until": None, "last_error_class": "WorkerLost", "last_error": message}
+    if delivery.attempts - delivery.attempts_before_replay >= retry.max_attempts(spec):
+        fields.update(status=Delivery.Status.DEAD, finished_at=now)
+        logger.error("delivery_id=%s handler=%s dead after lost workers", delivery.pk, delivery.handler)
+    else:
+        delay = retry.backoff_seconds(spec, delivery.attempts)
+        fields.update(
+            status=Delivery.Status.RETRYING,
+            next_attempt_at=now + dt.timedelta(seconds=delay),
+            enqueued_at=None,
+        )
+        logger.warning("delivery_id=%s handler=%s worker lost; retrying", delivery.pk, delivery.handler)
+    Delivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts).update(updated_at=now, **fields)

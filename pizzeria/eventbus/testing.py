@@ -1,0 +1,67 @@
+"""In-memory helper for handler unit tests: capture what a block records, run handlers in-process.
+
+    with capture_events(only=["kitchen.handlers.ticket_create"]) as captured:
+        order = order_place(...)
+    assert captured.types() == ["com.mariopizzeria.order.placed", ...]
+
+Deliveries still go through the real rows (claim, run, finish), only the broker is skipped, so
+handlers that record further events cascade. Integration tests use a real worker instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+
+from pizzeria.eventbus import outbox
+from pizzeria.eventbus.delivery import delivery_run
+from pizzeria.eventbus.events import DomainEvent
+from pizzeria.eventbus.models import Delivery
+
+
+class EventCapture:
+    def __init__(self, only: Iterable[str] | None, run_handlers: bool) -> None:
+        self.only = set(only) if only is not None else None
+        self.run_handlers = run_handlers
+        self.recorded: list[DomainEvent] = []
+        self.delivery_ids: list[int] = []
+        self._pending: list[int] = []
+
+    def _take(self, events: list[DomainEvent], ids: list[int]) -> None:
+        self.recorded.extend(events)
+        self.delivery_ids.extend(ids)
+        self._pending.extend(ids)
+
+    def run(self, *, max_rounds: int = 20) -> None:
+        """Run pending deliveries (and those their handlers cause) until none is left."""
+        for _ in range(max_rounds):
+            if not self._pending:
+                return
+            batch, self._pending = self._pending, []
+            for delivery in Delivery.objects.filter(pk__in=batch).order_by("pk"):
+                if self.only is None or delivery.handler in self.only:
+                    delivery_run(delivery.pk, worker="in-memory")
+        raise RuntimeError("Handlers kept recording events after %s rounds" % max_rounds)
+
+    def types(self) -> list[str]:
+        return [e.type for e in self.recorded]
+
+    def of_type(self, event_class: type[DomainEvent]) -> list[DomainEvent]:
+        return [e for e in self.recorded if isinstance(e, event_class)]
+
+    def deliveries(self, handler: str | None = None) -> list[Delivery]:
+        qs = Delivery.objects.filter(pk__in=self.delivery_ids).order_by("pk")
+        return list(qs.filter(handler=handler) if handler else qs)
+
+
+@contextlib.contextmanager
+def capture_events(*, only: Iterable[str] | None = None, run_handlers: bool = True) -> Iterator[EventCapture]:
+    capture = EventCapture(only, run_handlers)
+    previous = outbox._delivery_sink
+    outbox._delivery_sink = capture._take
+    try:
+        yield capture
+        if run_handlers:
+            capture.run()
+    finally:
+        outbox._delivery_sink = previous

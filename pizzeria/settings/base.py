@@ -1,0 +1,205 @@
+"""Settings shared by every environment; read from the environment via django-environ."""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+SECRET_KEY = env("SECRET_KEY", default="dev-insecure-key-change-me")
+DEBUG = env.bool("DEBUG", default=True)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "pizzeria.eventbus",
+    "orders",
+    "kitchen",
+    "notifications",
+    "analytics",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "pizzeria.urls"
+WSGI_APPLICATION = "pizzeria.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# Postgres in production and CI (DATABASE_URL). Without it, a SQLite file: WAL so readers never
+# block the writer, IMMEDIATE transactions so concurrent writers queue on the busy timeout instead
+# of failing with "database is locked" halfway through a transaction.
+SQLITE_PATH = BASE_DIR / "db.sqlite3"
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # A file, not :memory:, so a worker subprocess sees the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_db.sqlite3")}
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+LOGIN_URL = "/admin/login/"
+
+# --- REST framework -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_THROTTLE_RATES": {"order_place": env("ORDER_PLACE_THROTTLE", default="30/min")},
+    "EXCEPTION_HANDLER": "orders.api.exceptions.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Mario's Pizzeria API",
+    "DESCRIPTION": "Place and track pizza orders.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Broker and Celery ----------------------------------------------------------------------
+# `make run` / `make test` start an embedded Valkey and export REDIS_URL when none is given.
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+# The event bus. Durations are settings so tests can shrink them.
+EVENTBUS_LEASE_SECONDS = env.float("EVENTBUS_LEASE_SECONDS", default=60.0)  # > hard time limit
+EVENTBUS_SWEEP_INTERVAL = env.float("EVENTBUS_SWEEP_INTERVAL", default=5.0)
+EVENTBUS_SWEEP_BATCH = env.int("EVENTBUS_SWEEP_BATCH", default=500)
+# A pending delivery whose message was published this long ago and still not claimed is re-sent
+# (the message may have been lost with a broker restart). Duplicates are harmless: claims are
+# conditional.
+EVENTBUS_REDISPATCH_AFTER = env.float("EVENTBUS_REDISPATCH_AFTER", default=300.0)
+# Retries due within this many seconds ride a countdown message; longer waits stay in the row.
+EVENTBUS_SHORT_RETRY_MAX = env.float("EVENTBUS_SHORT_RETRY_MAX", default=5.0)
+EVENTBUS_BACKOFF_BASE = env.float("EVENTBUS_BACKOFF_BASE", default=2.0)
+EVENTBUS_BACKOFF_CAP = env.float("EVENTBUS_BACKOFF_CAP", default=600.0)
+EVENTBUS_MAX_ATTEMPTS = env.int("EVENTBUS_MAX_ATTEMPTS", default=8)
+EVENTBUS_RETENTION_DAYS = env.int("EVENTBUS_RETENTION_DAYS", default=14)
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Above the longest hard time limit plus the longest countdown, or Redis would hand an
+    # unacknowledged (acks_late) message to a second worker while the first still runs it.
+    "visibility_timeout": 900,
+    "socket_connect_timeout": 1.0,
+    "socket_timeout": 5.0,
+}
+# The web request publishes on commit: never loop on a dead broker there, the sweeper re-sends.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SOFT_TIME_LIMIT = 20
+CELERY_TASK_TIME_LIMIT = 30
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_TASK_DEFAULT_QUEUE = "events"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TIMEZONE = TIME_ZONE
+# Keep the Postgres connection across tasks (a new connection costs ~5 ms here); Celery's Django
+# fixup otherwise closes it after every task. Read by celery.fixups.django.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+
+
+def beat_schedule(sweep_interval: float) -> dict:
+    return {
+        "sweep-deliveries": {
+            "task": "eventbus.sweep_deliveries",
+            "schedule": sweep_interval,
+            # A sweep nobody ran in time is replaced by the next one, not queued up behind it.
+            "options": {"queue": "events", "expires": max(sweep_interval * 4, 2.0)},
+        },
+        "purge-delivered": {
+            "task": "eventbus.purge_delivered",
+            "schedule": 3600.0,
+            "options": {"queue": "events"},
+        },
+    }
+
+
+CELERY_BEAT_SCHEDULE = beat_schedule(EVENTBUS_SWEEP_INTERVAL)
+
+# --- Providers (notifications) --------------------------------------------------------------
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com")
+SENDGRID_API_KEY = env("SENDGRID_API_KEY", default="")
+SENDGRID_API_HOST = env("SENDGRID_API_HOST", default="https://api.sendgrid.com")
+NOTIFY_FROM_EMAIL = env("NOTIFY_FROM_EMAIL", default="orders@mariospizzeria.example")
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="")
+
+# --- Kitchen ----------------------------------------------------------------------------------
+KITCHEN_CAPACITY = env.int("KITCHEN_CAPACITY", default=3)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,18 @@
+"""Test settings: fast hashing, short bus durations so fault tests finish in seconds."""
+
+from pizzeria.settings.base import *  # noqa: F401,F403
+from pizzeria.settings.base import REST_FRAMEWORK, beat_schedule, env
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EVENTBUS_LEASE_SECONDS = env.float("EVENTBUS_LEASE_SECONDS", default=3.0)
+EVENTBUS_SWEEP_INTERVAL = env.float("EVENTBUS_SWEEP_INTERVAL", default=0.5)
+CELERY_BEAT_SCHEDULE = beat_schedule(EVENTBUS_SWEEP_INTERVAL)
+EVENTBUS_REDISPATCH_AFTER = env.float("EVENTBUS_REDISPATCH_AFTER", default=5.0)
+EVENTBUS_BACKOFF_BASE = env.float("EVENTBUS_BACKOFF_BASE", default=0.1)
+EVENTBUS_BACKOFF_CAP = env.float("EVENTBUS_BACKOFF_CAP", default=1.0)
+CELERY_TASK_SOFT_TIME_LIMIT = 2
+CELERY_TASK_TIME_LIMIT = 2.5
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"order_place": env("ORDER_PLACE_THROTTLE", default="1000/min")},
+}
