@@ -16,3 +16,5 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"order_place": env("ORDER_PLACE_THROTTLE", default="1000/min")},
 }
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405

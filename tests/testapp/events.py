@@ -1,0 +1,11 @@
+import dataclasses
+
+from pizzeria.eventbus import DomainEvent
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProbeHappened(DomainEvent):
+    """behaviour applies to handler probe_a only: ok | transient:N | permanent | block | kill."""
+
+    type = "com.mariopizzeria.test.probe"
+    behaviour: str = "ok"
