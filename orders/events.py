@@ -16,6 +16,7 @@ class OrderItemLine:
     toppings: list[str]
     quantity: int
     unit_price: Decimal
+    pizza_id: int = 0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -29,6 +30,10 @@ class OrderPlaced(DomainEvent):
     fulfilment: str
     delivery_address: str
     estimated_delivery_time: dt.datetime | None
+    # Added beyond the seed fields (defaults keep older payloads readable):
+    estimated_ready_time: dt.datetime | None = None
+    customer_email: str = ""
+    notes: str = ""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -56,6 +61,7 @@ class OrderReady(DomainEvent):
     customer_phone: str
     preparation_time: dt.timedelta
     pickup_instructions: str
+    fulfilment: str = "delivery"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -72,6 +78,7 @@ class OrderDelivered(DomainEvent):
     order_id: int
     delivered_at: dt.datetime
     delivery_duration: dt.timedelta | None
+    fulfilment: str = "delivery"  # "pickup": collected at the counter, no delivery_duration
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -81,13 +81,20 @@ class WorkerProcess:
         }
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.kill()
+            raise
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"Worker exited with {self.proc.returncode}:\n{self.log_tail()}")
             if app.control.ping(destination=[self.name], timeout=0.5):
-                return self
-        self.stop()
+                return
         raise RuntimeError(f"Worker did not answer within {timeout}s:\n{self.log_tail()}")
 
     def pool_children(self) -> list[int]:

@@ -98,7 +98,8 @@ def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: fl
     if permanent or exhausted:
         status, next_at, countdown = Delivery.Status.DEAD, now, None
     else:
-        delay = retry.backoff_seconds(spec, claim.attempt)
+        # Counted from the last replay, like the budget: a replay starts again with short waits.
+        delay = retry.backoff_seconds(spec, claim.attempt_since_replay)
         status, next_at = Delivery.Status.RETRYING, now + dt.timedelta(seconds=delay)
         countdown = delay if delay <= settings.EVENTBUS_SHORT_RETRY_MAX else None
     try:

@@ -76,6 +76,10 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
     from pizzeria.celery import app
     from pizzeria.eventbus.tasks import run_delivery
 
+    if _delivery_sink is not None:
+        # The in-memory test helper runs deliveries itself: a retry (or a replay) stays in its
+        # row instead of reaching a real broker with the id of an uncommitted test row.
+        return 0
     items = list(items)
     sent = 0
     try:

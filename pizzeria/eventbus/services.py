@@ -42,7 +42,8 @@ def delivery_replay(*, deliveries: QuerySet[Delivery] | Iterable[Delivery], acto
                 updated_at=now,
             )
         items = [(pk, handler) for pk, handler, _ in rows]
-        transaction.on_commit(lambda: publish_deliveries(items))
+        if items:
+            transaction.on_commit(lambda: publish_deliveries(items))
     for pk, handler, _ in rows:
         logger.info("delivery_id=%s handler=%s replayed by %s", pk, handler, actor or "system")
     return len(rows)

@@ -104,7 +104,7 @@ def _record_lost_attempt(delivery: Delivery, now: dt.datetime) -> None:
         fields.update(status=Delivery.Status.DEAD, finished_at=now)
         logger.error("delivery_id=%s handler=%s dead after lost workers", delivery.pk, delivery.handler)
     else:
-        delay = retry.backoff_seconds(spec, delivery.attempts)
+        delay = retry.backoff_seconds(spec, delivery.attempts - delivery.attempts_before_replay)
         fields.update(
             status=Delivery.Status.RETRYING,
             next_attempt_at=now + dt.timedelta(seconds=delay),

@@ -142,6 +142,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 900,
     "socket_connect_timeout": 1.0,
     "socket_timeout": 5.0,
+    # kombu retries connecting on first use of a channel (3 tries, ~2 s) unless told otherwise:
+    # one try, then the publisher gives up and leaves the delivery to the sweeper.
+    "max_retries": 0,
 }
 # The web request publishes on commit: never loop on a dead broker there, the sweeper re-sends.
 CELERY_TASK_PUBLISH_RETRY = False

@@ -1,6 +1,5 @@
 """The pipeline end to end through a real worker subprocess, real broker, real database."""
 
-import time
 
 import pytest
 from django.db import transaction

@@ -1,0 +1,1 @@
+from orders.admin import menu, orders  # noqa: F401  (registers the ModelAdmins)

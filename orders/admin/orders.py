@@ -1,0 +1,200 @@
+"""Order admin: status and totals are read-only; transitions are actions and change-page buttons
+that call the services. A refused transition is a message, never an error page."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from orders import selectors, services
+from orders.errors import OrderError
+from orders.models import Order, OrderItem
+
+WAITING_MINUTES = 20
+
+# name → (label, call(order_id, request, post_data))
+TRANSITIONS = {
+    "pay_cash": ("Mark paid (cash)", lambda oid, req, data: services.order_pay(order_id=oid, method="cash", actor=req.user)),
+    "start_cooking": ("Start cooking", lambda oid, req, data: services.order_start_cooking(order_id=oid, actor=req.user)),
+    "mark_ready": ("Mark ready", lambda oid, req, data: services.order_mark_ready(order_id=oid, actor=req.user)),
+    "send_out": (
+        "Send out for delivery",
+        lambda oid, req, data: services.order_send_out(
+            order_id=oid, actor=req.user, driver=(data.get("driver") or req.user.get_username())
+        ),
+    ),
+    "mark_delivered": (
+        "Mark delivered / collected",
+        lambda oid, req, data: services.order_mark_delivered(order_id=oid, actor=req.user),
+    ),
+    "cancel": (
+        "Cancel",
+        lambda oid, req, data: services.order_cancel(
+            order_id=oid, actor=req.user, reason=(data.get("reason") or "Cancelled by staff")
+        ),
+    ),
+}
+
+
+def run_transition(request, order_id: int, name: str) -> bool:
+    label, call = TRANSITIONS[name]
+    try:
+        order = call(order_id, request, request.POST)
+    except OrderError as exc:
+        messages.error(request, f"{label}: {exc}")
+        return False
+    except Order.DoesNotExist:
+        messages.error(request, f"{label}: order {order_id} no longer exists")
+        return False
+    messages.success(request, f"{label}: order {order.pk} is now {order.get_status_display().lower()}.")
+    return True
+
+
+def _make_action(name: str):
+    label = TRANSITIONS[name][0]
+
+    def action(modeladmin, request, queryset):
+        for order_id in queryset.order_by("pk").values_list("pk", flat=True):
+            run_transition(request, order_id, name)
+
+    action.__name__ = f"action_{name}"
+    return admin.action(description=f"{label} (selected orders)", permissions=["change"])(action)
+
+
+class WaitingFilter(admin.SimpleListFilter):
+    title = "waiting"
+    parameter_name = "waiting"
+
+    def lookups(self, request, model_admin):
+        return [("yes", f"Open for more than {WAITING_MINUTES} min")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            cutoff = timezone.now() - dt.timedelta(minutes=WAITING_MINUTES)
+            return queryset.filter(placed_at__lt=cutoff).exclude(status__in=["delivered", "cancelled"])
+        return queryset
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    extra = 0
+    can_delete = False
+    fields = ["pizza", "size", "toppings", "quantity", "unit_price", "line_total"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    change_form_template = "admin/orders/order/change_form.html"
+    list_display = ["id", "customer", "status", "fulfilment", "total_amount", "payment_status", "placed_at", "age"]
+    list_filter = ["status", "fulfilment", "payment_status", ("placed_at", admin.DateFieldListFilter), WaitingFilter]
+    search_fields = ["customer__user__username", "phone"]
+    list_select_related = ["customer__user"]
+    date_hierarchy = "placed_at"
+    inlines = [OrderItemInline]
+    actions = [_make_action(name) for name in TRANSITIONS]
+    readonly_fields = [
+        "customer", "status", "fulfilment", "delivery_address", "phone", "email", "total_amount",
+        "payment_status", "payment_method", "payment_reference", "estimated_ready_time",
+        "estimated_delivery_time", "placed_at", "placed_by", "paid_at", "paid_by",
+        "cooking_started_at", "cooking_started_by", "ready_at", "ready_by", "pickup_instructions",
+        "out_for_delivery_at", "out_for_delivery_by", "driver", "delivered_at", "delivered_by",
+        "cancelled_at", "cancelled_by", "cancel_reason", "version", "age", "timeline",
+    ]  # fmt: skip
+    fieldsets = [
+        (None, {"fields": ["customer", "status", "fulfilment", "delivery_address", "phone", "email", "notes", "age"]}),
+        ("Payment", {"fields": ["total_amount", "payment_status", "payment_method", "payment_reference"]}),
+        ("Estimates", {"fields": ["estimated_ready_time", "estimated_delivery_time"]}),
+        ("Timeline", {"fields": ["timeline"]}),
+        (
+            "Who and when",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    ("placed_at", "placed_by"), ("paid_at", "paid_by"), ("cooking_started_at", "cooking_started_by"),
+                    ("ready_at", "ready_by", "pickup_instructions"), ("out_for_delivery_at", "out_for_delivery_by", "driver"),
+                    ("delivered_at", "delivered_by"), ("cancelled_at", "cancelled_by", "cancel_reason"), "version",
+                ],
+            },
+        ),
+    ]  # fmt: skip
+
+    def has_add_permission(self, request) -> bool:
+        return False  # orders are placed through the API / order_place, which prices them
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # cancel instead: deleting would lose the events' aggregate
+
+    def get_search_results(self, request, queryset, search_term):
+        unsearched = queryset
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip().lstrip("#")
+        if term.isdigit() and len(term) < 19:
+            queryset |= unsearched.filter(pk=int(term))
+        return queryset, may_have_duplicates
+
+    @admin.display(description="age")
+    def age(self, order: Order) -> str:
+        end = order.delivered_at or order.cancelled_at or timezone.now()
+        minutes = int((end - order.placed_at).total_seconds() // 60)
+        text = f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes} min"
+        if order.is_open and minutes >= WAITING_MINUTES:
+            return format_html('<strong style="color:#ba2121">{}</strong>', text)
+        return text
+
+    @admin.display(description="timeline")
+    def timeline(self, order: Order) -> str:
+        rows = selectors.order_timeline(order=order)
+        if not rows:
+            return "—"
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            ((timezone.localtime(r["at"]).strftime("%Y-%m-%d %H:%M:%S"), r["label"], r.get("by", ""), r["type"]) for r in rows),
+        )
+        return format_html("<table><tr><th>at</th><th>what</th><th>by</th><th>event</th></tr>{}</table>", body)
+
+    # --- change-page buttons -----------------------------------------------------------------
+    def get_urls(self):
+        urls = [
+            path(
+                "<path:object_id>/transition/<str:name>/",
+                self.admin_site.admin_view(self.transition_view),
+                name="orders_order_transition",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def transition_view(self, request, object_id: str, name: str):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        order = get_object_or_404(Order, pk=object_id) if object_id.isdigit() else None
+        if order is None or name not in TRANSITIONS:
+            messages.error(request, "Unknown order or transition.")
+            return HttpResponseRedirect(reverse("admin:orders_order_changelist"))
+        if not self.has_change_permission(request, order):
+            raise PermissionDenied
+        run_transition(request, order.pk, name)
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            drivers = get_user_model().objects.filter(groups__name="driver", is_active=True).order_by("username")
+            context["transitions"] = [
+                {"name": n, "label": label, "url": reverse("admin:orders_order_transition", args=[obj.pk, n])}
+                for n, (label, _) in TRANSITIONS.items()
+            ]
+            context["drivers"] = [u.get_username() for u in drivers]
+            context["can_transition"] = self.has_change_permission(request, obj)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)

@@ -1,0 +1,217 @@
+"""Validate requests and render responses. Writes happen in orders.services, never here."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from orders import selectors
+from orders.models import Order, OrderItem, Pizza, Size, Topping
+from orders.models.order import MAX_QUANTITY
+from orders.phones import phone_normalize
+from orders.services import MAX_ITEMS
+
+MAX_DB_ID = 2**63 - 1  # BigAutoField: larger ids would overflow the database, not just miss
+
+
+def _phone(value: str) -> str:
+    try:
+        return phone_normalize(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.messages) from None
+
+
+# --- auth ----------------------------------------------------------------------------------------
+class RegisterSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    phone = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=32, help_text="International format, e.g. +15005550006"
+    )
+    default_address = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+    def validate_username(self, value: str) -> str:
+        User = get_user_model()
+        field = User._meta.get_field(User.USERNAME_FIELD)
+        for validator in field.validators:
+            try:
+                validator(value)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(exc.messages) from None
+        if User.objects.filter(**{f"{User.USERNAME_FIELD}__iexact": value}).exists():
+            raise serializers.ValidationError("A user with that username already exists.")
+        return value
+
+    def validate_phone(self, value: str) -> str:
+        return _phone(value)
+
+    def validate(self, attrs: dict) -> dict:
+        user = get_user_model()(username=attrs["username"], email=attrs.get("email", ""))
+        try:
+            validate_password(attrs["password"], user=user)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"password": list(exc.messages)}) from None
+        return attrs
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+# --- menu ------------------------------------------------------------------------------------------
+class PizzaSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Pizza
+        fields = ["id", "name", "description", "base_price"]
+
+
+class SizeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Size
+        fields = ["code", "name", "multiplier"]
+
+
+class ToppingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Topping
+        fields = ["code", "name", "price"]
+
+
+class MenuSerializer(serializers.Serializer):
+    pizzas = PizzaSerializer(many=True)
+    sizes = SizeSerializer(many=True)
+    toppings = ToppingSerializer(many=True)
+
+
+# --- orders: input -----------------------------------------------------------------------------------
+class OrderItemInputSerializer(serializers.Serializer):
+    pizza = serializers.IntegerField(min_value=1, max_value=MAX_DB_ID, help_text="Pizza id from /api/menu/")
+    size = serializers.CharField(max_length=20, help_text="Size code from /api/menu/")
+    toppings = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, default=list, max_length=20
+    )
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    items = OrderItemInputSerializer(many=True, allow_empty=False, max_length=MAX_ITEMS)
+    fulfilment = serializers.ChoiceField(choices=Order.Fulfilment.choices)
+    delivery_address = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+    phone = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=32, help_text="Overrides the profile phone for this order"
+    )
+
+    def validate_phone(self, value: str) -> str:
+        return _phone(value)
+
+    def validate_items(self, items: list[dict]) -> list[dict]:
+        """Check every item against the menu in three queries; report problems per item."""
+        pizzas = set(Pizza.objects.filter(pk__in=[i["pizza"] for i in items], active=True).values_list("pk", flat=True))
+        sizes = set(Size.objects.values_list("code", flat=True))
+        codes = {c for i in items for c in i["toppings"]}
+        toppings = set(Topping.objects.filter(code__in=codes, active=True).values_list("code", flat=True))
+        errors, bad = [], False
+        for item in items:
+            e: dict[str, list[str]] = {}
+            if item["pizza"] not in pizzas:
+                e["pizza"] = [f"Pizza {item['pizza']} is not on the menu."]
+            if item["size"] not in sizes:
+                e["size"] = [f"Unknown size {item['size']!r}; see /api/menu/."]
+            unknown = [c for c in item["toppings"] if c not in toppings]
+            if unknown:
+                e["toppings"] = [f"Unknown topping {c!r}; see /api/menu/." for c in unknown]
+            elif len(set(item["toppings"])) != len(item["toppings"]):
+                e["toppings"] = ["Each topping can be listed once."]
+            errors.append(e)
+            bad = bad or bool(e)
+        if bad:
+            raise serializers.ValidationError(errors)
+        return items
+
+    def validate(self, attrs: dict) -> dict:
+        customer = self.context.get("customer")
+        attrs["delivery_address"] = attrs.get("delivery_address", "").strip()
+        if (
+            attrs["fulfilment"] == Order.Fulfilment.DELIVERY
+            and not attrs["delivery_address"]
+            and not (customer and customer.default_address.strip())
+        ):
+            raise serializers.ValidationError({"delivery_address": ["A delivery order needs a delivery address."]})
+        return attrs
+
+
+class OrderCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
+# --- orders: output ----------------------------------------------------------------------------------
+class OrderItemSerializer(serializers.ModelSerializer):
+    pizza_name = serializers.CharField(source="pizza.name", read_only=True)
+    size = serializers.CharField(source="size.code", read_only=True)
+    toppings = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = OrderItem
+        fields = ["pizza", "pizza_name", "size", "toppings", "quantity", "unit_price", "line_total"]
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="CloudEvents type, e.g. com.mariopizzeria.order.placed")
+    at = serializers.DateTimeField()
+    status = serializers.CharField()
+    label = serializers.CharField()
+    by = serializers.CharField(required=False)
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    items = OrderItemSerializer(many=True, read_only=True)
+    payment_method = serializers.CharField(read_only=True, help_text='"card", "cash", "online" or "" (unpaid)')
+    timeline = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "status",
+            "fulfilment",
+            "delivery_address",
+            "notes",
+            "phone",
+            "items",
+            "total_amount",
+            "payment_status",
+            "payment_method",
+            "placed_at",
+            "estimated_ready_time",
+            "estimated_delivery_time",
+            "driver",
+            "cancel_reason",
+            "timeline",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(TimelineEntrySerializer(many=True))
+    def get_timeline(self, order: Order) -> list[dict]:
+        return TimelineEntrySerializer(selectors.order_timeline(order=order), many=True).data
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class OrderSummarySerializer(OrderSerializer):
+    """An order in a list: everything but the timeline (one query per order would add up)."""
+
+    class Meta(OrderSerializer.Meta):
+        fields = [f for f in OrderSerializer.Meta.fields if f != "timeline"]
+        read_only_fields = fields

@@ -1,0 +1,105 @@
+"""Order reads that take more than one line."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from django.db.models import Prefetch, QuerySet
+
+from orders.models import Customer, Order, OrderItem, Pizza, Size, Topping
+from pizzeria.eventbus.models import OutboxEvent
+
+EVENT_STATUS = {
+    "com.mariopizzeria.order.placed": ("placed", "Order placed"),
+    "com.mariopizzeria.order.payment_processed": ("paid", "Payment received"),
+    "com.mariopizzeria.order.cooking_started": ("cooking", "Cooking started"),
+    "com.mariopizzeria.order.ready": ("ready", "Ready"),
+    "com.mariopizzeria.order.out_for_delivery": ("out_for_delivery", "Out for delivery"),
+    "com.mariopizzeria.order.delivered": ("delivered", "Delivered"),
+    "com.mariopizzeria.order.cancelled": ("cancelled", "Cancelled"),
+}
+# Fallback when the outbox rows were purged by retention: the order's own timestamps.
+_TIMESTAMPS = [
+    ("placed_at", "placed_by", "com.mariopizzeria.order.placed"),
+    ("paid_at", "paid_by", "com.mariopizzeria.order.payment_processed"),
+    ("cooking_started_at", "cooking_started_by", "com.mariopizzeria.order.cooking_started"),
+    ("ready_at", "ready_by", "com.mariopizzeria.order.ready"),
+    ("out_for_delivery_at", "out_for_delivery_by", "com.mariopizzeria.order.out_for_delivery"),
+    ("delivered_at", "delivered_by", "com.mariopizzeria.order.delivered"),
+    ("cancelled_at", "cancelled_by", "com.mariopizzeria.order.cancelled"),
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class CustomerContact:
+    name: str
+    email: str
+    phone: str
+
+
+def customer_contact(*, customer_id: int) -> CustomerContact:
+    customer = Customer.objects.select_related("user").get(pk=customer_id)
+    return CustomerContact(name=customer.name, email=customer.email or customer.user.email, phone=customer.phone)
+
+
+def customer_for_user(*, user) -> Customer | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Customer.objects.filter(user=user).select_related("user").first()
+
+
+def _items_prefetch() -> Prefetch:
+    return Prefetch("items", queryset=OrderItem.objects.select_related("pizza", "size").order_by("pk"))
+
+
+def order_get(*, order_id: int) -> Order:
+    return Order.objects.select_related("customer__user").prefetch_related(_items_prefetch()).get(pk=order_id)
+
+
+def order_list_for_customer(*, customer: Customer) -> QuerySet[Order]:
+    return (
+        Order.objects.filter(customer=customer)
+        .prefetch_related(_items_prefetch())
+        .order_by("-placed_at", "-id")
+    )
+
+
+def order_get_for_customer(*, customer: Customer, order_id: int) -> Order:
+    """The customer's own order; raises Order.DoesNotExist for anybody else's (no existence leak)."""
+    return order_list_for_customer(customer=customer).get(pk=order_id)
+
+
+def order_timeline(*, order: Order) -> list[dict]:
+    """The order's status changes, oldest first: [{type, at, status, label, by?}]."""
+    rows = OutboxEvent.objects.filter(aggregate_type="order", aggregate_id=str(order.pk)).order_by(
+        "occurred_at", "aggregate_version"
+    )
+    timeline = []
+    for row in rows:
+        status, label = EVENT_STATUS.get(row.type, ("", row.type.rsplit(".", 1)[-1]))
+        entry = {"type": row.type, "at": row.occurred_at, "status": status, "label": label}
+        by = row.payload.get("started_by") or row.payload.get("cancelled_by") or row.payload.get("driver")
+        if by:
+            entry["by"] = by
+        timeline.append(entry)
+    if timeline:
+        return timeline
+    for at_field, by_field, event_type in _TIMESTAMPS:
+        at: dt.datetime | None = getattr(order, at_field)
+        if at is None:
+            continue
+        status, label = EVENT_STATUS[event_type]
+        entry = {"type": event_type, "at": at, "status": status, "label": label}
+        if getattr(order, by_field):
+            entry["by"] = getattr(order, by_field)
+        timeline.append(entry)
+    return sorted(timeline, key=lambda e: e["at"])
+
+
+def menu_get() -> dict:
+    return {
+        "pizzas": list(Pizza.objects.filter(active=True).order_by("name")),
+        "sizes": list(Size.objects.order_by("multiplier", "code")),
+        "toppings": list(Topping.objects.filter(active=True).order_by("name")),
+    }

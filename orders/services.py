@@ -1,0 +1,216 @@
+"""Order writes. Each service runs in one transaction, locks the order row, calls the aggregate
+method that checks the transition, and saves (saving publishes the recorded event)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from orders import pricing
+from orders.errors import IdempotencyConflict, InvalidOrder
+from orders.models import Customer, Order, OrderItem, Pizza, Size, Topping
+from orders.models.order import MAX_QUANTITY, delivery_estimate, prep_estimate
+from orders.phones import phone_normalize
+
+logger = logging.getLogger(__name__)
+
+MAX_ITEMS = 50
+
+
+def _resolve_items(items: Sequence[dict]) -> list[OrderItem]:
+    """Turn item requests into unsaved OrderItems priced from the menu; collect every problem."""
+    errors: dict[str, list[str]] = {}
+    if not items:
+        errors["items"] = ["An order needs at least one item."]
+    elif len(items) > MAX_ITEMS:
+        errors["items"] = [f"An order can have at most {MAX_ITEMS} items."]
+    if errors:
+        raise InvalidOrder(errors)
+    ids = [i.get("pizza") for i in items if isinstance(i.get("pizza"), int)]
+    pizzas = {p.pk: p for p in Pizza.objects.filter(pk__in=ids, active=True)}
+    sizes = {s.code: s for s in Size.objects.all()}
+    codes = {c for i in items for c in (i.get("toppings") or [])}
+    toppings = {t.code: t for t in Topping.objects.filter(code__in=codes, active=True)}
+    lines: list[OrderItem] = []
+    for n, item in enumerate(items):
+        pizza, size = pizzas.get(item.get("pizza")), sizes.get(item.get("size"))
+        quantity = item.get("quantity", 1)
+        codes = list(item.get("toppings") or [])
+        problems = []
+        if pizza is None:
+            problems.append(f"Pizza {item.get('pizza')!r} is not on the menu.")
+        if size is None:
+            problems.append(f"Size {item.get('size')!r} does not exist.")
+        problems += [f"Topping {c!r} is not available." for c in codes if c not in toppings]
+        if len(set(codes)) != len(codes):
+            problems.append("A topping is listed twice.")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
+            problems.append(f"Quantity must be between 1 and {MAX_QUANTITY}.")
+        if problems:
+            errors[f"items[{n}]"] = problems
+            continue
+        unit = pricing.unit_price(
+            base_price=pizza.base_price, topping_prices=[toppings[c].price for c in codes], multiplier=size.multiplier
+        )
+        lines.append(
+            OrderItem(
+                pizza=pizza,
+                size=size,
+                toppings=codes,
+                quantity=quantity,
+                unit_price=unit,
+                line_total=pricing.line_total(unit=unit, quantity=quantity),
+            )
+        )
+    if errors:
+        raise InvalidOrder(errors)
+    return lines
+
+
+def order_place(
+    *,
+    customer: Customer,
+    items: list[dict],
+    fulfilment: str,
+    delivery_address: str = "",
+    notes: str = "",
+    phone: str | None = None,
+    actor=None,
+    idempotency_key: str = "",
+    request_fingerprint: str = "",
+) -> Order:
+    """Create an order priced from the menu and record OrderPlaced.
+
+    items: [{"pizza": <id>, "size": <code>, "toppings": [<code>], "quantity": n}]
+    """
+    errors: dict[str, list[str]] = {}
+    if fulfilment not in Order.Fulfilment.values:
+        errors["fulfilment"] = [f"Choose one of: {', '.join(Order.Fulfilment.values)}."]
+    delivery_address = (delivery_address or "").strip()
+    if fulfilment == Order.Fulfilment.DELIVERY and not delivery_address:
+        delivery_address = (customer.default_address or "").strip()
+        if not delivery_address:
+            errors["delivery_address"] = ["A delivery order needs a delivery address."]
+    try:
+        order_phone = phone_normalize(phone) if phone else customer.phone
+    except ValidationError as exc:
+        errors["phone"] = list(exc.messages)
+    if errors:
+        raise InvalidOrder(errors)
+    lines = _resolve_items(items)
+
+    with transaction.atomic():
+        now = timezone.now()
+        pizzas = sum(line.quantity for line in lines)
+        ready = now + prep_estimate(pizzas)
+        order = Order(
+            customer=customer,
+            phone=order_phone,
+            email=customer.email or customer.user.email,
+            fulfilment=fulfilment,
+            delivery_address=delivery_address if fulfilment == Order.Fulfilment.DELIVERY else "",
+            notes=notes or "",
+            placed_at=now,
+            estimated_ready_time=ready,
+            estimated_delivery_time=ready + delivery_estimate() if fulfilment == Order.Fulfilment.DELIVERY else None,
+            idempotency_key=idempotency_key,
+            request_fingerprint=request_fingerprint,
+        )
+        order.save()
+        for line in lines:
+            line.order = order
+        OrderItem.objects.bulk_create(lines)
+        order.total_amount = pricing.money(sum((line.line_total for line in lines), Decimal("0")))
+        order.record_placed(actor=actor or customer.user)
+        order.save()
+    logger.info("Order placed order_id=%s customer_id=%s total=%s", order.pk, customer.pk, order.total_amount)
+    return order
+
+
+def order_place_idempotent(*, customer: Customer, idempotency_key: str, request_fingerprint: str, **kwargs) -> tuple[Order, bool]:
+    """Place an order once per (customer, Idempotency-Key); returns (order, created).
+
+    The customer row is locked so two concurrent requests with the same key cannot both create.
+    The same key with a different request body raises IdempotencyConflict.
+    """
+    with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        existing = Order.objects.filter(customer=customer, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            if existing.request_fingerprint != request_fingerprint:
+                raise IdempotencyConflict(
+                    "This Idempotency-Key was already used for a different request; use a new key."
+                )
+            return existing, False
+        order = order_place(
+            customer=customer, idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, **kwargs
+        )
+        return order, True
+
+
+def _locked(order_id: int) -> Order:
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def order_pay(*, order_id: int, method: str, reference: str = "", actor) -> Order:
+    with transaction.atomic():
+        order = _locked(order_id)
+        order.pay(method=method, reference=reference, actor=actor)
+        order.save()
+    return order
+
+
+def order_start_cooking(*, order_id: int, actor, estimated_ready_time: dt.datetime | None = None) -> Order:
+    with transaction.atomic():
+        order = _locked(order_id)
+        order.start_cooking(actor=actor, estimated_ready_time=estimated_ready_time)
+        order.save()
+    return order
+
+
+def order_mark_ready(*, order_id: int, actor, pickup_instructions: str = "") -> Order:
+    with transaction.atomic():
+        order = _locked(order_id)
+        order.mark_ready(actor=actor, pickup_instructions=pickup_instructions)
+        order.save()
+    return order
+
+
+def order_send_out(*, order_id: int, actor, driver) -> Order:
+    with transaction.atomic():
+        order = _locked(order_id)
+        order.send_out(actor=actor, driver=driver)
+        order.save()
+    return order
+
+
+def order_mark_delivered(*, order_id: int, actor) -> Order:
+    with transaction.atomic():
+        order = _locked(order_id)
+        order.mark_delivered(actor=actor)
+        order.save()
+    return order
+
+
+def order_cancel(*, order_id: int, actor, reason: str) -> Order:
+    with transaction.atomic():
+        order = _locked(order_id)
+        order.cancel(actor=actor, reason=reason)
+        order.save()
+    return order
+
+
+def customer_create(*, user, phone: str = "", email: str = "", default_address: str = "") -> Customer:
+    """Create the Customer profile of `user` (phone normalised to E.164)."""
+    customer = Customer(
+        user=user, phone=phone_normalize(phone), email=email or user.email, default_address=default_address
+    )
+    customer.full_clean(exclude=["user"])
+    customer.save()
+    return customer

@@ -1,0 +1,133 @@
+"""Breaking things on purpose: killed workers, a dead broker, competing sweepers."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from pizzeria.celery import app
+from pizzeria.eventbus.models import Delivery, DeliveryAttempt
+from tests.eventbus.probes import (
+    PROBE_A,
+    PROBE_B,
+    delivery,
+    emit,
+    key,
+    redis_client,
+    side_effects,
+    wait_status,
+)
+from tests.worker import WorkerProcess, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.faults]
+
+
+def test_worker_killed_mid_handler_completes_once_after_lease(worker):
+    event = emit("block")
+    r = redis_client()
+    pid = int(wait_for(lambda: r.get(key(event, "started")), what="handler to start"))
+
+    # when the pool process dies in the middle of the handler (side effect written, not committed)
+    os.kill(pid, signal.SIGKILL)
+    r.set(key(event, "release"), 1)
+
+    # then the lease expires, the sweeper counts a lost attempt and the retry succeeds once
+    d = wait_status(event, "succeeded", timeout=30)
+    assert side_effects(event) == 1
+    outcomes = list(DeliveryAttempt.objects.filter(delivery=d).order_by("number").values_list("outcome", flat=True))
+    assert outcomes == ["lost", "succeeded"]
+
+
+def test_handler_that_always_kills_its_worker_ends_dead(worker):
+    event = emit("kill")
+
+    d = wait_status(event, "dead", timeout=60)
+
+    assert d.attempts == 4  # probe_a's max_attempts
+    assert d.last_error_class == "WorkerLost"
+    assert DeliveryAttempt.objects.filter(delivery=d, outcome="lost").count() == 4
+    assert side_effects(event) == 0
+    # the same event's other handler was unaffected
+    assert delivery(event, PROBE_B).status == "succeeded"
+    # and it stays dead: no message keeps looping
+    time.sleep(2)
+    assert delivery(event).attempts == 4
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def private_redis(port: int):
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for(lambda: _answers(port), timeout=10, what=f"redis on {port}")
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _answers(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def app_broker(url: str):
+    """Point this process's Celery app (the publishing side) at another broker."""
+    old = app.conf.broker_url
+
+    def reset(to: str) -> None:
+        # kombu keeps one pool per broker URL; forget ours (never close it: it would be handed
+        # back closed when the URL is restored).
+        app._pool = None
+        app.amqp._producer_pool = None
+        app.conf.broker_url = to
+
+    reset(url)
+    try:
+        yield
+    finally:
+        reset(old)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_down_at_commit_then_sweeper_delivers_everything():
+    port = _free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    with app_broker(url), private_redis(port) as broker:
+        worker = WorkerProcess(env={"REDIS_URL": url}).start()
+        try:
+            # when the broker goes away while events are committed
+            broker.terminate()
+            broker.wait(timeout=10)
+            events, durations = [], []
+            for _ in range(5):
+                started = time.monotonic()
+                events.append(emit("ok"))
+                durations.append(time.monotonic() - started)
+
+            # then committing stayed quick and the deliveries wait, unenqueued, for the sweeper
+            assert max(durations) < 2.0, durations
+            assert Delivery.objects.filter(event_id__in=[e.event_id for e in events], enqueued_at__isnull=True).count() == 10
+
+            # when the broker is back on the same port
+            with private_redis(port):
+                for event in events:
+                    for handler in (PROBE_A, PROBE_B):
+                        wait_status(event, "succeeded", handler, timeout=60)
+                        assert side_effects(event, handler) == 1
+        finally:
+            worker.stop()
