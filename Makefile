@@ -1,0 +1,40 @@
+# Two commands: `make run` and `make test`. Everything installs into .venv from the repo's files.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-fast bench check clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is required"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start web + every worker pool + beat (embedded Valkey / SQLite when REDIS_URL / DATABASE_URL are unset).
+run: install
+	@mkdir -p .run
+	$(PY) -m pizzeria.devservices run
+
+## The whole suite (real worker, real broker, real database).
+test: install
+	$(PY) -m pizzeria.devservices exec -- $(PY) -m pytest
+
+## Unit tests only (no worker subprocess, no browser, no Prism).
+test-fast: install
+	$(PY) -m pizzeria.devservices exec -- $(PY) -m pytest -m "not worker and not browser and not contract"
+
+## Event-bus benchmark: JSON + table, baseline measured in the same run.
+bench: install
+	$(PY) -m pizzeria.devservices exec -- $(PY) -m pizzeria.bench
+
+check: install
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) .run db.sqlite3 test_db.sqlite3 staticfiles
