@@ -22,11 +22,11 @@ run: install
 
 ## The whole suite (real worker, real broker, real database).
 test: install
-	$(PY) -m pizzeria.devservices exec -- $(PY) -m pytest
+	$(PY) -m pizzeria.devservices exec -- $(PY) -m pytest --ds=pizzeria.settings.test
 
 ## Unit tests only (no worker subprocess, no browser, no Prism).
 test-fast: install
-	$(PY) -m pizzeria.devservices exec -- $(PY) -m pytest -m "not worker and not browser and not contract"
+	$(PY) -m pizzeria.devservices exec -- $(PY) -m pytest --ds=pizzeria.settings.test -m "not worker and not browser and not contract"
 
 ## Event-bus benchmark: JSON + table, baseline measured in the same run.
 bench: install
