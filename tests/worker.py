@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -129,3 +131,48 @@ class WorkerProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def private_redis(port: int):
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for(lambda: _answers(port), timeout=10, what=f"redis on {port}")
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _answers(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def app_broker(url: str):
+    """Point this process's Celery app (the publishing side) at another broker."""
+    old = app.conf.broker_url
+
+    def reset(to: str) -> None:
+        # kombu keeps one pool per broker URL; forget ours (never close it: it would be handed
+        # back closed when the URL is restored).
+        app._pool = None
+        app.amqp._producer_pool = None
+        app.conf.broker_url = to
+
+    reset(url)
+    try:
+        yield
+    finally:
+        reset(old)

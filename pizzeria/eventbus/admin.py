@@ -7,6 +7,7 @@ which call the services and leave an admin LogEntry per row.
 from __future__ import annotations
 
 import json
+import uuid
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
@@ -79,12 +80,25 @@ class DeliveryAttemptInline(ReadOnlyMixin, admin.TabularInline):
         return True
 
 
+class EventIdSearchMixin:
+    """A pasted event UUID finds its rows on every database (SQLite stores UUIDs as hex)."""
+
+    event_id_lookup = "event_id"
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        try:
+            event_id = uuid.UUID(search_term.strip())
+        except ValueError:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(**{self.event_id_lookup: event_id}), False
+
+
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class OutboxEventAdmin(EventIdSearchMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("event_id", "type", "aggregate_type", "aggregate_id", "aggregate_version", "occurred_at")
     list_filter = ("type", "aggregate_type")
     # Exact matches: ids are pasted whole, and every UUID contains most short numbers.
-    search_fields = ("event_id__exact", "=aggregate_id")
+    search_fields = ("=aggregate_id",)
     date_hierarchy = "occurred_at"
     ordering = ("-occurred_at",)
     fields = (
@@ -99,13 +113,14 @@ class OutboxEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return _pretty_json(event.payload)
 
 
-class BaseDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class BaseDeliveryAdmin(EventIdSearchMixin, ReadOnlyMixin, admin.ModelAdmin):
+    event_id_lookup = "event__event_id"
     list_display = (
         "id", "handler", "event_type", "status", "attempts", "last_error_class", "last_error_short",
         "next_attempt_at", "updated_at",
     )
     list_filter = ("handler", "event__type", "status", "last_error_class")
-    search_fields = ("id__exact", "handler", "event__event_id__exact")
+    search_fields = ("id__exact", "handler")
     list_select_related = ("event",)
     ordering = ("-updated_at",)
     fields = (

@@ -186,6 +186,11 @@ def beat_schedule(sweep_interval: float) -> dict:
             "schedule": 3600.0,
             "options": {"queue": "events"},
         },
+        "analytics-rollup": {
+            "task": "analytics.rollup_recent",
+            "schedule": 300.0,
+            "options": {"queue": "analytics"},
+        },
     }
 
 

@@ -1,15 +1,11 @@
 """Breaking things on purpose: killed workers, a dead broker, competing sweepers."""
 
-import contextlib
 import os
 import signal
-import socket
-import subprocess
 import time
 
 import pytest
 
-from pizzeria.celery import app
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
 from tests.eventbus.probes import (
     PROBE_A,
@@ -21,7 +17,7 @@ from tests.eventbus.probes import (
     side_effects,
     wait_status,
 )
-from tests.worker import WorkerProcess, wait_for
+from tests.worker import WorkerProcess, app_broker, free_port, private_redis, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.faults]
 
@@ -58,54 +54,9 @@ def test_handler_that_always_kills_its_worker_ends_dead(worker):
     assert delivery(event).attempts == 4
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def private_redis(port: int):
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    wait_for(lambda: _answers(port), timeout=10, what=f"redis on {port}")
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _answers(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-        return True
-    return False
-
-
-@contextlib.contextmanager
-def app_broker(url: str):
-    """Point this process's Celery app (the publishing side) at another broker."""
-    old = app.conf.broker_url
-
-    def reset(to: str) -> None:
-        # kombu keeps one pool per broker URL; forget ours (never close it: it would be handed
-        # back closed when the URL is restored).
-        app._pool = None
-        app.amqp._producer_pool = None
-        app.conf.broker_url = to
-
-    reset(url)
-    try:
-        yield
-    finally:
-        reset(old)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_broker_down_at_commit_then_sweeper_delivers_everything():
-    port = _free_port()
+    port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     with app_broker(url), private_redis(port) as broker:
         worker = WorkerProcess(env={"REDIS_URL": url}).start()
