@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from pizzeria import health
+from pizzeria.eventbus.metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("analytics/", include("analytics.urls")),
     path("", include("orders.urls")),
 ]
