@@ -25,6 +25,8 @@ ENVELOPE_FIELDS = ("event_id", "occurred_at", "aggregate_type", "aggregate_id", 
 class DomainEvent:
     type: ClassVar[str] = ""
     schema_version: ClassVar[int] = 1
+    # Public events go to external subscribers (CloudEvents webhooks); internal ones don't.
+    public: ClassVar[bool] = True
 
     event_id: uuid.UUID = dataclasses.field(default_factory=uuid.uuid4)
     occurred_at: dt.datetime = dataclasses.field(default_factory=timezone.now)

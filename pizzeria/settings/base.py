@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "kitchen",
     "notifications",
     "analytics",
+    "pizzeria.integrations",  # last: registers a webhook handler for every public event
 ]
 
 MIDDLEWARE = [

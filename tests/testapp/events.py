@@ -8,4 +8,5 @@ class ProbeHappened(DomainEvent):
     """behaviour applies to handler probe_a only: ok | transient:N | permanent | block | kill."""
 
     type = "com.mariopizzeria.test.probe"
+    public = False
     behaviour: str = "ok"
