@@ -10,5 +10,6 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     path("analytics/", include("analytics.urls")),
+    path("", include("notifications.urls")),
     path("", include("orders.urls")),
 ]

@@ -206,6 +206,9 @@ SENDGRID_API_KEY = env("SENDGRID_API_KEY", default="")
 SENDGRID_API_HOST = env("SENDGRID_API_HOST", default="https://api.sendgrid.com")
 NOTIFY_FROM_EMAIL = env("NOTIFY_FROM_EMAIL", default="orders@mariospizzeria.example")
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="")
+TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
+MANAGER_EMAIL = env("MANAGER_EMAIL", default="manager@mariospizzeria.example")
+NOTIFY_HTTP_TIMEOUT = env.float("NOTIFY_HTTP_TIMEOUT", default=8.0)  # < the 20 s soft time limit
 
 # --- Kitchen ----------------------------------------------------------------------------------
 KITCHEN_CAPACITY = env.int("KITCHEN_CAPACITY", default=3)

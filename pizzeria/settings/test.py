@@ -12,6 +12,7 @@ EVENTBUS_BACKOFF_BASE = env.float("EVENTBUS_BACKOFF_BASE", default=0.1)
 EVENTBUS_BACKOFF_CAP = env.float("EVENTBUS_BACKOFF_CAP", default=1.0)
 CELERY_TASK_SOFT_TIME_LIMIT = 2
 CELERY_TASK_TIME_LIMIT = 2.5
+NOTIFY_HTTP_TIMEOUT = env.float("NOTIFY_HTTP_TIMEOUT", default=1.5)  # a hung provider retries before the kill
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"order_place": env("ORDER_PLACE_THROTTLE", default="1000/min")},

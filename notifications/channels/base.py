@@ -1,0 +1,51 @@
+"""What every channel takes and returns, and the failure classes it raises."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from django.conf import settings
+
+from pizzeria.eventbus import PermanentError, TransientError
+
+
+@dataclasses.dataclass(frozen=True)
+class OutgoingMessage:
+    notification_id: int
+    recipient: str
+    body: str
+    subject: str = ""
+    html: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class SendResult:
+    provider: str
+    message_id: str
+    logged_only: bool = False  # the console channel: recorded, not sent to a provider
+
+
+class ProviderError(Exception):
+    def __init__(self, provider: str, message: str, *, status: int | None = None, code: str = "") -> None:
+        self.provider = provider
+        self.status = status
+        self.code = code
+        detail = f"{provider}"
+        if status is not None:
+            detail += f" HTTP {status}"
+        if code:
+            detail += f" code {code}"
+        super().__init__(f"{detail}: {message}")
+
+
+class ProviderTransientError(ProviderError, TransientError):
+    """429, 5xx, timeout, connection refused: the bus retries with backoff."""
+
+
+class ProviderPermanentError(ProviderError, PermanentError):
+    """The provider refused the message itself (invalid number, unsubscribed, bad payload)."""
+
+
+def http_timeout() -> float:
+    # Well under the handler's soft time limit, so a hung provider is a retry, not a killed task.
+    return float(getattr(settings, "NOTIFY_HTTP_TIMEOUT", 8.0))

@@ -1,0 +1,67 @@
+"""SendGrid email through the official SDK (v3 mail send)."""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+
+from django.conf import settings
+from python_http_client.exceptions import HTTPError
+from sendgrid import SendGridAPIClient
+from sendgrid.helpers.mail import Mail
+
+from notifications.channels.base import (
+    OutgoingMessage,
+    ProviderPermanentError,
+    ProviderTransientError,
+    SendResult,
+    http_timeout,
+)
+
+
+def configured() -> bool:
+    return bool(settings.SENDGRID_API_KEY)
+
+
+def client() -> SendGridAPIClient:
+    sg = SendGridAPIClient(api_key=settings.SENDGRID_API_KEY, host=settings.SENDGRID_API_HOST)
+    sg.client.timeout = http_timeout()  # the SDK has no timeout argument; its HTTP client has one
+    return sg
+
+
+def build_mail(message: OutgoingMessage) -> Mail:
+    return Mail(
+        from_email=settings.NOTIFY_FROM_EMAIL,
+        to_emails=message.recipient,
+        subject=message.subject,
+        plain_text_content=message.body,
+        html_content=message.html or None,
+    )
+
+
+def send(message: OutgoingMessage) -> SendResult:
+    try:
+        payload = build_mail(message).get()
+    except (KeyError, ValueError, TypeError) as exc:  # the SDK cannot parse the address at all
+        raise ProviderPermanentError("sendgrid", f"cannot build the message for {message.recipient!r}: {exc!r}") from exc
+    return send_payload(payload)
+
+
+def send_payload(payload: dict) -> SendResult:
+    try:
+        response = client().send(payload)
+    except HTTPError as exc:
+        raise classify(exc) from exc
+    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as exc:
+        raise ProviderTransientError("sendgrid", f"{type(exc).__name__}: {exc}") from exc
+    message_id = response.headers.get("X-Message-Id", "") if response.headers else ""
+    return SendResult(provider="sendgrid", message_id=message_id or "")
+
+
+def classify(exc: HTTPError) -> ProviderTransientError | ProviderPermanentError:
+    body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else str(exc.body or "")
+    detail = body[:500] or str(exc.reason)
+    if exc.status_code == 429 or exc.status_code >= 500:
+        return ProviderTransientError("sendgrid", detail, status=exc.status_code)
+    # 400 invalid payload, 401/403 key, 413 too large: no retry fixes these.
+    return ProviderPermanentError("sendgrid", detail, status=exc.status_code)

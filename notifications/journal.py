@@ -1,0 +1,103 @@
+"""Durable writes to the notification log, outside the delivery's transaction.
+
+A handler runs inside the delivery's transaction, which rolls back when it raises. The log must
+not: the attempt count, the provider's error, a permanent rejection and, above all, the fact that
+the provider *accepted* a message have to survive a later failure in the same handler (the email
+fallback after a dead SMS, the second recipient of a two-recipient email) and a lost lease. So the
+log is written on a separate connection (a short-lived thread: Django connections are per thread)
+that commits at once, like the bus writes DeliveryAttempt rows after the rollback.
+
+What is left: the provider accepts, then the process dies before the "sent" write commits (a few
+milliseconds). The row then stays "sending"; once it is older than NOTIFY_SENDING_STALE_SECONDS
+(default 2 × NOTIFY_HTTP_TIMEOUT + 5 s) the next attempt sends again (at-least-once: Twilio and SendGrid take no idempotency key). Before
+that, an attempt that finds the row "sending" backs off with a TransientError, so two workers
+racing on an expired lease never both call the provider.
+
+SQLite (the dev fallback) allows one writer at a time and the delivery holds it, so there the log
+is written inline and commits with the delivery (the weaker guarantee of the brief's design).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import F, Q
+from django.utils import timezone
+
+from notifications.channels.base import http_timeout
+from notifications.models import Notification
+
+T = TypeVar("T")
+
+
+def durable(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run fn so its writes commit now, whatever the caller's transaction does later."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    if not conn.in_atomic_block or conn.vendor == "sqlite":
+        return fn(*args, **kwargs)
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    thread = threading.Thread(target=target, name="notifications-journal", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def stale_after() -> dt.timedelta:
+    # Past this, the attempt that claimed the row has finished its HTTP call or died: a "sending"
+    # row this old will never be completed by it.
+    default = 2 * http_timeout() + 5
+    return dt.timedelta(seconds=getattr(settings, "NOTIFY_SENDING_STALE_SECONDS", default))
+
+
+def _open(key: dict, defaults: dict) -> Notification:
+    row, _ = Notification.objects.get_or_create(**key, defaults=defaults)
+    return row
+
+
+def _claim(pk: int) -> bool:
+    now = timezone.now()
+    # Never a row the provider accepted (it has a message id, even if a callback said "failed").
+    claimable = Q(status__in=(Notification.Status.QUEUED, Notification.Status.FAILED)) | Q(
+        status=Notification.Status.SENDING, sending_at__lt=now - stale_after()
+    )
+    claimable &= Q(provider_message_id="")
+    return bool(
+        Notification.objects.filter(claimable, pk=pk).update(
+            status=Notification.Status.SENDING, sending_at=now, attempts=F("attempts") + 1, updated_at=now
+        )
+    )
+
+
+def _update(pk: int, fields: dict) -> Notification:
+    Notification.objects.filter(pk=pk).update(updated_at=timezone.now(), **fields)
+    return Notification.objects.get(pk=pk)
+
+
+def notification_open(*, key: dict, defaults: dict) -> Notification:
+    """Get or create the log row for (event, channel, template, recipient)."""
+    return durable(_open, key, defaults)
+
+
+def notification_claim(*, pk: int) -> bool:
+    """Take the right to call the provider for this row (queued/failed, or a stale "sending")."""
+    return durable(_claim, pk)
+
+
+def notification_update(*, pk: int, **fields: Any) -> Notification:
+    return durable(_update, pk, fields)

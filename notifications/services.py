@@ -1,0 +1,196 @@
+"""Sending notifications exactly once per (event, channel, template, recipient), and staff actions.
+
+    notification_send(event=..., channel="sms", template="order_ready", recipient="+1…",
+                      context={...}, fallback_email="a@b.example")
+
+The log row is opened (get_or_create) and claimed before the provider call and updated after it
+through notifications.journal, which commits at once even though handlers run inside the
+delivery's transaction. Outcomes:
+  provider accepted → "sent" (console: "logged"); a redelivery finds it and sends nothing;
+  429 / 5xx / timeout → "failed", TransientError re-raised: the bus retries with backoff;
+  4xx rejection → "dead", the PermanentError re-raised so the delivery is a dead letter with the
+  provider's code and message — after, for an SMS, the same message went out by email when the
+  customer has an address (a row with fallback_of pointing at the dead SMS).
+A dead row is not sent again by a replayed delivery (the number is still invalid); the replay
+only completes a fallback that had not gone out. Staff send again with the admin's "resend".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from notifications import journal, messages
+from notifications.channels import OutgoingMessage, ProviderPermanentError, sender_for
+from notifications.events import NotificationResendRequested
+from notifications.messages import Rendered
+from notifications.models import Notification
+from pizzeria.eventbus import DomainEvent, PermanentError, TransientError
+
+logger = logging.getLogger(__name__)
+
+SMS = Notification.Channel.SMS
+EMAIL = Notification.Channel.EMAIL
+
+
+def notification_send(
+    *,
+    event: DomainEvent,
+    channel: str,
+    template: str,
+    recipient: str,
+    context: dict[str, Any] | None = None,
+    rendered: Rendered | None = None,
+    order_id: int | None = None,
+    fallback_email: str = "",
+    fallback_of: Notification | None = None,
+    resend_of: Notification | None = None,
+) -> Notification:
+    rendered = rendered or messages.render(channel, template, context or {})
+    row = journal.notification_open(
+        key={"event_id": event.event_id, "channel": channel, "template": template, "recipient": recipient},
+        defaults={
+            "event_type": event.type,
+            "order_id": order_id,
+            "subject": rendered.subject,
+            "body": rendered.body,
+            "html_body": rendered.html,
+            "fallback_of": fallback_of,
+            "resend_of": resend_of,
+        },
+    )
+    if row.accepted:
+        logger.info(
+            "notification_id=%s event_id=%s %s %s already %s; not sent again",
+            row.pk, event.event_id, channel, template, row.status,
+        )
+        return row
+    if row.status == Notification.Status.DEAD:
+        error: PermanentError = PermanentError(row.last_error or f"notification #{row.pk} was rejected")
+    else:
+        outcome = _attempt(row, event=event)
+        if isinstance(outcome, Notification):
+            return outcome
+        error = outcome
+    if channel == SMS and fallback_email:
+        try:
+            fallback = notification_send(
+                event=event, channel=EMAIL, template=template, recipient=fallback_email,
+                context=context, order_id=order_id, fallback_of=row,
+            )
+        except PermanentError as fallback_error:
+            raise PermanentError(f"{error}; the email fallback was rejected too: {fallback_error}") from error
+        raise PermanentError(f"{error} (sent by email instead: notification #{fallback.pk})") from error
+    raise error
+
+
+def _attempt(row: Notification, *, event: DomainEvent) -> Notification | ProviderPermanentError:
+    """Call the provider once for a claimed row; return the updated row or the rejection."""
+    if not journal.notification_claim(pk=row.pk):
+        current = Notification.objects.get(pk=row.pk)
+        if current.accepted:
+            return current
+        raise TransientError(f"notification #{row.pk} is {current.status} in another attempt")
+    message = OutgoingMessage(
+        notification_id=row.pk, recipient=row.recipient, body=row.body, subject=row.subject, html=row.html_body
+    )
+    try:
+        result = sender_for(row.channel)(message)
+    except ProviderPermanentError as exc:
+        journal.notification_update(
+            pk=row.pk, status=Notification.Status.DEAD, provider=exc.provider,
+            last_error=str(exc), last_error_code=exc.code or str(exc.status or ""),
+        )
+        logger.error("notification_id=%s event_id=%s rejected: %s", row.pk, event.event_id, exc)
+        return exc
+    except Exception as exc:  # transient or unknown: the bus retries (unknown counts as transient)
+        journal.notification_update(
+            pk=row.pk, status=Notification.Status.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            last_error_code=str(getattr(exc, "code", "") or getattr(exc, "status", "") or ""),
+        )
+        logger.warning("notification_id=%s event_id=%s failed, will retry: %s", row.pk, event.event_id, exc)
+        raise
+    sent = journal.notification_update(
+        pk=row.pk,
+        status=Notification.Status.LOGGED if result.logged_only else Notification.Status.SENT,
+        provider=result.provider,
+        provider_message_id=result.message_id,
+        sent_at=timezone.now(),
+        last_error="",
+        last_error_code="",
+    )
+    logger.info(
+        "notification_id=%s event_id=%s %s %s to %s %s via %s id=%s",
+        row.pk, event.event_id, row.channel, row.template, row.recipient, sent.status, result.provider,
+        result.message_id or "-",
+    )
+    return sent
+
+
+# --- resend (staff) ---------------------------------------------------------------------------
+def notification_resend_request(*, notifications: Iterable[Notification], actor: Any = None) -> int:
+    """Record NotificationResendRequested for each row; the bus delivers it to notification_resend."""
+    requested_by = getattr(actor, "get_username", lambda: str(actor or "system"))()
+    count = 0
+    for pk in [n.pk for n in notifications]:
+        with transaction.atomic():
+            row = Notification.objects.select_for_update().get(pk=pk)
+            row.record(NotificationResendRequested(notification_id=row.pk, requested_by=requested_by))
+            row.save(update_fields=["version"])
+        count += 1
+    logger.info("resend of %s notifications requested by %s", count, requested_by)
+    return count
+
+
+def notification_resend(*, event: NotificationResendRequested) -> Notification:
+    """Send a logged notification again, as a new row of its own (resend_of the original)."""
+    original = Notification.objects.get(pk=event.notification_id)
+    return notification_send(
+        event=event,
+        channel=original.channel,
+        template=original.template,
+        recipient=original.recipient,
+        rendered=Rendered(body=original.body, subject=original.subject, html=original.html_body),
+        order_id=original.order_id,
+        resend_of=original,
+    )
+
+
+# --- Twilio status callback -------------------------------------------------------------------
+CALLBACK_STATUS = {
+    "sent": Notification.Status.SENT,
+    "delivered": Notification.Status.DELIVERED,
+    "undelivered": Notification.Status.UNDELIVERED,
+    "failed": Notification.Status.FAILED,
+}
+FINAL = (Notification.Status.DELIVERED, Notification.Status.UNDELIVERED, Notification.Status.FAILED)
+
+
+def notification_status_update(*, message_sid: str, status: str, error_code: str = "") -> Notification | None:
+    """Apply a Twilio delivery status; callbacks can arrive out of order, a final status stays."""
+    with transaction.atomic():
+        row = (
+            Notification.objects.select_for_update()
+            .filter(provider="twilio", provider_message_id=message_sid)
+            .first()
+        )
+        if row is None:
+            logger.warning("status callback for unknown message sid=%s status=%s", message_sid, status)
+            return None
+        fields: dict[str, Any] = {"provider_status": status, "updated_at": timezone.now()}
+        new = CALLBACK_STATUS.get(status)
+        if new and not (row.status in FINAL and new == Notification.Status.SENT):
+            fields["status"] = new
+            if new == Notification.Status.DELIVERED:
+                fields["delivered_at"] = timezone.now()
+            if new in (Notification.Status.UNDELIVERED, Notification.Status.FAILED):
+                fields["last_error_code"] = error_code
+                fields["last_error"] = f"twilio reported {status}" + (f" (error {error_code})" if error_code else "")
+        Notification.objects.filter(pk=row.pk).update(**fields)
+        row.refresh_from_db()
+    logger.info("notification_id=%s sid=%s status callback %s -> %s", row.pk, message_sid, status, row.status)
+    return row

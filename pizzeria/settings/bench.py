@@ -1,0 +1,17 @@
+"""Settings for `python -m pizzeria.bench`: production-like bus settings, no beat, no DEBUG.
+
+The last installed app, `pizzeria.bench`, replaces every registered handler by five no-op
+handlers for OrderPlaced (one per handler queue) in the bench process and in its worker.
+"""
+
+from pizzeria.settings.base import *  # noqa: F401,F403
+from pizzeria.settings.base import env
+
+DEBUG = False  # DEBUG keeps every SQL query in memory: not what production pays
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # the seed's one user
+INSTALLED_APPS = [*INSTALLED_APPS, "pizzeria.bench"]  # noqa: F405  (last: its ready() runs last)
+CELERY_BEAT_SCHEDULE = {}  # the bench calls the sweeper itself
+LOGGING = {
+    **LOGGING,  # noqa: F405
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
+}
