@@ -10,6 +10,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     path("analytics/", include("analytics.urls")),
+    path("kitchen/", include("kitchen.urls")),
     path("", include("notifications.urls")),
     path("", include("orders.urls")),
 ]

@@ -17,8 +17,33 @@ def celery_worker_process(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def worker(celery_worker_process, transactional_db):
-    """The module's worker, with queues purged before each test; fails with the worker's log."""
+    """The module's worker, consuming, with queues purged before each test.
+
+    Teardown makes it quiet before pytest-django truncates the tables (a handler or sweep still
+    running during the TRUNCATE can deadlock with it): let deliveries settle briefly, stop
+    consuming, wait until no task runs. The next test consumes again.
+    """
+    from pizzeria.celery import QUEUES, app
+    from pizzeria.eventbus.models import Delivery
+    from tests.worker import wait_for
+
     purge_queues()
     if celery_worker_process.proc.poll() is not None:
         pytest.fail(f"Worker died:\n{celery_worker_process.log_tail()}")
+    name = [celery_worker_process.name]
+    for queue in QUEUES:
+        app.control.add_consumer(queue, destination=name, reply=True, timeout=2)
     yield celery_worker_process
+    try:
+        wait_for(lambda: not Delivery.objects.filter(status__in=["pending", "running"]).exists(),
+                 timeout=5, what="deliveries settled")
+    except AssertionError:
+        pass  # a retry still waiting; stopping the consumers below is what matters
+    for queue in QUEUES:
+        app.control.cancel_consumer(queue, destination=name, reply=True, timeout=2)
+
+    def idle():
+        replies = app.control.inspect(destination=name, timeout=1).active()
+        return replies is not None and not any(replies.values())
+
+    wait_for(idle, timeout=15, what="worker idle")

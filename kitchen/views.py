@@ -1,0 +1,102 @@
+"""Kitchen and dispatch displays: server-rendered pages, kept live by Server-Sent Events.
+
+Each page renders its board fragment; the page's script re-fetches the fragment whenever the
+event stream says something changed (and when it (re)connects, to catch up on what it missed).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from kitchen import selectors, services
+from kitchen.access import kitchen_staff_required
+from kitchen.errors import KitchenError
+from kitchen.models import KitchenTicket
+from kitchen.stream import board_events  # noqa: F401  (re-exported for urls)
+
+logger = logging.getLogger(__name__)
+
+
+@require_GET
+@kitchen_staff_required
+def kitchen_board(request):
+    return render(request, "kitchen/board.html", {"board": selectors.board(), "page": "kitchen"})
+
+
+@require_GET
+@kitchen_staff_required
+def kitchen_board_fragment(request):
+    return render(request, "kitchen/_board.html", {"board": selectors.board()})
+
+
+@require_GET
+@kitchen_staff_required
+def dispatch_board(request):
+    return render(request, "kitchen/dispatch.html", {"board": selectors.dispatch_board(), "page": "dispatch"})
+
+
+@require_GET
+@kitchen_staff_required
+def dispatch_board_fragment(request):
+    return render(request, "kitchen/_dispatch.html", {"board": selectors.dispatch_board(), "request": request})
+
+
+def _run(request, label: str, call) -> None:
+    try:
+        result = call()
+    except KitchenError as exc:
+        messages.error(request, f"{label}: {exc}")
+    except KitchenTicket.DoesNotExist:
+        messages.error(request, f"{label}: no such ticket")
+    else:
+        messages.success(request, result)
+
+
+@require_POST
+@kitchen_staff_required
+def ticket_start(request, pk: int):
+    def call():
+        ticket = services.ticket_start(ticket_id=pk, actor=request.user)
+        return f"Order #{ticket.order_id} is cooking."
+
+    _run(request, "Start", call)
+    return redirect("kitchen:board")
+
+
+@require_POST
+@kitchen_staff_required
+def ticket_ready(request, pk: int):
+    def call():
+        ticket = services.ticket_mark_ready(ticket_id=pk, actor=request.user)
+        return f"Order #{ticket.order_id} is ready."
+
+    _run(request, "Ready", call)
+    return redirect("kitchen:board")
+
+
+@require_POST
+@kitchen_staff_required
+def dispatch_send_out(request, order_id: int):
+    driver = (request.POST.get("driver") or request.user.get_username()).strip()
+
+    def call():
+        services.dispatch_send_out(order_id=order_id, actor=request.user, driver=driver)
+        return f"Order #{order_id} is out for delivery with {driver}."
+
+    _run(request, "Out for delivery", call)
+    return redirect("kitchen:dispatch")
+
+
+@require_POST
+@kitchen_staff_required
+def dispatch_delivered(request, order_id: int):
+    def call():
+        services.dispatch_mark_delivered(order_id=order_id, actor=request.user)
+        return f"Order #{order_id} is done."
+
+    _run(request, "Delivered", call)
+    return redirect("kitchen:dispatch")

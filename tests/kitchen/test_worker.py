@@ -1,0 +1,83 @@
+"""The kitchen through a real Celery worker subprocess, the real broker and database."""
+
+import json
+import time
+
+import pytest
+
+from kitchen import services
+from kitchen.live import CHANNEL, redis_client
+from kitchen.models import KitchenTicket, PurchaseOrder
+from orders.models import Order
+from tests.factories import make_order
+from tests.kitchen.conftest import one_margherita
+from tests.worker import WorkerProcess, purge_queues, wait_for
+
+pytestmark = [pytest.mark.worker]
+
+
+@pytest.fixture(scope="module")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """This module's worker, with the kitchen capacity set in its environment."""
+    purge_queues()
+    worker = WorkerProcess(env={"KITCHEN_CAPACITY": "3"}).start()
+    yield worker
+    worker.stop()
+
+
+def counts() -> dict[str, int]:
+    result: dict[str, int] = {}
+    for status in KitchenTicket.objects.values_list("status", flat=True):
+        result[status] = result.get(status, 0) + 1
+    return result
+
+
+def test_five_orders_with_capacity_three_then_a_freed_slot_starts_the_next(kitchen_worker, kitchen_menu, settings):
+    settings.KITCHEN_CAPACITY = 3
+    # when
+    orders = [make_order(items=one_margherita(kitchen_menu)) for _ in range(5)]
+    # then
+    wait_for(lambda: counts() == {"cooking": 3, "queued": 2}, what="3 cooking, 2 queued")
+    assert [Order.objects.get(pk=o.pk).status for o in orders] == ["cooking"] * 3 + ["placed"] * 2
+    kitchen_menu["dough"].refresh_from_db()
+    wait_for(lambda: kitchen_menu["dough"].__class__.objects.get(name="Pizza dough").quantity_on_hand == 100000 - 5 * 250,
+             what="dough consumed by five orders")
+
+    # when a cook marks the first ready
+    first = KitchenTicket.objects.get(order_id=orders[0].pk)
+    services.ticket_mark_ready(ticket_id=first.pk, actor="cook")
+
+    # then the oldest queued ticket starts by itself
+    wait_for(lambda: KitchenTicket.objects.get(order_id=orders[3].pk).status == "cooking", what="order 4 cooking")
+    assert counts() == {"ready": 1, "cooking": 3, "queued": 1}
+    assert Order.objects.get(pk=orders[3].pk).status == "cooking"
+    assert KitchenTicket.objects.get(order_id=orders[3].pk).started_by == "kitchen"
+
+
+def test_low_stock_leads_to_a_restock_request(kitchen_worker, kitchen_menu):
+    dough = kitchen_menu["dough"]
+    dough.quantity_on_hand = dough.minimum_threshold + 100
+    dough.save()
+    make_order(items=one_margherita(kitchen_menu))
+    po = wait_for(lambda: PurchaseOrder.objects.filter(ingredient=dough).first(), what="a purchase order")
+    assert po.status == "requested"
+
+
+def test_the_display_is_told_within_two_seconds_of_an_order_commit(kitchen_worker, kitchen_menu):
+    pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(CHANNEL)
+    try:
+        order = make_order(items=one_margherita(kitchen_menu))
+        committed = time.monotonic()  # order_place's transaction has committed
+        deadline = committed + 10
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=0.5)
+            if message and json.loads(message["data"]).get("order_id") == order.pk:
+                break
+        else:
+            pytest.fail("no board change note for the new order")
+        latency = time.monotonic() - committed
+    finally:
+        pubsub.close()
+    print(f"order commit -> board change note: {latency * 1000:.0f} ms")
+    assert latency < 2.0
