@@ -9,9 +9,11 @@ the delivery over, the late finisher rolls back instead of committing a second t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 import traceback
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -41,25 +43,63 @@ class Claim:
     event_id: str
     claimed_at: dt.datetime
     attempt_since_replay: int
+    # The event, fetched by the claim itself where the database allows (Postgres: UPDATE … FROM).
+    event_type: str | None = None
+    payload: dict | None = None
 
 
 def delivery_claim(delivery_id: int) -> Claim | None:
+    """pending/retrying and due → running with a lease, attempts + 1; None if not claimable.
+
+    One round trip on Postgres: the UPDATE joins the outbox row and returns the event too. Its
+    commit is asynchronous (synchronous_commit off for this one statement's transaction): a claim
+    lost in a database crash only puts the delivery back to pending, for the sweeper to re-send,
+    and the attempt's durable "finish" commit flushes the WAL past the claim anyway. The claim
+    stays visible to every other session at once. This saves one WAL flush (~1 ms) per delivery.
+    """
     now = timezone.now()
     lease_until = now + dt.timedelta(seconds=settings.EVENTBUS_LEASE_SECONDS)
-    table = connection.ops.quote_name(Delivery._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
+    qn = connection.ops.quote_name
+    table = qn(Delivery._meta.db_table)
+    params = [Delivery.Status.RUNNING, now, lease_until, now, delivery_id, *ACTIVE, now]
+    if connection.vendor == "postgresql":
+        outbox = qn(OutboxEvent._meta.db_table)
+        # Only when not nested in a caller's transaction: set_config(..., true) lasts until the
+        # end of the transaction, and a caller's own commit must stay synchronous.
+        relaxed = "" if connection.in_atomic_block else ", (SELECT set_config('synchronous_commit', 'off', true)) AS _async"
+        sql = (
+            f"UPDATE {table} AS d SET status = %s, attempts = d.attempts + 1, claimed_at = %s, "
+            f"lease_until = %s, updated_at = %s FROM {outbox} AS e{relaxed} "
+            "WHERE d.id = %s AND d.status IN (%s, %s) AND d.next_attempt_at <= %s AND e.event_id = d.event_id "
+            "RETURNING d.handler, d.attempts, d.event_id, d.attempts_before_replay, e.type, e.payload"
+        )
+    else:  # SQLite: RETURNING may not name a joined table; the event is read separately
+        sql = (
             f"UPDATE {table} SET status = %s, attempts = attempts + 1, claimed_at = %s, "
             "lease_until = %s, updated_at = %s "
             "WHERE id = %s AND status IN (%s, %s) AND next_attempt_at <= %s "
-            "RETURNING handler, attempts, event_id, attempts_before_replay",
-            [Delivery.Status.RUNNING, now, lease_until, now, delivery_id, *ACTIVE, now],
+            "RETURNING handler, attempts, event_id, attempts_before_replay"
         )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
-    handler, attempt, event_id, before_replay = row
-    return Claim(delivery_id, handler, attempt, str(event_id), now, attempt - before_replay)
+    handler, attempt, raw_event_id, before_replay, *event = row
+    event_id = str(uuid.UUID(str(raw_event_id)))  # SQLite returns the hex form
+    if event:
+        event_type, payload = event
+        if isinstance(payload, (str, bytes)):  # Django reads jsonb as text (JSONField decodes it)
+            payload = json.loads(payload)
+        return Claim(delivery_id, handler, attempt, event_id, now, attempt - before_replay, event_type, payload)
+    return Claim(delivery_id, handler, attempt, event_id, now, attempt - before_replay)
+
+
+def _event_load(claim: Claim):
+    if claim.event_type is None:
+        outbox = OutboxEvent.objects.only("type", "payload").get(pk=claim.event_id)
+        return event_class(outbox.type).from_json(outbox.payload)
+    return event_class(claim.event_type).from_json(claim.payload)
 
 
 def delivery_run(delivery_id: int, *, worker: str = "") -> str:
@@ -71,8 +111,7 @@ def delivery_run(delivery_id: int, *, worker: str = "") -> str:
     started = time.monotonic()
     try:
         spec = registry.handler(claim.handler)
-        outbox = OutboxEvent.objects.only("type", "payload").get(pk=claim.event_id)
-        event = event_class(outbox.type).from_json(outbox.payload)
+        event = _event_load(claim)
     except LookupError as exc:  # handler removed or event type unknown: no retry can help
         return _fail(claim, None, PermanentError(str(exc)), started=started, worker=worker)
     try:
@@ -150,22 +189,53 @@ def _finish(
     if exc is not None:
         fields["last_error_class"] = _error_class(exc)
         fields["last_error"] = str(exc)[:2000]
+    attempt = {
+        "delivery_id": claim.delivery_id,
+        "number": claim.attempt,
+        "started_at": claim.claimed_at,
+        "duration_ms": (time.monotonic() - started) * 1000,
+        "outcome": DeliveryAttempt.Outcome.SUCCEEDED if exc is None else DeliveryAttempt.Outcome.FAILED,
+        "error_class": _error_class(exc) if exc is not None else "",
+        "error_message": str(exc)[:2000] if exc is not None else "",
+        "traceback": "".join(traceback.format_exception(exc))[-10000:] if exc is not None else "",
+        "worker": worker,
+    }
+    if connection.vendor == "postgresql":
+        _finish_one_statement(claim, fields, attempt)
+        return
     updated = Delivery.objects.filter(
         pk=claim.delivery_id, status=Delivery.Status.RUNNING, attempts=claim.attempt
     ).update(**fields)
     if not updated:
         raise LeaseLost(claim.delivery_id)
-    DeliveryAttempt.objects.create(
-        delivery_id=claim.delivery_id,
-        number=claim.attempt,
-        started_at=claim.claimed_at,
-        duration_ms=(time.monotonic() - started) * 1000,
-        outcome=DeliveryAttempt.Outcome.SUCCEEDED if exc is None else DeliveryAttempt.Outcome.FAILED,
-        error_class=_error_class(exc) if exc is not None else "",
-        error_message=str(exc)[:2000] if exc is not None else "",
-        traceback="".join(traceback.format_exception(exc))[-10000:] if exc is not None else "",
-        worker=worker,
+    DeliveryAttempt.objects.create(**attempt)
+
+
+def _finish_one_statement(claim: Claim, fields: dict, attempt: dict) -> None:
+    """The fenced UPDATE and the attempt's INSERT in one round trip (a data-modifying CTE).
+
+    The INSERT reads the UPDATE's RETURNING, so no attempt row is written when the fence fails.
+    """
+    qn = connection.ops.quote_name
+    delivery_fields = {name: Delivery._meta.get_field(name) for name in fields}
+    assignments = ", ".join(f"{qn(f.column)} = %s" for f in delivery_fields.values())
+    values = [f.get_db_prep_save(fields[name], connection) for name, f in delivery_fields.items()]
+    attempt_fields = [DeliveryAttempt._meta.get_field(name) for name in attempt if name != "delivery_id"]
+    columns = ", ".join(qn(f.column) for f in attempt_fields)
+    placeholders = ", ".join("%s" for _ in attempt_fields)
+    attempt_values = [f.get_db_prep_save(attempt[f.name], connection) for f in attempt_fields]
+    sql = (
+        f"WITH done AS (UPDATE {qn(Delivery._meta.db_table)} SET {assignments} "
+        "WHERE id = %s AND status = %s AND attempts = %s RETURNING id) "
+        f"INSERT INTO {qn(DeliveryAttempt._meta.db_table)} ({qn('delivery_id')}, {columns}) "
+        f"SELECT done.id, {placeholders} FROM done RETURNING id"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [*values, claim.delivery_id, Delivery.Status.RUNNING, claim.attempt, *attempt_values]
+        )
+        if cursor.fetchone() is None:
+            raise LeaseLost(claim.delivery_id)
 
 
 def _error_class(exc: BaseException) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import types
 import typing
 import uuid
@@ -59,7 +60,7 @@ class DomainEvent:
 
     @classmethod
     def from_json(cls, payload: dict[str, Any]) -> DomainEvent:
-        hints = typing.get_type_hints(cls)
+        hints = _type_hints(cls)
         kwargs = {
             f.name: from_json(hints[f.name], payload[f.name])
             for f in dataclasses.fields(cls)
@@ -103,6 +104,13 @@ def to_json(value: Any) -> Any:
     raise TypeError(f"Cannot put {type(value).__name__} in an event payload")
 
 
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    # get_type_hints re-evaluates every string annotation on each call (~0.5 ms for OrderPlaced);
+    # classes do not change at run time, so once per class is enough.
+    return typing.get_type_hints(cls)
+
+
 def from_json(hint: Any, value: Any) -> Any:
     if value is None:
         return None
@@ -127,6 +135,6 @@ def from_json(hint: Any, value: Any) -> Any:
     if hint is uuid.UUID:
         return uuid.UUID(value)
     if dataclasses.is_dataclass(hint):
-        nested = typing.get_type_hints(hint)
+        nested = _type_hints(hint)
         return hint(**{k: from_json(nested[k], v) for k, v in value.items() if k in nested})
     return value

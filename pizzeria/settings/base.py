@@ -164,7 +164,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SOFT_TIME_LIMIT = 20
 CELERY_TASK_TIME_LIMIT = 30
-CELERY_WORKER_SEND_TASK_EVENTS = True  # task-received/started/succeeded/failed: what Flower shows
+# task-received/started/succeeded/failed: what Flower shows. They cost the worker's main process
+# ~3 Redis publishes per task (a third of its time in `make bench`); Flower also turns them on
+# itself (enable_events) when it starts, so a deployment may set this false.
+CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=True)
 # "task-sent" is one more Redis PUBLISH per message on the publishing side: it doubled the cost of
 # each publish (~0.5 -> ~1 ms here), i.e. of the on-commit fan-out inside the order request and of
 # every sweeper re-send. Flower works without it (tasks appear from "received"). Opt in if needed.

@@ -11,7 +11,15 @@ from pizzeria.eventbus.models import Delivery
 from pizzeria.eventbus.testing import capture_events
 from tests.factories import advance_order, make_customer, make_order
 from tests.notifications.helpers import (
-    EMAIL_CANCEL, EMAIL_CONFIRM, INVENTORY, SMS_CANCEL, SMS_CONFIRM, SMS_OUT, SMS_READY, redeliver,
+    EMAIL_CANCEL,
+    EMAIL_CONFIRM,
+    INVENTORY,
+    SMS_CANCEL,
+    SMS_CONFIRM,
+    SMS_OUT,
+    SMS_READY,
+    needs_separate_log_connection,
+    redeliver,
 )
 
 # The log is written on its own connection (notifications.journal): tests need committed rows.
@@ -78,6 +86,7 @@ def test_ready_out_for_delivery_and_cancel_messages(no_providers):
     assert "Oven broke down" in cancel["sms"].body and "Oven broke down" in cancel["email"].body
 
 
+@needs_separate_log_connection
 def test_failing_notification_never_blocks_the_order(settings, providers):
     providers.script("twilio", (400, {"code": 21610, "message": "Unsubscribed recipient", "status": 400}))
     customer = make_customer(phone="+15005550006", email="")

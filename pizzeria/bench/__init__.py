@@ -1,0 +1,2 @@
+"""Event-bus benchmark: `python -m pizzeria.bench --help`. See __main__.py."""
+

@@ -1,0 +1,24 @@
+"""Five no-op handlers for OrderPlaced, one per handler queue, instead of every real handler."""
+
+from __future__ import annotations
+
+from orders.events import OrderPlaced
+from pizzeria.eventbus import registry
+from pizzeria.eventbus.registry import HandlerSpec
+
+QUEUES = ("kitchen", "inventory", "notifications", "analytics", "integrations")
+
+
+def noop(event) -> None:
+    return None
+
+
+def install_noop_handlers() -> list[str]:
+    for spec in registry.all_handlers():
+        registry.unregister_handler(spec.name)
+    names = []
+    for queue in QUEUES:
+        name = f"bench.noop_{queue}"
+        registry.register_handler(HandlerSpec(name=name, event_type=OrderPlaced.type, func=noop, queue=queue))
+        names.append(name)
+    return names

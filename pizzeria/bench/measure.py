@@ -1,0 +1,268 @@
+"""The four measurements. Each returns a dict that goes into the JSON as is."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Max
+from django.utils import timezone
+
+from pizzeria.bench.handlers import QUEUES
+from pizzeria.bench.tasks import noop, redis_client
+from pizzeria.celery import app
+from pizzeria.eventbus.models import Delivery, OutboxEvent
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def wait_until(predicate: Callable[[], object], *, timeout: float, interval: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+# --- seed -----------------------------------------------------------------------------------
+def seed_minimal() -> dict:
+    """One pizza, size, topping and customer: what order_place needs."""
+    from django.contrib.auth import get_user_model
+
+    from orders.models import Pizza, Size, Topping
+    from orders.services import customer_create
+
+    pizza = Pizza.objects.create(name="Margherita", description="bench", base_price=Decimal("9.50"))
+    Size.objects.create(code="large", name="Large", multiplier=Decimal("1.45"))
+    Topping.objects.create(code="mushrooms", name="Mushrooms", price=Decimal("1.25"))
+    user = get_user_model().objects.create_user(username="bench", password="bench-pw-1", email="bench@example.com")
+    customer = customer_create(
+        user=user, phone="+15005550006", email="bench@example.com", default_address="12 Via Roma, Springfield"
+    )
+    return {
+        "customer": customer,
+        "items": [{"pizza": pizza.pk, "size": "large", "toppings": ["mushrooms"], "quantity": 2}],
+    }
+
+
+# --- baseline -------------------------------------------------------------------------------
+def baseline(n: int, *, timeout: float) -> dict:
+    """n bare no-op tasks spread over the handler queues; first publish → last task done."""
+    r = redis_client()
+    key = f"pz-bench:{uuid.uuid4().hex}"
+    r.delete(key, f"{key}:t")
+    started = time.time()
+    with app.producer_or_acquire() as producer:
+        for i in range(n):
+            noop.apply_async((key,), queue=QUEUES[i % len(QUEUES)], producer=producer)
+    published = time.time()
+    wait_until(lambda: int(r.get(key) or 0) >= n, timeout=timeout, interval=0.005, what=f"{n} no-op tasks")
+    finished = float(r.get(f"{key}:t"))
+    r.delete(key, f"{key}:t")
+    elapsed = finished - started
+    return {
+        "tasks": n,
+        "publish_s": round(published - started, 4),
+        "elapsed_s": round(elapsed, 4),
+        "tasks_per_s": round(n / elapsed, 1),
+    }
+
+
+# --- pipeline -------------------------------------------------------------------------------
+class CommitClock:
+    """timezone.now() taken the moment the order's transaction commits.
+
+    Django runs on_commit hooks (our publish) right after COMMIT returns, via
+    connection.run_and_clear_commit_hooks(); wrapping it on this connection gives the commit time
+    before the publish, with the same clock the worker stamps finished_at with.
+    """
+
+    def __init__(self) -> None:
+        self.last: dt.datetime | None = None
+
+    def __enter__(self) -> CommitClock:
+        original = connection.run_and_clear_commit_hooks
+
+        def stamped() -> None:
+            self.last = timezone.now()
+            original()
+
+        connection.run_and_clear_commit_hooks = stamped
+        return self
+
+    def __exit__(self, *exc) -> None:
+        del connection.run_and_clear_commit_hooks  # back to the class's method
+
+
+def _place(seed: dict, clock: CommitClock) -> tuple[int, dt.datetime]:
+    from orders.services import order_place
+
+    clock.last = None
+    order = order_place(customer=seed["customer"], items=seed["items"], fulfilment="delivery")
+    if clock.last is None:
+        raise BenchError("no commit seen for an order (nested in a transaction?)")
+    return order.pk, clock.last
+
+
+def _wait_deliveries(first_pk: int, expected: int, *, timeout: float) -> None:
+    def done() -> bool:
+        rows = Delivery.objects.filter(pk__gt=first_pk)
+        bad = rows.filter(status__in=(Delivery.Status.DEAD, Delivery.Status.RETRYING)).first()
+        if bad is not None:
+            raise BenchError(f"delivery {bad.pk} {bad.status}: {bad.last_error_class} {bad.last_error}")
+        return rows.filter(status=Delivery.Status.SUCCEEDED).count() >= expected
+
+    wait_until(done, timeout=timeout, interval=0.02, what=f"{expected} deliveries")
+
+
+def _last_delivery_pk() -> int:
+    return Delivery.objects.aggregate(m=Max("pk"))["m"] or 0
+
+
+def per_order(seed: dict) -> int:
+    from orders.services import order_place
+
+    order = order_place(customer=seed["customer"], items=seed["items"], fulfilment="delivery")
+    return Delivery.objects.filter(event__aggregate_id=str(order.pk)).count()
+
+
+def pipeline(seed: dict, n: int, *, per_order: int, timeout: float) -> dict:
+    """n orders placed back to back; first commit → last delivery succeeded."""
+    first_pk = _last_delivery_pk()
+    with CommitClock() as clock:
+        started = time.perf_counter()
+        commits = [_place(seed, clock)[1] for _ in range(n)]
+        placing = time.perf_counter() - started
+    _wait_deliveries(first_pk, n * per_order, timeout=timeout)
+    last = Delivery.objects.filter(pk__gt=first_pk).aggregate(m=Max("finished_at"))["m"]
+    elapsed = (last - commits[0]).total_seconds()
+    deliveries = n * per_order
+    return {
+        "orders": n,
+        "deliveries": deliveries,
+        "placing_s": round(placing, 4),
+        "placing_orders_per_s": round(n / placing, 1),
+        "elapsed_s": round(elapsed, 4),
+        "orders_per_s": round(n / elapsed, 1),
+        "deliveries_per_s": round(deliveries / elapsed, 1),
+    }
+
+
+def latency(seed: dict, *, rate: float, seconds: float, per_order: int, timeout: float) -> dict:
+    """Orders placed at a steady rate; per order: its last delivery's finished_at − its commit."""
+    first_pk = _last_delivery_pk()
+    n = int(rate * seconds)
+    commits: dict[str, dt.datetime] = {}
+    behind = 0
+    with CommitClock() as clock:
+        start = time.perf_counter()
+        for i in range(n):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            else:
+                behind += 1
+            pk, committed = _place(seed, clock)
+            commits[str(pk)] = committed
+        placing = time.perf_counter() - start
+    _wait_deliveries(first_pk, n * per_order, timeout=timeout)
+    done = dict(
+        Delivery.objects.filter(pk__gt=first_pk)
+        .values("event__aggregate_id")
+        .annotate(last=Max("finished_at"))
+        .values_list("event__aggregate_id", "last")
+    )
+    ms = sorted((done[pk] - committed).total_seconds() * 1000 for pk, committed in commits.items())
+    return {
+        "orders": n,
+        "target_orders_per_s": rate,
+        "achieved_orders_per_s": round(n / placing, 2),
+        "orders_placed_late": behind,
+        "p50": round(percentile(ms, 50), 2),
+        "p95": round(percentile(ms, 95), 2),
+        "p99": round(percentile(ms, 99), 2),
+        "min": round(ms[0], 2),
+        "max": round(ms[-1], 2),
+        "mean": round(statistics.fmean(ms), 2),
+    }
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not sorted_values:
+        return float("nan")
+    k = (len(sorted_values) - 1) * p / 100
+    lo = int(k)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
+
+
+# --- sweeper --------------------------------------------------------------------------------
+def stranded_create(n: int, handlers: list[str]) -> list[int]:
+    """n pending deliveries whose message never went out (enqueued_at NULL), 1 event per len(handlers)."""
+    template = OutboxEvent.objects.filter(type__endswith="order.placed").order_by("-occurred_at").first()
+    payload = template.payload if template else {}
+    now = timezone.now()
+    due = now - dt.timedelta(seconds=1)
+    events = [
+        OutboxEvent(
+            event_id=uuid.uuid4(),
+            type=template.type if template else "com.mariopizzeria.order.placed",
+            aggregate_type="order",
+            aggregate_id=f"stranded-{i}",
+            aggregate_version=1,
+            occurred_at=now,
+            payload=payload,
+        )
+        for i in range((n + len(handlers) - 1) // len(handlers))
+    ]
+    OutboxEvent.objects.bulk_create(events, batch_size=1000)
+    rows = [
+        Delivery(event_id=e.event_id, handler=h, next_attempt_at=due, enqueued_at=None)
+        for e in events
+        for h in handlers
+    ][:n]
+    Delivery.objects.bulk_create(rows, batch_size=2000)
+    return [d.pk for d in rows]
+
+
+def sweeper(n: int, handlers: list[str], *, timeout: float) -> dict:
+    from pizzeria.eventbus.sweeper import sweep
+
+    ids = stranded_create(n, handlers)
+    started = time.perf_counter()
+    sweeps = sent = 0
+    while sent < n:
+        if time.perf_counter() - started > timeout:
+            raise BenchError(f"sweeper re-sent only {sent}/{n} in {timeout:.0f}s")
+        result = sweep()
+        sweeps += 1
+        sent += result.redispatched
+        if result.redispatched == 0:
+            break
+    elapsed = time.perf_counter() - started
+    left = Delivery.objects.filter(pk__in=ids, enqueued_at__isnull=True).count()
+    with app.connection_for_write() as conn:
+        client = conn.default_channel.client
+        queued = sum(client.llen(q) for q in QUEUES)
+    if left:
+        raise BenchError(f"{left} stranded deliveries still not enqueued after {sweeps} sweeps")
+    return {
+        "stranded": n,
+        "redispatched": sent,
+        "messages_in_queues": queued,
+        "sweeps": sweeps,
+        "elapsed_s": round(elapsed, 4),
+        "redispatch_per_s": round(sent / elapsed, 1),
+    }
