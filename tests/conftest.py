@@ -1,6 +1,6 @@
 import pytest
 
-from tests.worker import WorkerProcess, purge_queues
+from tests.worker import make_worker, purge_queues
 
 
 @pytest.fixture(scope="module")
@@ -10,7 +10,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     Tests using it need committed rows: mark them @pytest.mark.django_db(transaction=True).
     """
     purge_queues()
-    worker = WorkerProcess().start()
+    worker = make_worker().start()
     yield worker
     worker.stop()
 

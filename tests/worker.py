@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
 
 from pizzeria.celery import QUEUES, app
-
-ROOT = Path(__file__).resolve().parent.parent
+from pizzeria.workerproc import WorkerProcess
 
 
 def test_database_url() -> str:
@@ -54,83 +47,23 @@ def purge_queues() -> None:
         client.delete("unacked", "unacked_index", "unacked_mutex")
 
 
-class WorkerProcess:
-    def __init__(self, *, queues: tuple[str, ...] = QUEUES, concurrency: int = 1, beat: bool = True,
-                 env: dict[str, str] | None = None) -> None:
-        self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
-        self.queues = queues
-        self.concurrency = concurrency
-        self.beat = beat
-        self.extra_env = env or {}
-        self.proc: subprocess.Popen | None = None
-        self.tmp = tempfile.TemporaryDirectory(prefix="pz-worker-")
-        self.log_path = Path(self.tmp.name) / "worker.log"
-
-    def start(self, *, timeout: float = 30.0) -> WorkerProcess:
-        cmd = [
-            sys.executable, "-m", "celery", "-A", "pizzeria", "worker",
-            "-Q", ",".join(self.queues), "-P", "prefork", "-c", str(self.concurrency),
-            "--without-mingle", "--without-gossip", "-n", self.name, "--loglevel", "INFO",
-        ]
-        if self.beat:
-            cmd += ["-B", "-s", str(Path(self.tmp.name) / "beat-schedule")]
-        env = {
-            **os.environ,
+def make_worker(
+    *, queues: tuple[str, ...] = QUEUES, beat: bool = True, concurrency: int = 1, env: dict[str, str] | None = None
+) -> WorkerProcess:
+    """A worker on every queue (and, by default, an embedded beat running the sweeper) that uses
+    the test database and this process's broker; env overrides settings read from the environment."""
+    return WorkerProcess(
+        prefix="test",
+        queues=queues,
+        concurrency=concurrency,
+        beat=beat,
+        env={
             "DJANGO_SETTINGS_MODULE": "pizzeria.settings.test",
             "DATABASE_URL": test_database_url(),
             "REDIS_URL": settings.REDIS_URL,
-            **self.extra_env,
-        }
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        try:
-            self._wait_ready(timeout)
-        except BaseException:
-            self.kill()
-            raise
-        return self
-
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Worker exited with {self.proc.returncode}:\n{self.log_tail()}")
-            if app.control.ping(destination=[self.name], timeout=0.5):
-                return
-        raise RuntimeError(f"Worker did not answer within {timeout}s:\n{self.log_tail()}")
-
-    def pool_children(self) -> list[int]:
-        import psutil
-
-        return [c.pid for c in psutil.Process(self.proc.pid).children() if "beat" not in " ".join(c.cmdline())]
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def kill(self) -> None:
-        import psutil
-
-        if self.proc is None:
-            return
-        try:
-            for child in psutil.Process(self.proc.pid).children(recursive=True):
-                child.kill()
-        except psutil.NoSuchProcess:
-            pass
-        self.proc.kill()
-        self.proc.wait(timeout=10)
-
-    def log_tail(self, lines: int = 60) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return ""
+            **(env or {}),
+        },
+    )
 
 
 def free_port() -> int:

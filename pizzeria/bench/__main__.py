@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         from django.core.management import call_command
 
         from pizzeria.bench import measure
-        from pizzeria.bench.worker import BenchWorker, broker_keys_purge, other_workers
+        from pizzeria.bench.worker import bench_worker, broker_keys_purge, other_workers
 
         t0 = time.perf_counter()
         call_command("migrate", verbosity=0, interactive=False)
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         results["machine"] = machine_info(db.kind)
         results["settings"] = settings_info(args)
 
-        worker = BenchWorker(concurrency=args.concurrency, loglevel=args.worker_loglevel).start()
+        worker = bench_worker(concurrency=args.concurrency, loglevel=args.worker_loglevel).start()
         print(f"bench: worker {worker.name} pid {worker.proc.pid} pool {worker.pool_pids()}", flush=True)
         per_order = measure.per_order(seed)  # also warms this process up
         from pizzeria.bench.handlers import QUEUES

@@ -17,7 +17,7 @@ from tests.eventbus.probes import (
     side_effects,
     wait_status,
 )
-from tests.worker import WorkerProcess, app_broker, free_port, private_redis, wait_for
+from tests.worker import app_broker, free_port, make_worker, private_redis, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.faults]
 
@@ -59,7 +59,7 @@ def test_broker_down_at_commit_then_sweeper_delivers_everything():
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     with app_broker(url), private_redis(port) as broker:
-        worker = WorkerProcess(env={"REDIS_URL": url}).start()
+        worker = make_worker(env={"REDIS_URL": url}).start()
         try:
             # when the broker goes away while events are committed
             broker.terminate()

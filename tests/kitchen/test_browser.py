@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 
 from tests.factories import make_customer, make_user
 from tests.kitchen.conftest import one_margherita
-from tests.worker import WorkerProcess, purge_queues
+from tests.worker import make_worker, purge_queues
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "pw-123456-xyz"
@@ -33,7 +33,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def celery_worker_process(django_db_setup, django_db_blocker):
     purge_queues()
-    worker = WorkerProcess(env={"KITCHEN_CAPACITY": "1"}).start()
+    worker = make_worker(env={"KITCHEN_CAPACITY": "1"}).start()
     yield worker
     worker.stop()
 

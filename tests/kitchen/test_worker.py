@@ -11,7 +11,7 @@ from kitchen.models import KitchenTicket, PurchaseOrder
 from orders.models import Order
 from tests.factories import make_order
 from tests.kitchen.conftest import one_margherita
-from tests.worker import WorkerProcess, purge_queues, wait_for
+from tests.worker import make_worker, purge_queues, wait_for
 
 pytestmark = [pytest.mark.worker]
 
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.worker]
 def celery_worker_process(django_db_setup, django_db_blocker):
     """This module's worker, with the kitchen capacity set in its environment."""
     purge_queues()
-    worker = WorkerProcess(env={"KITCHEN_CAPACITY": "3"}).start()
+    worker = make_worker(env={"KITCHEN_CAPACITY": "3"}).start()
     yield worker
     worker.stop()
 

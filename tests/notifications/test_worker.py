@@ -8,7 +8,7 @@ from pizzeria.eventbus.outbox import publish_deliveries
 from tests.factories import make_customer, make_order
 from tests.notifications.conftest import TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
 from tests.notifications.helpers import EMAIL_CONFIRM, SMS_CONFIRM
-from tests.worker import WorkerProcess, purge_queues, wait_for
+from tests.worker import make_worker, purge_queues, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(scope="module")
 def notifications_worker(django_db_setup, django_db_blocker, provider_stub):
     purge_queues()
-    worker = WorkerProcess(
+    worker = make_worker(
         # "events" too: the embedded beat's sweeper runs there and re-sends short retries.
         queues=("notifications", "events"),
         env={

@@ -1,0 +1,122 @@
+"""A Celery worker in a subprocess: started, pinged until it answers, always stopped by its pid.
+
+Used by the tests (a real worker on the test database, which a test can SIGKILL) and by
+`make bench`. Stopping by pid, never by name, so other workers on the machine are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from pizzeria.celery import QUEUES, app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class WorkerProcess:
+    def __init__(
+        self,
+        *,
+        prefix: str = "worker",
+        queues: tuple[str, ...] = QUEUES,
+        concurrency: int = 1,
+        beat: bool = False,
+        loglevel: str = "INFO",
+        env: dict[str, str] | None = None,
+        new_session: bool = False,
+    ) -> None:
+        self.name = f"{prefix}-{uuid.uuid4().hex[:8]}@localhost"
+        self.queues = queues
+        self.concurrency = concurrency
+        self.beat = beat
+        self.loglevel = loglevel
+        self.extra_env = env or {}
+        # Own session: a Ctrl-C in the terminal reaches only the parent, which stops the worker.
+        self.new_session = new_session
+        self.proc: subprocess.Popen | None = None
+        self.tmp = tempfile.TemporaryDirectory(prefix=f"pz-{prefix}-")
+        self.log_path = Path(self.tmp.name) / "worker.log"
+
+    @property
+    def command(self) -> list[str]:
+        cmd = [
+            sys.executable, "-m", "celery", "-A", "pizzeria", "worker",
+            "-Q", ",".join(self.queues), "-P", "prefork", "-c", str(self.concurrency),
+            "--without-mingle", "--without-gossip", "-n", self.name, "--loglevel", self.loglevel,
+        ]
+        if self.beat:
+            cmd += ["-B", "-s", str(Path(self.tmp.name) / "beat-schedule")]
+        return cmd
+
+    def start(self, *, timeout: float = 30.0) -> WorkerProcess:
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            self.command,
+            cwd=ROOT,
+            env={**os.environ, **self.extra_env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=self.new_session,
+        )
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.kill()
+            raise
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"Worker exited with {self.proc.returncode}:\n{self.log_tail()}")
+            if app.control.ping(destination=[self.name], timeout=0.5):
+                return
+        raise RuntimeError(f"Worker did not answer within {timeout}s:\n{self.log_tail()}")
+
+    def pool_pids(self) -> list[int]:
+        import psutil
+
+        return [c.pid for c in psutil.Process(self.proc.pid).children()]
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Warm shutdown (SIGTERM to our pid); SIGKILL the worker and its pool if it hangs."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+    def kill(self) -> None:
+        import psutil
+
+        if self.proc is None:
+            return
+        try:
+            for child in psutil.Process(self.proc.pid).children(recursive=True):
+                child.kill()
+        except psutil.NoSuchProcess:
+            pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return ""
