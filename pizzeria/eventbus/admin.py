@@ -60,7 +60,7 @@ class DeliveryAttemptInline(ReadOnlyMixin, admin.TabularInline):
     fk_name = "delivery"
     extra = 0
     fields = (
-        "number", "started_at", "duration_ms", "outcome", "error_class", "error_message", "worker",
+        "number", "started_at", "duration_ms", "outcome", "error_class", "error_message", "retry_at", "worker",
         "traceback_pre",
     )
     readonly_fields = fields

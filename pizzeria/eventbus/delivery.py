@@ -199,6 +199,7 @@ def _finish(
         "error_message": str(exc)[:2000] if exc is not None else "",
         "traceback": "".join(traceback.format_exception(exc))[-10000:] if exc is not None else "",
         "worker": worker,
+        "retry_at": None if done else next_attempt_at,
     }
     if connection.vendor == "postgresql":
         _finish_one_statement(claim, fields, attempt)

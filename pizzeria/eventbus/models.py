@@ -96,6 +96,8 @@ class DeliveryAttempt(models.Model):
     error_message = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
     worker = models.CharField(max_length=200, blank=True)
+    # When this failure scheduled the next attempt (NULL when it ended the delivery).
+    retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["delivery", "number"]

@@ -90,15 +90,6 @@ def _record_lost_attempt(delivery: Delivery, now: dt.datetime) -> None:
     except LookupError:
         spec = None
     message = "Worker lost: lease expired before the attempt finished"
-    DeliveryAttempt.objects.create(
-        delivery=delivery,
-        number=delivery.attempts,
-        started_at=delivery.claimed_at or now,
-        duration_ms=((now - delivery.claimed_at).total_seconds() * 1000) if delivery.claimed_at else None,
-        outcome=DeliveryAttempt.Outcome.LOST,
-        error_class="WorkerLost",
-        error_message=message,
-    )
     fields = {"lease_until": None, "last_error_class": "WorkerLost", "last_error": message}
     if delivery.attempts - delivery.attempts_before_replay >= retry.max_attempts(spec):
         fields.update(status=Delivery.Status.DEAD, finished_at=now)
@@ -111,4 +102,14 @@ def _record_lost_attempt(delivery: Delivery, now: dt.datetime) -> None:
             enqueued_at=None,
         )
         logger.warning("delivery_id=%s handler=%s worker lost; retrying", delivery.pk, delivery.handler)
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempts,
+        started_at=delivery.claimed_at or now,
+        duration_ms=((now - delivery.claimed_at).total_seconds() * 1000) if delivery.claimed_at else None,
+        outcome=DeliveryAttempt.Outcome.LOST,
+        error_class="WorkerLost",
+        error_message=message,
+        retry_at=fields.get("next_attempt_at"),
+    )
     Delivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts).update(updated_at=now, **fields)

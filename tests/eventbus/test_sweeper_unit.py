@@ -100,6 +100,7 @@ def test_expired_lease_becomes_a_lost_attempt_and_a_retry(published):
     lost = DeliveryAttempt.objects.get(delivery=d)
     assert (lost.number, lost.outcome, lost.error_class) == (1, DeliveryAttempt.Outcome.LOST, "WorkerLost")
     assert lost.duration_ms is not None and lost.duration_ms >= 3000
+    assert lost.retry_at == d.next_attempt_at
 
 
 def test_expired_lease_at_max_attempts_is_dead(published):
@@ -109,7 +110,8 @@ def test_expired_lease_at_max_attempts_is_dead(published):
 
     d.refresh_from_db()
     assert d.status == Delivery.Status.DEAD and d.finished_at is not None
-    assert DeliveryAttempt.objects.get(delivery=d).outcome == DeliveryAttempt.Outcome.LOST
+    lost = DeliveryAttempt.objects.get(delivery=d)
+    assert (lost.outcome, lost.retry_at) == (DeliveryAttempt.Outcome.LOST, None)
     assert published == []
 
 
