@@ -120,3 +120,17 @@ class WorkerProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return ""
+
+
+def queues_purge(*, extra_patterns: tuple[str, ...] = ()) -> None:
+    """Empty the bus queues on this broker DB, with the Redis transport's bookkeeping of messages
+    a killed worker had taken but not acknowledged, and any keys matching extra_patterns."""
+    with app.connection_for_write() as conn:
+        client = conn.default_channel.client
+        keys: list = []
+        for queue in QUEUES:
+            keys.append(queue)
+            keys.extend(client.scan_iter(match=f"{queue}\x06\x16*"))  # priority sub-queues
+        for pattern in extra_patterns:
+            keys.extend(client.scan_iter(match=pattern))
+        client.delete(*keys, "unacked", "unacked_index", "unacked_mutex")

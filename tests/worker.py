@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 from pizzeria.celery import QUEUES, app
-from pizzeria.workerproc import WorkerProcess
+from pizzeria.workerproc import WorkerProcess, queues_purge
 
 
 def test_database_url() -> str:
@@ -39,12 +39,7 @@ def wait_for(predicate: Callable[[], object], *, timeout: float = 20.0, interval
 
 
 def purge_queues() -> None:
-    with app.connection_for_write() as conn:
-        client = conn.default_channel.client
-        for queue in QUEUES:
-            client.delete(queue)
-        # Messages a killed worker had taken but not acknowledged (Redis transport bookkeeping).
-        client.delete("unacked", "unacked_index", "unacked_mutex")
+    queues_purge()
 
 
 def make_worker(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pizzeria.celery import QUEUES, app
-from pizzeria.workerproc import WorkerProcess
+from pizzeria.celery import app
+from pizzeria.workerproc import WorkerProcess, queues_purge
 
 
 def bench_worker(*, concurrency: int, loglevel: str = "WARNING", env: dict[str, str] | None = None) -> WorkerProcess:
@@ -12,15 +12,8 @@ def bench_worker(*, concurrency: int, loglevel: str = "WARNING", env: dict[str, 
 
 
 def broker_keys_purge() -> None:
-    """Empty the bus queues (and the Redis transport's unacked bookkeeping) on this broker DB."""
-    with app.connection_for_write() as conn:
-        client = conn.default_channel.client
-        keys = []
-        for queue in QUEUES:
-            keys.append(queue)
-            keys.extend(client.scan_iter(match=f"{queue}\x06\x16*"))  # priority sub-queues
-        keys.extend(client.scan_iter(match="pz-bench:*"))  # the baseline's counters
-        client.delete(*keys, "unacked", "unacked_index", "unacked_mutex")
+    """Empty the bus queues and the baseline's counters on this broker DB."""
+    queues_purge(extra_patterns=("pz-bench:*",))
 
 
 def other_workers() -> list[str]:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from pizzeria.eventbus.models import Delivery, OutboxEvent
@@ -27,26 +27,24 @@ def delivery_replay(*, deliveries: QuerySet[Delivery] | Iterable[Delivery], acto
     ids = [d.pk for d in deliveries]
     now = timezone.now()
     with transaction.atomic():
-        rows = list(
+        items = list(
             Delivery.objects.select_for_update()
             .filter(pk__in=ids, status__in=REPLAYABLE)
-            .values_list("pk", "handler", "attempts")
+            .values_list("pk", "handler")
         )
-        for pk, _, attempts in rows:
-            Delivery.objects.filter(pk=pk).update(
-                status=Delivery.Status.PENDING,
-                attempts_before_replay=attempts,
-                next_attempt_at=now,
-                enqueued_at=now,
-                finished_at=None,
-                updated_at=now,
-            )
-        items = [(pk, handler) for pk, handler, _ in rows]
+        Delivery.objects.filter(pk__in=[pk for pk, _ in items]).update(
+            status=Delivery.Status.PENDING,
+            attempts_before_replay=F("attempts"),
+            next_attempt_at=now,
+            enqueued_at=now,
+            finished_at=None,
+            updated_at=now,
+        )
         if items:
             transaction.on_commit(lambda: publish_deliveries(items))
-    for pk, handler, _ in rows:
+    for pk, handler in items:
         logger.info("delivery_id=%s handler=%s replayed by %s", pk, handler, actor or "system")
-    return len(rows)
+    return len(items)
 
 
 def delivery_discard(*, deliveries: QuerySet[Delivery] | Iterable[Delivery], actor: str = "") -> int:
