@@ -12,5 +12,6 @@ urlpatterns = [
     path("analytics/", include("analytics.urls")),
     path("kitchen/", include("kitchen.urls")),
     path("", include("notifications.urls")),
+    path("", include("pizzeria.integrations.urls")),
     path("", include("orders.urls")),
 ]

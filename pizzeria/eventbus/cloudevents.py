@@ -1,16 +1,22 @@
-"""Domain events as CloudEvents 1.0 (structured JSON mode) for external subscribers."""
+"""Domain events as CloudEvents 1.0 over HTTP (structured or binary content mode), via the SDK."""
 
 from __future__ import annotations
 
-from cloudevents.core.bindings.http import HTTPMessage, to_structured_event
+from typing import Any
+
+from cloudevents.core.bindings.http import HTTPMessage, to_binary_event, to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 
 from pizzeria.eventbus.events import DomainEvent
 
 SOURCE_PREFIX = "mario-pizzeria"
+STRUCTURED = "structured"
+BINARY = "binary"
+MODES = (STRUCTURED, BINARY)
 
 
-def to_cloudevent(event: DomainEvent) -> CloudEvent:
+def to_cloudevent(event: DomainEvent, *, data: dict[str, Any] | None = None) -> CloudEvent:
+    """The event as a CloudEvent; `data` replaces event.data() (e.g. a subscriber's projection)."""
     return CloudEvent(
         attributes={
             "id": str(event.event_id),
@@ -22,10 +28,21 @@ def to_cloudevent(event: DomainEvent) -> CloudEvent:
             "schemaversion": str(event.schema_version),
             "aggregateversion": str(event.aggregate_version),
         },
-        data=event.data(),
+        data=event.data() if data is None else data,
     )
+
+
+def to_http(event: DomainEvent, *, mode: str = STRUCTURED, data: dict[str, Any] | None = None) -> HTTPMessage:
+    """Headers and body of the HTTP request: structured (application/cloudevents+json, the whole
+    event in the body) or binary (attributes as ce-* headers, the data alone in the body)."""
+    cloudevent = to_cloudevent(event, data=data)
+    if mode == BINARY:
+        return to_binary_event(cloudevent)
+    if mode == STRUCTURED:
+        return to_structured_event(cloudevent)
+    raise ValueError(f"Unknown CloudEvents HTTP mode {mode!r}; known: {MODES}")
 
 
 def to_structured_http(event: DomainEvent) -> HTTPMessage:
     """Headers and body of a structured-mode HTTP request (application/cloudevents+json)."""
-    return to_structured_event(to_cloudevent(event))
+    return to_http(event, mode=STRUCTURED)

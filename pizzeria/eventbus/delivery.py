@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from pizzeria.eventbus import registry, retry
-from pizzeria.eventbus.errors import PermanentError
+from pizzeria.eventbus.errors import DeliveryPostponed, PermanentError
 from pizzeria.eventbus.events import event_class
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
 from pizzeria.eventbus.registry import HandlerSpec
@@ -112,15 +113,20 @@ def delivery_run(delivery_id: int, *, worker: str = "") -> str:
     try:
         spec = registry.handler(claim.handler)
         event = _event_load(claim)
-    except LookupError as exc:  # handler removed or event type unknown: no retry can help
-        return _fail(claim, None, PermanentError(str(exc)), started=started, worker=worker)
+    except (LookupError, PermanentError) as exc:  # handler removed, event type unknown, payload invalid
+        return _fail(claim, None, exc if isinstance(exc, PermanentError) else PermanentError(str(exc)),
+                     started=started, worker=worker)
     try:
         with transaction.atomic():
-            spec.func(event)
-            _finish(claim, Delivery.Status.SUCCEEDED, started=started, worker=worker)
+            result = spec.func(event)
+            # A handler may return a dict describing what it did (e.g. the HTTP status): logged.
+            _finish(claim, Delivery.Status.SUCCEEDED, started=started, worker=worker,
+                    detail=result if isinstance(result, dict) else None)
     except LeaseLost:
         logger.warning("delivery_id=%s attempt %s lost its lease; rolled back", delivery_id, claim.attempt)
         return "lease-lost"
+    except DeliveryPostponed as exc:
+        return _postpone(claim, exc)
     except Exception as exc:
         return _fail(claim, spec, exc, started=started, worker=worker)
     logger.info(
@@ -139,6 +145,7 @@ def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: fl
     else:
         # Counted from the last replay, like the budget: a replay starts again with short waits.
         delay = retry.backoff_seconds(spec, claim.attempt_since_replay)
+        delay = max(delay, getattr(exc, "retry_after", None) or 0.0)  # e.g. HTTP 429 Retry-After
         status, next_at = Delivery.Status.RETRYING, now + dt.timedelta(seconds=delay)
         countdown = delay if delay <= settings.EVENTBUS_SHORT_RETRY_MAX else None
     try:
@@ -152,6 +159,8 @@ def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: fl
                 next_attempt_at=next_at,
                 enqueued_at=next_at if countdown is not None else None,
             )
+            if spec is not None and spec.on_failure is not None:
+                _on_failure(spec, exc, claim=claim, status=status)
     except LeaseLost:
         return "lease-lost"
     log = logger.error if status == Delivery.Status.DEAD else logger.warning
@@ -167,6 +176,34 @@ def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: fl
     return status
 
 
+def _on_failure(spec: HandlerSpec, exc: Exception, *, claim: Claim, status: str) -> None:
+    """The handler's failure hook, committed with the failure mark (e.g. a circuit breaker's count).
+
+    In a savepoint: a broken hook is logged and never costs the failure mark itself.
+    """
+    try:
+        with transaction.atomic():
+            spec.on_failure(exc, delivery_id=claim.delivery_id, status=status)
+    except Exception:
+        logger.exception("delivery_id=%s handler=%s: on_failure hook failed", claim.delivery_id, claim.handler)
+
+
+def _postpone(claim: Claim, exc: DeliveryPostponed) -> str:
+    """Give the claim back: no attempt spent or logged, due again at exc.until (the sweeper sends it)."""
+    now = timezone.now()
+    updated = Delivery.objects.filter(
+        pk=claim.delivery_id, status=Delivery.Status.RUNNING, attempts=claim.attempt
+    ).update(
+        status=Delivery.Status.RETRYING, attempts=F("attempts") - 1, next_attempt_at=exc.until,
+        enqueued_at=None, lease_until=None, last_error_class=_error_class(exc), last_error=str(exc)[:2000],
+        updated_at=now,
+    )
+    if not updated:
+        return "lease-lost"
+    logger.info("delivery_id=%s handler=%s postponed to %s: %s", claim.delivery_id, claim.handler, exc.until, exc)
+    return "postponed"
+
+
 def _finish(
     claim: Claim,
     status: str,
@@ -176,6 +213,7 @@ def _finish(
     exc: BaseException | None = None,
     next_attempt_at: dt.datetime | None = None,
     enqueued_at: dt.datetime | None = None,
+    detail: dict | None = None,
 ) -> None:
     """Mark the outcome of this attempt, fenced on (running, attempt); raise LeaseLost if taken."""
     now = timezone.now()
@@ -200,6 +238,7 @@ def _finish(
         "traceback": "".join(traceback.format_exception(exc))[-10000:] if exc is not None else "",
         "worker": worker,
         "retry_at": None if done else next_attempt_at,
+        "detail": detail if exc is None else getattr(exc, "detail", None),
     }
     if connection.vendor == "postgresql":
         _finish_one_statement(claim, fields, attempt)

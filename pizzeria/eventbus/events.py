@@ -26,8 +26,15 @@ ENVELOPE_FIELDS = ("event_id", "occurred_at", "aggregate_type", "aggregate_id", 
 class DomainEvent:
     type: ClassVar[str] = ""
     schema_version: ClassVar[int] = 1
-    # Public events go to external subscribers (CloudEvents webhooks); internal ones don't.
-    public: ClassVar[bool] = True
+    # Public events leave the system (webhook subscribers); opt-in: internal unless declared.
+    public: ClassVar[bool] = False
+    # Fields holding a customer's contact data (phone, e-mail, address, free text): sent only to
+    # subscriptions allowed to receive that field, left out for everyone else.
+    contact_fields: ClassVar[tuple[str, ...]] = ()
+    # Fields that never leave the system, even in a public event (e.g. staff usernames).
+    internal_fields: ClassVar[tuple[str, ...]] = ()
+    # One line per field for the published catalogue (AsyncAPI, /api/events/).
+    field_docs: ClassVar[dict[str, str]] = {}
 
     event_id: uuid.UUID = dataclasses.field(default_factory=uuid.uuid4)
     occurred_at: dt.datetime = dataclasses.field(default_factory=timezone.now)
@@ -60,6 +67,11 @@ class DomainEvent:
 
     @classmethod
     def from_json(cls, payload: dict[str, Any]) -> DomainEvent:
+        """Read a stored payload back; InvalidEventPayload (permanent) if it breaks the schema."""
+        from pizzeria.eventbus.schema import payload_validate
+
+        if cls.type:
+            payload_validate(cls.type, payload)
         hints = _type_hints(cls)
         kwargs = {
             f.name: from_json(hints[f.name], payload[f.name])

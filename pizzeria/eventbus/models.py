@@ -98,6 +98,9 @@ class DeliveryAttempt(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     # When this failure scheduled the next attempt (NULL when it ended the delivery).
     retry_at = models.DateTimeField(null=True, blank=True)
+    # What the handler reported about this attempt (e.g. a webhook's HTTP status, duration and
+    # the first 1 KB of the response body); NULL when it reported nothing.
+    detail = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["delivery", "number"]

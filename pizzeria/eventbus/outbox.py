@@ -12,6 +12,7 @@ from django.utils import timezone
 from pizzeria.eventbus import registry
 from pizzeria.eventbus.events import DomainEvent
 from pizzeria.eventbus.models import Delivery, OutboxEvent
+from pizzeria.eventbus.schema import payload_validate
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,11 @@ def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> li
     Must run inside the transaction that made the change (the post_save receiver does).
     """
     now = timezone.now()
+    payloads = [e.to_json() for e in events]
+    for event, payload in zip(events, payloads):
+        # A payload that breaks its schema is a bug in the code recording it: refuse it here
+        # (the whole change rolls back) rather than hand subscribers something they can't read.
+        payload_validate(event.type, payload)
     OutboxEvent.objects.using(using).bulk_create(
         [
             OutboxEvent(
@@ -36,18 +42,20 @@ def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> li
                 aggregate_id=e.aggregate_id,
                 aggregate_version=e.aggregate_version,
                 occurred_at=e.occurred_at,
-                payload=e.to_json(),
+                payload=payload,
             )
-            for e in events
+            for e, payload in zip(events, payloads)
         ]
     )
+    # Family members (e.g. webhook subscriptions) active now: a later subscription gets no history.
+    members = registry.family_members_for({e.type for e in events})
     deliveries = [
         # enqueued_at is set optimistically: the on-commit publish clears it if the broker
         # refuses, which is what the sweeper looks for. A crash between commit and publish
         # leaves it set; the sweeper re-sends such rows after EVENTBUS_REDISPATCH_AFTER.
-        Delivery(event_id=e.event_id, handler=spec.name, next_attempt_at=now, enqueued_at=now)
+        Delivery(event_id=e.event_id, handler=name, next_attempt_at=now, enqueued_at=now)
         for e in events
-        for spec in registry.handlers_for(e.type)
+        for name in [*(spec.name for spec in registry.handlers_for(e.type)), *members.get(e.type, ())]
     ]
     if deliveries:
         Delivery.objects.using(using).bulk_create(deliveries)

@@ -31,8 +31,26 @@ class HandlerSpec:
     backoff: tuple[float, float] | None = None  # (base, cap) seconds; None: settings
     soft_time_limit: float | None = None
     time_limit: float | None = None
+    # Called as on_failure(exc, delivery_id=..., status=...) in the transaction that records a
+    # failed attempt (the handler's own writes are rolled back by then).
+    on_failure: Callable[..., None] | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class HandlerFamily:
+    """Handlers that are data, not code: e.g. one per webhook subscription.
+
+    `members(event_types)` returns, per event type, the names of the members that want it now
+    (it may query the database: it runs in the transaction that records the events); `resolve`
+    turns a member name (it starts with `prefix`) into its spec, without the database.
+    """
+
+    prefix: str
+    members: Callable[[set[str]], dict[str, list[str]]]
+    resolve: Callable[[str], HandlerSpec]
+
+
+_families: dict[str, HandlerFamily] = {}
 _handlers: dict[str, HandlerSpec] = {}
 _by_event: dict[str, list[HandlerSpec]] = defaultdict(list)
 
@@ -95,11 +113,28 @@ def handlers_for(event_type: str) -> list[HandlerSpec]:
     return list(_by_event.get(event_type, ()))
 
 
+def register_family(family: HandlerFamily) -> None:
+    _families[family.prefix] = family
+
+
+def family_members_for(event_types: set[str]) -> dict[str, list[str]]:
+    """Names of the family members that want each of these event types (see HandlerFamily)."""
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for family in _families.values():
+        for event_type, names in family.members(event_types).items():
+            wanted[event_type].extend(names)
+    return wanted
+
+
 def handler(name: str) -> HandlerSpec:
     try:
         return _handlers[name]
     except KeyError:
-        raise LookupError(f"No handler named {name!r} is registered") from None
+        pass
+    for prefix, family in _families.items():
+        if name.startswith(prefix):
+            return family.resolve(name)
+    raise LookupError(f"No handler named {name!r} is registered")
 
 
 def all_handlers() -> list[HandlerSpec]:

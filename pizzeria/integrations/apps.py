@@ -2,9 +2,10 @@ from django.apps import AppConfig
 
 
 class IntegrationsConfig(AppConfig):
-    """External subscribers: every public domain event is POSTed to webhooks as a CloudEvent.
+    """External systems: public events out as signed CloudEvents (one delivery per subscription),
+    payment CloudEvents in at /cloudevents/, and the event catalogue as AsyncAPI.
 
-    Installed last, so every app's events module is imported when the handlers are registered.
+    Installed last, so every app's events module is imported before the catalogue is read.
     """
 
     name = "pizzeria.integrations"

@@ -216,6 +216,26 @@ TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
 MANAGER_EMAIL = env("MANAGER_EMAIL", default="manager@mariospizzeria.example")
 NOTIFY_HTTP_TIMEOUT = env.float("NOTIFY_HTTP_TIMEOUT", default=8.0)  # < the 20 s soft time limit
 
+# --- Integrations (webhooks out, CloudEvents in) ---------------------------------------------
+# Targets on loopback/private/link-local addresses are refused unless this is on; even then only
+# WEBHOOKS_PRIVATE_TARGET_NETWORKS (loopback by default) open, never cloud metadata or multicast.
+# On in development (DEBUG), off in production settings.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=DEBUG)
+WEBHOOKS_PRIVATE_TARGET_NETWORKS = env.list("WEBHOOKS_PRIVATE_TARGET_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+WEBHOOKS_HTTPS_ONLY = env.bool("WEBHOOKS_HTTPS_ONLY", default=not DEBUG)
+# A total deadline per request (connect + send + answer), well under the handler's soft time limit.
+WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=5.0)
+WEBHOOKS_RESPONSE_BODY_LIMIT = env.int("WEBHOOKS_RESPONSE_BODY_LIMIT", default=1024)  # bytes read and logged
+WEBHOOKS_CIRCUIT_FAILURE_THRESHOLD = env.int("WEBHOOKS_CIRCUIT_FAILURE_THRESHOLD", default=5)
+WEBHOOKS_CIRCUIT_COOLDOWN = env.float("WEBHOOKS_CIRCUIT_COOLDOWN", default=30.0)  # doubles per failed probe
+WEBHOOKS_CIRCUIT_COOLDOWN_MAX = env.float("WEBHOOKS_CIRCUIT_COOLDOWN_MAX", default=600.0)
+WEBHOOKS_SECRET_OVERLAP_HOURS = env.float("WEBHOOKS_SECRET_OVERLAP_HOURS", default=24.0)
+# Keys that encrypt the stored signing secrets (first encrypts, all decrypt); default SECRET_KEY.
+WEBHOOKS_SECRET_KEYS = env.list("WEBHOOKS_SECRET_KEYS", default=[])
+# The Standard Webhooks secret (whsec_…) partners sign inbound CloudEvents with; unset = /cloudevents/ off.
+CLOUDEVENTS_INBOUND_SECRET = env("CLOUDEVENTS_INBOUND_SECRET", default="")
+CLOUDEVENTS_INBOUND_MAX_BYTES = env.int("CLOUDEVENTS_INBOUND_MAX_BYTES", default=65536)
+
 # --- Kitchen ----------------------------------------------------------------------------------
 KITCHEN_CAPACITY = env.int("KITCHEN_CAPACITY", default=3)
 KITCHEN_LOAD_MINUTES_PER_TICKET = env.int("KITCHEN_LOAD_MINUTES_PER_TICKET", default=1)

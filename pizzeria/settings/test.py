@@ -13,6 +13,16 @@ EVENTBUS_BACKOFF_CAP = env.float("EVENTBUS_BACKOFF_CAP", default=1.0)
 CELERY_TASK_SOFT_TIME_LIMIT = 2
 CELERY_TASK_TIME_LIMIT = 2.5
 NOTIFY_HTTP_TIMEOUT = env.float("NOTIFY_HTTP_TIMEOUT", default=1.5)  # a hung provider retries before the kill
+# Webhook receivers in the tests listen on 127.0.0.1 only: loopback is the one private network opened.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+WEBHOOKS_PRIVATE_TARGET_NETWORKS = ["127.0.0.0/8"]
+WEBHOOKS_HTTPS_ONLY = False
+WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=1.0)  # under the 2 s soft time limit
+WEBHOOKS_CIRCUIT_FAILURE_THRESHOLD = 3
+WEBHOOKS_CIRCUIT_COOLDOWN = env.float("WEBHOOKS_CIRCUIT_COOLDOWN", default=1.0)
+WEBHOOKS_CIRCUIT_COOLDOWN_MAX = 2.0
+# A fixed test-only inbound secret (base64 of 32 known bytes), never used outside the tests.
+CLOUDEVENTS_INBOUND_SECRET = "whsec_dGVzdC1pbmJvdW5kLXNlY3JldC0wMTIzNDU2Nzg5YWI="
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"order_place": env("ORDER_PLACE_THROTTLE", default="1000/min")},

@@ -1,0 +1,132 @@
+"""CloudEvents in: POST /cloudevents/ (structured or binary mode), Standard Webhooks signed.
+
+Order of checks, so a stranger learns nothing: size (413) → signature with
+CLOUDEVENTS_INBOUND_SECRET (401) → a CloudEvent at all (400) → a type we take (400) → its data
+against the type's schema (400) → (source, id) seen before: the same event answers as before,
+a different event under a used id is 409 → the business rule (422 amount mismatch or unknown
+order, 409 order already paid or cancelled) → 200 processed. Never a 500 for bad input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from cloudevents.core.bindings.http import HTTPMessage, from_http_event
+from django.db import IntegrityError, transaction
+
+from orders.errors import OrderError
+from orders.models import Order
+from orders.services import order_pay
+from pizzeria.eventbus.schema import DECIMAL_PATTERN, schema_errors, validator_for
+from pizzeria.integrations.models import InboundCloudEvent
+from pizzeria.integrations.signing import WebhookVerificationError, signature_verify
+
+logger = logging.getLogger(__name__)
+
+PAYMENT_PROCESSED = "com.mariopizzeria.payment.processed"
+
+# What an external payment provider sends us (published in the AsyncAPI document too).
+PAYMENT_PROCESSED_SCHEMA: dict[str, Any] = {
+    "title": "PaymentProcessed (inbound)",
+    "description": "An external payment provider confirms that an order was paid.",
+    "type": "object",
+    "properties": {
+        "order_id": {"type": "integer", "minimum": 1, "description": "The order's id."},
+        "amount": {
+            "description": "Amount paid; must equal the order total (string or number, 2 decimal places).",
+            "anyOf": [{"type": "string", "pattern": DECIMAL_PATTERN}, {"type": "number"}],
+        },
+        "method": {"type": "string", "enum": sorted(Order.PaymentMethod.values), "description": "Payment method."},
+        "reference": {"type": "string", "maxLength": 255, "description": "The provider's payment reference."},
+    },
+    "required": ["order_id", "amount", "method", "reference"],
+    "additionalProperties": False,
+}
+INBOUND_SCHEMAS = {PAYMENT_PROCESSED: PAYMENT_PROCESSED_SCHEMA}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: dict[str, Any]
+
+
+def _error(status: int, error: str, reason: str) -> Outcome:
+    return Outcome(status, {"error": error, "reason": reason})
+
+
+def cloudevent_receive(*, body: bytes, headers: dict[str, str], secret: str) -> Outcome:
+    """Verify, parse, deduplicate and process one inbound CloudEvent; never raises for bad input."""
+    headers = {k.lower(): v for k, v in headers.items()}
+    try:
+        signature_verify(secret=secret, body=body, headers=headers)
+    except WebhookVerificationError as exc:
+        return _error(401, "invalid_signature", f"Standard Webhooks signature check failed: {exc}")
+    try:
+        event = from_http_event(HTTPMessage(headers=headers, body=body))
+    except Exception as exc:  # the SDK raises many kinds for malformed input
+        return _error(400, "malformed_cloudevent", f"Not a CloudEvent 1.0 (structured or binary): {exc}")
+    event_type, source, event_id = event.get_type(), event.get_source(), event.get_id()
+    schema = INBOUND_SCHEMAS.get(event_type)
+    if schema is None:
+        return _error(400, "unknown_type", f"Type {event_type!r} is not accepted here; accepted: {sorted(INBOUND_SCHEMAS)}")
+    data = event.get_data()
+    if isinstance(data, (bytes, str)):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            return _error(400, "invalid_data", "The data is not JSON")
+    problem = schema_errors(validator_for(schema), data)
+    if problem is not None:
+        return _error(400, "invalid_data", f"The data does not match the {event_type} schema {problem}")
+    fingerprint = hashlib.sha256(json.dumps([event_type, data], sort_keys=True).encode()).hexdigest()
+    seen = InboundCloudEvent.objects.filter(source=source, event_id=event_id).first()
+    if seen is not None:
+        return _duplicate(seen, fingerprint)
+    try:
+        with transaction.atomic():
+            outcome = _payment_processed(data, source=source)
+            if outcome.status == 200:
+                InboundCloudEvent.objects.create(
+                    source=source, event_id=event_id, type=event_type, body_sha256=fingerprint,
+                    order_id=data["order_id"], result=outcome.body,
+                )
+                # The payment and its "seen" row commit together: a retry after a crash pays once.
+    except IntegrityError:  # the same event raced in through another request; it won
+        seen = InboundCloudEvent.objects.filter(source=source, event_id=event_id).first()
+        if seen is None:
+            raise
+        return _duplicate(seen, fingerprint)
+    logger.info("cloudevent source=%s id=%s type=%s -> %s", source, event_id, event_type, outcome.status)
+    return outcome
+
+
+def _duplicate(seen: InboundCloudEvent, fingerprint: str) -> Outcome:
+    if seen.body_sha256 != fingerprint:
+        return _error(409, "id_reused", f"Event id {seen.event_id!r} from {seen.source!r} was already used for a different event")
+    return Outcome(200, {**seen.result, "duplicate": True})
+
+
+def _payment_processed(data: dict[str, Any], *, source: str) -> Outcome:
+    order = Order.objects.filter(pk=data["order_id"]).first()
+    if order is None:
+        return _error(422, "unknown_order", f"Order {data['order_id']} does not exist")
+    try:
+        amount = Decimal(str(data["amount"]))
+    except InvalidOperation:
+        return _error(400, "invalid_data", f"amount {data['amount']!r} is not a number")
+    if amount != order.total_amount:
+        return _error(
+            422, "amount_mismatch",
+            f"Amount {amount} does not match order {order.pk}'s total {order.total_amount}",
+        )
+    try:
+        order = order_pay(order_id=order.pk, method=data["method"], reference=data["reference"], actor=f"cloudevents:{source}"[:150])
+    except OrderError as exc:
+        return _error(409, "conflict", str(exc))
+    return Outcome(200, {"status": "processed", "order_id": order.pk, "payment_status": order.payment_status})
