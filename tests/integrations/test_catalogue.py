@@ -1,0 +1,183 @@
+"""The catalogue as a contract: opt-in public events, minimised PII, schemas enforced, AsyncAPI."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from cloudevents.core.bindings.http import HTTPMessage, from_http
+from cloudevents.core.formats.json import JSONFormat
+
+from kitchen.events import InventoryLow, SupplierInfo
+from notifications.events import NotificationResendRequested
+from orders.events import OrderPlaced
+from pizzeria.eventbus.delivery import delivery_run
+from pizzeria.eventbus.events import DomainEvent, event_class, event_types
+from pizzeria.eventbus.models import Delivery, OutboxEvent
+from pizzeria.eventbus.outbox import outbox_write
+from pizzeria.eventbus.schema import InvalidEventPayload, schema_errors, validator_for
+from pizzeria.eventbus.testing import capture_events
+from pizzeria.integrations.catalogue import public_data_schema, public_event_classes
+from pizzeria.integrations.events import WebhookCircuitOpened, WebhookSubscriptionDeactivated
+from tests.factories import advance_order, make_order
+from tests.integrations.helpers import deliveries_of, subscribe
+from tests.testapp.events import ProbeHappened
+
+pytestmark = pytest.mark.django_db
+
+HERE = Path(__file__).resolve().parent / "asyncapi"
+INTERNAL = (NotificationResendRequested, WebhookSubscriptionDeactivated, WebhookCircuitOpened, ProbeHappened)
+
+
+def test_events_are_internal_unless_they_opt_in():
+    assert DomainEvent.public is False
+    assert all(not cls.public for cls in INTERNAL)
+    assert {cls.__name__ for cls in public_event_classes()} == {
+        "OrderPlaced", "PaymentProcessed", "OrderCookingStarted", "OrderReady", "OrderOutForDelivery",
+        "OrderDelivered", "OrderCancelled", "InventoryLow",
+    }
+
+
+def test_internal_events_never_get_a_webhook_delivery(receiver):
+    sub, _ = subscribe(receiver.url)  # wants every public type
+    internal = NotificationResendRequested(notification_id=1, requested_by="staff", aggregate_type="notification",
+                                           aggregate_id="1", aggregate_version=1)
+
+    with capture_events(run_handlers=False):
+        deliveries = outbox_write([internal])
+
+    assert not any(d.handler.startswith("integrations.") for d in deliveries)
+    assert deliveries_of(sub) == []
+
+
+def test_contact_data_goes_only_to_subscriptions_allowed_it(receiver, receiver2):
+    bare, _ = subscribe(receiver.url, event_types=[OrderPlaced.type])
+    phone_only, _ = subscribe(receiver2.url, event_types=[OrderPlaced.type], contact_fields=["customer_phone"])
+
+    with capture_events(only=[bare.handler_name, phone_only.handler_name]):
+        make_order(notes="ring twice, Ann")
+
+    bare_data = json.loads(receiver.requests[0].body)["data"]
+    allowed_data = json.loads(receiver2.requests[0].body)["data"]
+    for name in ("customer_phone", "customer_email", "delivery_address", "notes"):
+        assert name not in bare_data
+    assert allowed_data["customer_phone"] == "+15005550006"
+    assert "delivery_address" not in allowed_data and "notes" not in allowed_data
+    assert bare_data["total_amount"] == allowed_data["total_amount"] == "31.18"
+
+
+def test_every_public_event_sent_in_an_order_lifecycle_matches_its_published_schema(receiver):
+    sub, _ = subscribe(receiver.url, contact_fields=["customer_phone", "customer_email", "delivery_address", "notes"])
+
+    with capture_events(only=[sub.handler_name]):
+        advance_order(make_order(), "delivered")
+        advance_order(make_order(fulfilment="pickup", delivery_address=""), "delivered")
+        advance_order(make_order(), "cancelled")
+
+    seen = set()
+    for request in receiver.requests:
+        ce = from_http(HTTPMessage(headers=request.headers, body=request.body), JSONFormat())
+        schema = public_data_schema(event_class(ce.get_type()))
+        assert schema_errors(validator_for(schema), ce.get_data()) is None, ce.get_type()
+        seen.add(ce.get_type())
+    assert len(seen) == 7  # all order types: placed, paid, cooking, ready, out, delivered, cancelled
+
+
+def test_a_payload_that_breaks_its_schema_is_refused_when_recorded():
+    bad = InventoryLow(
+        ingredient_id="seven",  # an int in the catalogue
+        ingredient_name="Basil", current_quantity="1", minimum_threshold="2",
+        supplier_info=SupplierInfo(name="Greens", email="g@example.com", phone=""),
+        aggregate_type="ingredient", aggregate_id="7", aggregate_version=1,
+    )
+
+    with pytest.raises(InvalidEventPayload, match=r"ingredient_id: 'seven' is not of type 'integer'"):
+        outbox_write([bad])
+    assert not OutboxEvent.objects.filter(type=InventoryLow.type).exists()
+
+
+def test_a_stored_payload_that_breaks_its_schema_is_dead_at_once_when_consumed():
+    with capture_events(run_handlers=False):
+        order = make_order()
+    row = OutboxEvent.objects.get(type=OrderPlaced.type, aggregate_id=str(order.pk))
+    payload = {**row.payload, "total_amount": 31.18}  # a float where the catalogue says a decimal string
+    OutboxEvent.objects.filter(pk=row.pk).update(payload=payload)
+    delivery = Delivery.objects.filter(event=row).first()
+
+    assert delivery_run(delivery.pk) == "dead"
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
+    assert "does not match its schema at total_amount" in delivery.last_error
+
+
+def test_the_asyncapi_document_has_every_public_type_and_no_internal_one(client):
+    response = client.get("/api/events/asyncapi.json")
+
+    assert response.status_code == 200
+    doc = response.json()
+    assert doc["asyncapi"] == "3.0.0"
+    published = {m["x-cloudevents-type"] for m in doc["components"]["messages"].values()}
+    public = {cls.type for cls in public_event_classes()}
+    assert public <= published
+    assert published - public == {"com.mariopizzeria.payment.processed"}  # the inbound one
+    assert not {cls.type for cls in INTERNAL} & published
+    placed = doc["components"]["schemas"]["order.placed.data"]
+    assert "customer_phone" not in placed["required"] and placed["properties"]["customer_phone"]["x-contact-data"]
+    started = doc["components"]["schemas"]["order.cooking_started.data"]
+    assert "started_by" not in started["properties"]
+    assert doc["operations"]["receive.cloudevents"]["action"] == "receive"
+    assert set(doc["components"]["schemas"]["StandardWebhooksHeaders"]["required"]) >= {
+        "webhook-id", "webhook-timestamp", "webhook-signature",
+    }
+
+
+def _node_reason() -> str | None:
+    if shutil.which("node") is None:
+        return "node is not on PATH"
+    if not (HERE / "node_modules").exists() and shutil.which("npm") is None:
+        return "npm is not on PATH"
+    return None
+
+
+def _validate(tmp_path, document: dict) -> tuple[int, dict]:
+    if not (HERE / "node_modules" / "@asyncapi" / "parser").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True, timeout=600)
+    path = tmp_path / "asyncapi.json"
+    path.write_text(json.dumps(document))
+    proc = subprocess.run(["node", str(HERE / "validate.mjs"), str(path)], capture_output=True, text=True, timeout=120)
+    return proc.returncode, json.loads(proc.stdout or "{}")
+
+
+@pytest.mark.contract
+def test_the_asyncapi_document_parses_with_the_official_parser(client, tmp_path):
+    reason = _node_reason()
+    if reason:
+        if os.environ.get("REQUIRE_CONTRACT_TESTS"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    doc = client.get("/api/events/asyncapi.json").json()
+
+    code, result = _validate(tmp_path, doc)
+
+    assert code == 0, result
+    assert result["valid"] and result["version"] == "3.0.0" and result["errors"] == []
+    assert {m for m in result["messages"]} >= {cls.type.removeprefix("com.mariopizzeria.") for cls in public_event_classes()}
+    # The parser does check: a broken document is refused.
+    doc["operations"]["receive.cloudevents"]["action"] = "publish"
+    code, result = _validate(tmp_path, doc)
+    assert code == 1 and not result["valid"]
+
+
+def test_the_human_catalogue_lists_every_event_with_fields_version_and_subscribers(admin_client, client, receiver):
+    sub, _ = subscribe(receiver.url, name="CRM sync", event_types=[OrderPlaced.type])
+
+    page = admin_client.get("/api/events/").content.decode()
+
+    for event_type, cls in event_types().items():
+        if not cls.__module__.startswith("tests."):
+            assert event_type in page
+    assert "customer_phone" in page and "if allowed" in page
+    assert "CRM sync" in page
+    assert client.get("/api/events/").status_code == 302  # staff only: it names the subscribers
