@@ -232,8 +232,10 @@ WEBHOOKS_CIRCUIT_COOLDOWN_MAX = env.float("WEBHOOKS_CIRCUIT_COOLDOWN_MAX", defau
 WEBHOOKS_SECRET_OVERLAP_HOURS = env.float("WEBHOOKS_SECRET_OVERLAP_HOURS", default=24.0)
 # Keys that encrypt the stored signing secrets (first encrypts, all decrypt); default SECRET_KEY.
 WEBHOOKS_SECRET_KEYS = env.list("WEBHOOKS_SECRET_KEYS", default=[])
-# The Standard Webhooks secret (whsec_…) partners sign inbound CloudEvents with; unset = /cloudevents/ off.
-CLOUDEVENTS_INBOUND_SECRET = env("CLOUDEVENTS_INBOUND_SECRET", default="")
+# The Standard Webhooks secret (whsec_…) partners sign inbound CloudEvents with; empty = /cloudevents/
+# answers 503. Development (DEBUG) has a fixed, public dev secret so `make run` can be tried with curl.
+DEV_CLOUDEVENTS_INBOUND_SECRET = "whsec_ZGV2LWluYm91bmQtc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg=="
+CLOUDEVENTS_INBOUND_SECRET = env("CLOUDEVENTS_INBOUND_SECRET", default=DEV_CLOUDEVENTS_INBOUND_SECRET if DEBUG else "")
 CLOUDEVENTS_INBOUND_MAX_BYTES = env.int("CLOUDEVENTS_INBOUND_MAX_BYTES", default=65536)
 
 # --- Kitchen ----------------------------------------------------------------------------------

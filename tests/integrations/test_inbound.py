@@ -230,3 +230,23 @@ def test_no_inbound_secret_means_the_endpoint_is_off(client, settings):
     settings.CLOUDEVENTS_INBOUND_SECRET = ""
     response = client.post("/cloudevents/", data=json.dumps({}), content_type="application/cloudevents+json")
     assert response.status_code == 503
+
+
+def test_the_cloudevent_payment_command_prints_a_curl_that_pays_the_order(client):
+    import io
+    import shlex
+
+    from django.core.management import call_command
+
+    with capture_events(run_handlers=False):
+        order = make_order()
+        out = io.StringIO()
+        call_command("cloudevent_payment", "--order", str(order.pk), "--mode", "binary", stdout=out)
+        argv = shlex.split(out.getvalue())
+        headers = dict(argv[i + 1].split(": ", 1) for i, a in enumerate(argv) if a == "-H")
+        body = argv[argv.index("--data-binary") + 1].encode()
+        response = client.post("/cloudevents/", data=body, content_type=headers.pop("content-type"), headers=headers)
+
+    assert response.status_code == 200, response.content
+    order.refresh_from_db()
+    assert order.payment_status == "paid"
