@@ -16,6 +16,8 @@ def noop(event) -> None:
 def install_noop_handlers() -> list[str]:
     for spec in registry.all_handlers():
         registry.unregister_handler(spec.name)
+    for family in registry.all_families():  # e.g. one webhook delivery per subscription
+        registry.unregister_family(family.prefix)
     names = []
     for queue in QUEUES:
         name = f"bench.noop_{queue}"

@@ -117,6 +117,14 @@ def register_family(family: HandlerFamily) -> None:
     _families[family.prefix] = family
 
 
+def unregister_family(prefix: str) -> None:
+    _families.pop(prefix)
+
+
+def all_families() -> list[HandlerFamily]:
+    return list(_families.values())
+
+
 def family_members_for(event_types: set[str]) -> dict[str, list[str]]:
     """Names of the family members that want each of these event types (see HandlerFamily)."""
     wanted: dict[str, list[str]] = defaultdict(list)

@@ -17,8 +17,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import best_match
+import jsonschema_rs
 
 from pizzeria.eventbus.errors import PermanentError
 from pizzeria.eventbus.events import ENVELOPE_FIELDS, DomainEvent, _type_hints, event_class
@@ -92,33 +91,24 @@ def data_schema(cls: type[DomainEvent]) -> dict[str, Any]:
     return {"title": cls.__name__, **dataclass_schema(cls, exclude=ENVELOPE_FIELDS)}
 
 
-_formats = FormatChecker(formats=("uuid", "date"))
-
-
-@_formats.checks("date-time", raises=ValueError)
-def _aware_datetime(value: object) -> bool:
-    # jsonschema checks "date-time" only with an optional package; the bus writes ISO 8601 with
-    # an offset (to_json refuses naive datetimes), so read it back the same way.
-    if not isinstance(value, str):
-        return True
-    return dt.datetime.fromisoformat(value).tzinfo is not None
-
-
-def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
-    return Draft202012Validator(schema, format_checker=_formats)
+def validator_for(schema: dict[str, Any]) -> jsonschema_rs.Validator:
+    # jsonschema-rs (Rust): ~5 µs for an OrderPlaced payload where the pure-Python jsonschema takes
+    # ~700 µs, and every event is validated twice (recorded, consumed). Formats are checked
+    # ("date-time" needs an offset, as to_json writes it; "uuid"; "date").
+    return jsonschema_rs.validator_for(schema, validate_formats=True)
 
 
 @functools.cache
-def _validator(event_type: str) -> Draft202012Validator:
+def _validator(event_type: str) -> jsonschema_rs.Validator:
     return validator_for(payload_schema(event_class(event_type)))
 
 
-def schema_errors(validator: Draft202012Validator, instance: Any) -> str | None:
-    """The most relevant error as "at <path>: <message>", or None when the instance is valid."""
-    error = best_match(validator.iter_errors(instance))
-    if error is None:
+def schema_errors(validator: jsonschema_rs.Validator, instance: Any) -> str | None:
+    """The first error as "at <path>: <message>", or None when the instance is valid."""
+    if validator.is_valid(instance):
         return None
-    where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+    error = next(iter(validator.iter_errors(instance)))
+    where = "/".join(str(p) for p in error.instance_path) or "(top level)"
     return f"at {where}: {error.message}"
 
 

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from pizzeria.eventbus.events import event_types
+from pizzeria.eventbus.events import ENVELOPE_FIELDS, _type_hints, event_types
 from pizzeria.eventbus.schema import type_schema
 from pizzeria.integrations.asyncapi import asyncapi_document
 from pizzeria.integrations.inbound import INBOUND_SCHEMAS, cloudevent_receive
@@ -47,12 +47,9 @@ def asyncapi_json(request: HttpRequest) -> JsonResponse:
 
 
 def _fields(cls) -> list[dict]:
-    hints = {f.name: f for f in dataclasses.fields(cls)}
-    from pizzeria.eventbus.events import ENVELOPE_FIELDS, _type_hints
-
     types = _type_hints(cls)
     rows = []
-    for name in hints:
+    for name in (f.name for f in dataclasses.fields(cls)):
         if name in ENVELOPE_FIELDS:
             continue
         schema = type_schema(types[name])

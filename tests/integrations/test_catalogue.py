@@ -93,7 +93,7 @@ def test_a_payload_that_breaks_its_schema_is_refused_when_recorded():
         aggregate_type="ingredient", aggregate_id="7", aggregate_version=1,
     )
 
-    with pytest.raises(InvalidEventPayload, match=r"ingredient_id: 'seven' is not of type 'integer'"):
+    with pytest.raises(InvalidEventPayload, match=r'at ingredient_id: "seven" is not of type "integer"'):
         outbox_write([bad])
     assert not OutboxEvent.objects.filter(type=InventoryLow.type).exists()
 
