@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from notifications.models import Notification
 from pizzeria.eventbus.models import Delivery
 from pizzeria.eventbus.testing import capture_events
 from pizzeria.integrations.circuit import POSTPONED_CLASS, cooldown
@@ -58,6 +59,10 @@ def test_breaker_opens_after_n_failures_postpones_then_a_probe_closes_it(receive
     # the manager hears about it (an internal event with its e-mail delivery)
     opened = Delivery.objects.get(handler="notifications.handlers.email_webhook_circuit_opened")
     assert opened.event.payload["subscription_id"] == broken.pk
+    assert run_now(opened) == "succeeded"
+    [notice] = Notification.objects.filter(template="webhook_circuit_opened")
+    assert notice.recipient == settings.MANAGER_EMAIL
+    assert "broken" in notice.subject and "HTTP 503" in notice.body
 
     # when the cool-down is over, the next delivery is the half-open probe
     end_cooldown(broken)
@@ -133,3 +138,52 @@ def test_admin_closing_the_circuit_releases_postponed_deliveries(receiver, admin
     assert reload(postponed).next_attempt_at <= timezone.now()
     page = admin_client.get("/admin/integrations/webhooksubscription/").content.decode()
     assert "closed" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_half_open_lets_one_probe_through_at_a_time(receiver, settings):
+    import threading
+
+    from django.db import connections
+
+    settings.WEBHOOKS_CIRCUIT_COOLDOWN = 60
+    settings.WEBHOOKS_TIMEOUT = 10  # the probe waits for the test's go-ahead
+    sub, _ = subscribe(receiver.url)
+    release = threading.Event()
+    receiver.default = Answer(503)
+    with capture_events(run_handlers=False):  # nothing reaches a broker from this test
+        record_orders(5)
+        deliveries = deliveries_of(sub)
+        for delivery in deliveries[:3]:
+            run_now(delivery)
+        assert reload(sub).circuit_status() == "open"
+        end_cooldown(sub)
+
+        def slow_success(request):
+            release.wait(timeout=10)
+            return Answer(200)
+
+        receiver.answer_with = slow_success
+        outcome = {}
+
+        def probe():
+            try:
+                outcome["probe"] = run_now(deliveries[3])
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=probe)
+        thread.start()
+        from tests.worker import wait_for
+
+        wait_for(lambda: receiver.count() == 4, timeout=10, what="the probe's request")
+        # while the probe is in flight, another delivery of the same subscription waits
+        assert run_now(deliveries[4]) == "postponed"
+        assert "probe is in flight" in reload(deliveries[4]).last_error
+        release.set()
+        thread.join(timeout=10)
+
+    assert outcome["probe"] == "succeeded"
+    assert receiver.count() == 4
+    assert reload(sub).circuit_status() == "closed"
+    assert reload(deliveries[4]).next_attempt_at <= timezone.now()  # released by the closing probe

@@ -6,9 +6,11 @@ import json
 import pytest
 from cloudevents.core.bindings.http import HTTPMessage, from_http
 from cloudevents.core.formats.json import JSONFormat
+from django.conf import settings
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from notifications.models import Notification
 from orders.events import OrderPlaced
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 from pizzeria.eventbus.testing import capture_events
@@ -144,7 +146,8 @@ def test_410_deactivates_the_subscription_discards_its_waiting_deliveries_and_te
     receiver.answer(Answer(503), Answer(410))
     with capture_events(only=[sub.handler_name]):
         make_order()  # 503: waits for a retry
-    with capture_events(only=[sub.handler_name]) as captured:
+    mail = "notifications.handlers.email_webhook_deactivated"
+    with capture_events(only=[sub.handler_name, mail]) as captured:
         make_order()  # 410
 
     sub = reload(sub)
@@ -155,10 +158,10 @@ def test_410_deactivates_the_subscription_discards_its_waiting_deliveries_and_te
     assert first.status == "discarded"
     [gone] = captured.of_type(WebhookSubscriptionDeactivated)
     assert gone.subscription_id == sub.pk
-    email = Delivery.objects.get(
-        event_id=gone.event_id, handler="notifications.handlers.email_webhook_deactivated"
-    )
-    assert email.status == "pending"  # waiting for the notifications pool (not run in this capture)
+    assert Delivery.objects.get(event_id=gone.event_id, handler=mail).status == "succeeded"
+    [notice] = Notification.objects.filter(template="webhook_deactivated")
+    assert notice.recipient == settings.MANAGER_EMAIL
+    assert sub.name in notice.subject and "410 Gone" in notice.body
     # Nothing more is sent to it.
     with capture_events(only=[sub.handler_name]):
         make_order()
