@@ -9,7 +9,6 @@ from notifications.models import Notification
 from pizzeria.eventbus.models import Delivery
 from pizzeria.eventbus.testing import capture_events
 from pizzeria.integrations.circuit import POSTPONED_CLASS, cooldown
-from pizzeria.integrations.events import WebhookCircuitOpened
 from pizzeria.integrations.models import WebhookSubscription
 from tests.factories import make_order
 from tests.integrations.helpers import deliveries_of, reload, run_now, subscribe
