@@ -40,7 +40,13 @@ class Command(BaseCommand):
                         self.send_response(401)
                         self.end_headers()
                         return
-                event = from_http_event(HTTPMessage(headers=headers, body=body))
+                try:
+                    event = from_http_event(HTTPMessage(headers=headers, body=body))
+                except Exception as exc:  # not a CloudEvent: say so, never crash the demo
+                    out.write(f"REJECTED (not a CloudEvent: {exc})")
+                    self.send_response(400)
+                    self.end_headers()
+                    return
                 seen[event.get_id()] += 1
                 mode = "binary" if "ce-id" in headers else "structured"
                 out.write(
