@@ -56,6 +56,11 @@ class Outcome:
     body: dict[str, Any]
 
 
+class _Refused(Exception):
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+
+
 def _error(status: int, error: str, reason: str) -> Outcome:
     return Outcome(status, {"error": error, "reason": reason})
 
@@ -72,6 +77,8 @@ def cloudevent_receive(*, body: bytes, headers: dict[str, str], secret: str) -> 
     except Exception as exc:  # the SDK raises many kinds for malformed input
         return _error(400, "malformed_cloudevent", f"Not a CloudEvent 1.0 (structured or binary): {exc}")
     event_type, source, event_id = event.get_type(), event.get_source(), event.get_id()
+    if len(source) > 500 or len(event_id) > 200:
+        return _error(400, "malformed_cloudevent", "source is limited to 500 characters and id to 200")
     schema = INBOUND_SCHEMAS.get(event_type)
     if schema is None:
         return _error(400, "unknown_type", f"Type {event_type!r} is not accepted here; accepted: {sorted(INBOUND_SCHEMAS)}")
@@ -95,17 +102,23 @@ def cloudevent_receive(*, body: bytes, headers: dict[str, str], secret: str) -> 
         return _duplicate(seen, fingerprint)
     try:
         with transaction.atomic():
+            # Claim (source, id) first: a concurrent copy of this event waits on the unique index
+            # until this one commits, then answers as a duplicate instead of "already paid".
+            seen = InboundCloudEvent.objects.create(
+                source=source, event_id=event_id, type=event_type, body_sha256=fingerprint, order_id=data["order_id"],
+            )
             outcome = _payment_processed(data, source=source)
-            if outcome.status == 200:
-                InboundCloudEvent.objects.create(
-                    source=source, event_id=event_id, type=event_type, body_sha256=fingerprint,
-                    order_id=data["order_id"], result=outcome.body,
-                )
-                # The payment and its "seen" row commit together: a retry after a crash pays once.
-    except IntegrityError:  # the same event raced in through another request; it won
+            if outcome.status != 200:
+                raise _Refused(outcome)  # roll the claim back: a corrected retry may use the id
+            seen.result = outcome.body
+            seen.save(update_fields=["result"])
+    except _Refused as refused:
+        outcome = refused.outcome
+    except IntegrityError:  # the same id came in through another request, which won
         seen = InboundCloudEvent.objects.filter(source=source, event_id=event_id).first()
         if seen is None:
             raise
+        logger.info("cloudevent source=%s id=%s arrived twice at once; answered as a duplicate", source, event_id)
         return _duplicate(seen, fingerprint)
     logger.info("cloudevent source=%s id=%s type=%s -> %s", source, event_id, event_type, outcome.status)
     return outcome

@@ -250,3 +250,50 @@ def test_the_cloudevent_payment_command_prints_a_curl_that_pays_the_order(client
     assert response.status_code == 200, response.content
     order.refresh_from_db()
     assert order.payment_status == "paid"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_copies_of_one_event_at_the_same_time_pay_once_and_both_succeed(monkeypatch):
+    import threading
+
+    from django.db import connections
+    from django.test import Client
+
+    from pizzeria.integrations import inbound
+
+    with capture_events(run_handlers=False):
+        order = make_order()
+        event = cloudevent(payment(order))
+        claimed = threading.Event()
+        original = inbound._payment_processed
+
+        def slow_first(data, *, source):
+            claimed.set()  # the first copy holds its (source, id) claim, not yet committed
+            threading.Event().wait(0.5)  # widen the window for the second copy (no timing asserted)
+            return original(data, source=source)
+
+        monkeypatch.setattr(inbound, "_payment_processed", slow_first)
+        answers = {}
+
+        def send(name, message):
+            try:
+                answers[name] = post(Client(), message)
+            finally:
+                connections.close_all()
+
+        first = threading.Thread(target=send, args=("first", to_structured_event(event)))
+        first.start()
+        assert claimed.wait(timeout=10)
+        second = threading.Thread(target=send, args=("second", to_binary_event(event)))
+        second.start()
+        first.join(timeout=20)
+        second.join(timeout=20)
+
+    assert answers["first"].status_code == answers["second"].status_code == 200
+    assert [a.json().get("duplicate", False) for a in (answers["first"], answers["second"])] == [False, True]
+    assert OutboxEvent.objects.filter(type=PaymentProcessed.type, aggregate_id=str(order.pk)).count() == 1
+
+
+def test_an_overlong_id_is_400_not_500(client):
+    response = post(client, to_structured_event(cloudevent({}, id_="x" * 300)))
+    assert response.status_code == 400
