@@ -61,10 +61,15 @@ class DeliveryAttemptInline(ReadOnlyMixin, admin.TabularInline):
     extra = 0
     fields = (
         "number", "started_at", "duration_ms", "outcome", "error_class", "error_message", "retry_at", "worker",
-        "traceback_pre",
+        "detail_pre", "traceback_pre",
     )
     readonly_fields = fields
     ordering = ("number",)
+
+    @admin.display(description="detail")
+    def detail_pre(self, attempt: DeliveryAttempt) -> str:
+        # What the handler reported, e.g. a webhook's HTTP status, duration and answer (first 1 KB).
+        return _pretty_json(attempt.detail) if attempt.detail is not None else "-"
 
     @admin.display(description="traceback")
     def traceback_pre(self, attempt: DeliveryAttempt) -> str:

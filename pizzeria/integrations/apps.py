@@ -15,6 +15,7 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from django.utils.module_loading import autodiscover_modules
 
+        from pizzeria.integrations import checks  # noqa: F401  (registers the deploy checks)
         from pizzeria.integrations.handlers import register_webhook_handlers
 
         autodiscover_modules("events")

@@ -249,3 +249,15 @@ def test_a_replayed_dead_delivery_is_sent_again_with_the_same_webhook_id(receive
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
     Webhook(secret).verify(second.body, second.headers, json_parse=False)
     assert [a.number for a in reload(delivery).attempt_log.all()] == [1, 2]
+
+
+def test_the_delivery_admin_shows_each_attempts_http_status_and_answer(receiver, admin_client):
+    sub, _ = subscribe(receiver.url)
+    receiver.answer(Answer(503, body=b"back in five"))
+    with capture_events(only=[sub.handler_name]):
+        make_order()
+    [delivery] = deliveries_of(sub)
+
+    page = admin_client.get(f"/admin/eventbus/delivery/{delivery.pk}/change/").content.decode()
+
+    assert "back in five" in page and "&quot;status&quot;: 503" in page
