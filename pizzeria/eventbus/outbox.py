@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
 from django.db import transaction
-from django.utils import timezone
 
 from pizzeria.eventbus import registry
+from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.events import DomainEvent
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 
@@ -25,7 +25,6 @@ def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> li
 
     Must run inside the transaction that made the change (the post_save receiver does).
     """
-    now = timezone.now()
     OutboxEvent.objects.using(using).bulk_create(
         [
             OutboxEvent(
@@ -45,7 +44,8 @@ def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> li
         # enqueued_at is set optimistically: the on-commit publish clears it if the broker
         # refuses, which is what the sweeper looks for. A crash between commit and publish
         # leaves it set; the sweeper re-sends such rows after EVENTBUS_REDISPATCH_AFTER.
-        Delivery(event_id=e.event_id, handler=spec.name, next_attempt_at=now, enqueued_at=now)
+        # Due "now" by the database's clock, not this process's (clock.py).
+        Delivery(event_id=e.event_id, handler=spec.name, next_attempt_at=DbNow(), enqueued_at=DbNow())
         for e in events
         for spec in registry.handlers_for(e.type)
     ]
