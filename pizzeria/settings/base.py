@@ -235,10 +235,14 @@ KITCHEN_LOAD_MINUTES_PER_TICKET = env.int("KITCHEN_LOAD_MINUTES_PER_TICKET", def
 KITCHEN_SSE_MAX_SECONDS = env.float("KITCHEN_SSE_MAX_SECONDS", default=300)
 KITCHEN_SSE_HEARTBEAT_SECONDS = env.float("KITCHEN_SSE_HEARTBEAT_SECONDS", default=15)
 
+PROCESS_TAG = f"[{env('SUPERVISOR_PROCESS_NAME')}] " if env("SUPERVISOR_PROCESS_NAME", default="") else ""
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Under supervisord each process's lines carry its Procfile name (web, worker_kitchen, beat).
+    "formatters": {
+        "plain": {"format": f"%(asctime)s {PROCESS_TAG}%(levelname)s %(name)s %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
