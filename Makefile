@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast bench check clean
+.PHONY: install run ps test test-fast bench check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is required"'
@@ -19,6 +19,10 @@ install: $(STAMP)
 run: install
 	@mkdir -p .run
 	$(PY) -m pizzeria.devservices run
+
+## Status of the processes `make run` supervises (run from another terminal).
+ps: install
+	$(VENV)/bin/supervisorctl -c .run/supervisord.conf status
 
 ## The whole suite (real worker, real broker, real database).
 test: install

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from kitchen import services
 from kitchen.errors import KitchenError
 from kitchen.models import Ingredient, KitchenTicket, PurchaseOrder, RecipeLine, StockMovement, format_quantity
+from pizzeria.admin_mixins import ConcurrencySafeAdmin
 
 
 class LowStockFilter(admin.SimpleListFilter):
@@ -34,7 +35,7 @@ class RecipeLineInline(admin.TabularInline):
 
 
 @admin.register(Ingredient)
-class IngredientAdmin(admin.ModelAdmin):
+class IngredientAdmin(ConcurrencySafeAdmin):
     list_display = ["name", "stock", "minimum_threshold", "unit", "low", "supplier_name", "updated_at"]
     list_filter = [LowStockFilter, "unit", "supplier_name"]
     search_fields = ["name", "supplier_name", "supplier_email"]

@@ -11,6 +11,9 @@ delivery's transaction. Outcomes:
   4xx rejection → "dead", the PermanentError re-raised so the delivery is a dead letter with the
   provider's code and message — after, for an SMS, the same message went out by email when the
   customer has an address (a row with fallback_of pointing at the dead SMS).
+  401/403 (the provider refused our credentials) → the row stays "failed" (the message is fine)
+  and the delivery is a dead letter at once, with no fallback: once the key is fixed, replaying
+  the dead letter sends the message.
 A dead row is not sent again by a replayed delivery (the number is still invalid); the replay
 only completes a fallback that had not gone out. Staff send again with the admin's "resend".
 """
@@ -26,6 +29,7 @@ from django.utils import timezone
 
 from notifications import journal, messages
 from notifications.channels import OutgoingMessage, ProviderPermanentError, sender_for
+from notifications.channels.base import ProviderCredentialsError
 from notifications.events import NotificationResendRequested
 from notifications.messages import Rendered
 from notifications.models import Notification
@@ -76,6 +80,8 @@ def notification_send(
         if isinstance(outcome, Notification):
             return outcome
         error = outcome
+    if isinstance(error, ProviderCredentialsError):
+        raise error  # our key, not the recipient: no fallback; a replay after the fix sends it
     if channel == SMS and fallback_email:
         try:
             fallback = notification_send(
@@ -100,6 +106,13 @@ def _attempt(row: Notification, *, event: DomainEvent) -> Notification | Provide
     )
     try:
         result = sender_for(row.channel)(message)
+    except ProviderCredentialsError as exc:
+        journal.notification_update(
+            pk=row.pk, status=Notification.Status.FAILED, provider=exc.provider,
+            last_error=str(exc), last_error_code=exc.code or str(exc.status or ""),
+        )
+        logger.error("notification_id=%s event_id=%s not sent: %s", row.pk, event.event_id, exc)
+        return exc
     except ProviderPermanentError as exc:
         journal.notification_update(
             pk=row.pk, status=Notification.Status.DEAD, provider=exc.provider,

@@ -3,7 +3,10 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 from kombu import Queue
+
+from pizzeria import brokerfix
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.base")
 
@@ -16,3 +19,21 @@ app.conf.task_queues = [Queue(name) for name in QUEUES]
 
 
 app.autodiscover_tasks()
+brokerfix.install()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_broken_connections(**kwargs) -> None:
+    """Drop database connections that broke or aged out, around every task.
+
+    Celery's Django fixup only recycles connections every CELERY_DB_REUSE_MAX tasks, so after a
+    database restart a worker would keep failing on a dead connection. Django's own per-request
+    hook does what a task needs: close a connection that saw an error and no longer answers, or
+    that passed CONN_MAX_AGE, and re-arm CONN_HEALTH_CHECKS for the next first query.
+    """
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:  # a task applied inside a caller's transaction (tests)
+            conn.close_if_unusable_or_obsolete()

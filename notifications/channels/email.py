@@ -11,7 +11,9 @@ from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import Mail
 
 from notifications.channels.base import (
+    CREDENTIAL_STATUSES,
     OutgoingMessage,
+    ProviderCredentialsError,
     ProviderPermanentError,
     ProviderTransientError,
     SendResult,
@@ -63,5 +65,7 @@ def classify(exc: HTTPError) -> ProviderTransientError | ProviderPermanentError:
     detail = body[:500] or str(exc.reason)
     if exc.status_code == 429 or exc.status_code >= 500:
         return ProviderTransientError("sendgrid", detail, status=exc.status_code)
-    # 400 invalid payload, 401/403 key, 413 too large: no retry fixes these.
+    if exc.status_code in CREDENTIAL_STATUSES:
+        return ProviderCredentialsError("sendgrid", detail, status=exc.status_code)
+    # 400 invalid payload, 413 too large: no retry fixes these.
     return ProviderPermanentError("sendgrid", detail, status=exc.status_code)

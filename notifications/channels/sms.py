@@ -11,7 +11,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from notifications.channels.base import (
+    CREDENTIAL_STATUSES,
     OutgoingMessage,
+    ProviderCredentialsError,
     ProviderPermanentError,
     ProviderTransientError,
     SendResult,
@@ -81,5 +83,7 @@ def classify(exc: TwilioRestException) -> ProviderTransientError | ProviderPerma
     code = str(exc.code) if exc.code is not None else ""
     if exc.status == 429 or exc.status >= 500:
         return ProviderTransientError("twilio", exc.msg, status=exc.status, code=code)
+    if exc.status in CREDENTIAL_STATUSES:  # 20003 "Authenticate": wrong SID/token
+        return ProviderCredentialsError("twilio", exc.msg, status=exc.status, code=code)
     # 4xx: 21211 invalid To, 21610 unsubscribed, 21408 region not enabled, 21614 not a mobile…
     return ProviderPermanentError("twilio", exc.msg, status=exc.status, code=code)

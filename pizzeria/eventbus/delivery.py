@@ -4,6 +4,13 @@ The claim is a conditional UPDATE, so a duplicate message, a message for a finis
 one that arrives early does nothing. The handler's writes and the "succeeded" mark commit in one
 transaction fenced by the attempt number: if the lease expired meanwhile and another worker took
 the delivery over, the late finisher rolls back instead of committing a second time.
+
+Times come from the database's clock (see clock.py): the claim reads it, and the rest of the
+attempt counts from there with the monotonic clock, so a worker whose wall clock is off neither
+claims early nor writes due times or leases that other workers read differently.
+
+A lost database connection is not a handler failure: `DatabaseLost` tells the task to retry the
+message once the database answers again, instead of acknowledging it away.
 """
 
 from __future__ import annotations
@@ -14,14 +21,16 @@ import logging
 import time
 import traceback
 import uuid
+import dataclasses
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from pizzeria.eventbus import registry, retry
+from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.errors import DeliveryPostponed, PermanentError
 from pizzeria.eventbus.events import event_class
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
@@ -30,10 +39,35 @@ from pizzeria.eventbus.registry import HandlerSpec
 logger = logging.getLogger(__name__)
 
 ACTIVE = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
+# Errors that may mean the connection itself is gone (Postgres restart, failover, a cut socket).
+CONNECTION_ERRORS = (InterfaceError, OperationalError)
 
 
 class LeaseLost(Exception):
     """The delivery was taken over (lease expired) while this attempt ran."""
+
+
+class DatabaseLost(Exception):
+    """The database connection broke during an attempt; nothing about the outcome was recorded.
+
+    `attempt` is the claimed attempt left running (None if the claim itself failed): the retry
+    releases it before claiming again, so the delivery does not wait for its lease to expire.
+    """
+
+    def __init__(self, delivery_id: int, attempt: int | None) -> None:
+        super().__init__(f"database connection lost during delivery {delivery_id} (attempt {attempt})")
+        self.delivery_id = delivery_id
+        self.attempt = attempt
+
+
+def connection_lost() -> bool:
+    """True when the default connection is closed or no longer answers."""
+    if connection.connection is None:
+        return True
+    try:
+        return not connection.is_usable()
+    except Exception:
+        return True
 
 
 @dataclass(frozen=True)
@@ -42,58 +76,117 @@ class Claim:
     handler: str
     attempt: int
     event_id: str
-    claimed_at: dt.datetime
+    claimed_at: dt.datetime  # the database's time of the claim
     attempt_since_replay: int
     # The event, fetched by the claim itself where the database allows (Postgres: UPDATE … FROM).
     event_type: str | None = None
     payload: dict | None = None
+    claimed_mono: float = dataclasses.field(default_factory=time.monotonic)
+
+    def now(self) -> dt.datetime:
+        """The database's time now, as seen from the claim plus the monotonic time since."""
+        return self.claimed_at + dt.timedelta(seconds=time.monotonic() - self.claimed_mono)
 
 
 def delivery_claim(delivery_id: int) -> Claim | None:
     """pending/retrying and due → running with a lease, attempts + 1; None if not claimable.
 
-    One round trip on Postgres: the UPDATE joins the outbox row and returns the event too. Its
-    commit is asynchronous (synchronous_commit off for this one statement's transaction): a claim
-    lost in a database crash only puts the delivery back to pending, for the sweeper to re-send,
-    and the attempt's durable "finish" commit flushes the WAL past the claim anyway. The claim
-    stays visible to every other session at once. This saves one WAL flush (~1 ms) per delivery.
+    Due and lease are judged by the database's clock. One round trip on Postgres: the UPDATE
+    joins the outbox row and returns the event too. Its commit is asynchronous (synchronous_commit
+    off for this one statement's transaction): a claim lost in a database crash only puts the
+    delivery back to pending, for the sweeper to re-send, and the attempt's durable "finish"
+    commit flushes the WAL past the claim anyway. The claim stays visible to every other session
+    at once. This saves one WAL flush (~1 ms) per delivery.
     """
-    now = timezone.now()
-    lease_until = now + dt.timedelta(seconds=settings.EVENTBUS_LEASE_SECONDS)
     qn = connection.ops.quote_name
     table = qn(Delivery._meta.db_table)
-    params = [Delivery.Status.RUNNING, now, lease_until, now, delivery_id, *ACTIVE, now]
+    lease = settings.EVENTBUS_LEASE_SECONDS
     if connection.vendor == "postgresql":
         outbox = qn(OutboxEvent._meta.db_table)
         # Only when not nested in a caller's transaction: set_config(..., true) lasts until the
         # end of the transaction, and a caller's own commit must stay synchronous.
         relaxed = "" if connection.in_atomic_block else ", (SELECT set_config('synchronous_commit', 'off', true)) AS _async"
         sql = (
-            f"UPDATE {table} AS d SET status = %s, attempts = d.attempts + 1, claimed_at = %s, "
-            f"lease_until = %s, updated_at = %s FROM {outbox} AS e{relaxed} "
-            "WHERE d.id = %s AND d.status IN (%s, %s) AND d.next_attempt_at <= %s AND e.event_id = d.event_id "
-            "RETURNING d.handler, d.attempts, d.event_id, d.attempts_before_replay, e.type, e.payload"
+            f"UPDATE {table} AS d SET status = %s, attempts = d.attempts + 1, "
+            "claimed_at = STATEMENT_TIMESTAMP(), "
+            "lease_until = STATEMENT_TIMESTAMP() + %s * INTERVAL '1 second', "
+            f"updated_at = STATEMENT_TIMESTAMP() FROM {outbox} AS e{relaxed} "
+            "WHERE d.id = %s AND d.status IN (%s, %s) AND d.next_attempt_at <= STATEMENT_TIMESTAMP() "
+            "AND e.event_id = d.event_id "
+            "RETURNING d.handler, d.attempts, d.event_id, d.attempts_before_replay, d.claimed_at, e.type, e.payload"
         )
-    else:  # SQLite: RETURNING may not name a joined table; the event is read separately
+        params = [Delivery.Status.RUNNING, lease, delivery_id, *ACTIVE]
+    else:  # SQLite: one machine, the process clock is the database's; RETURNING may not join
+        now = timezone.now()
         sql = (
             f"UPDATE {table} SET status = %s, attempts = attempts + 1, claimed_at = %s, "
             "lease_until = %s, updated_at = %s "
             "WHERE id = %s AND status IN (%s, %s) AND next_attempt_at <= %s "
             "RETURNING handler, attempts, event_id, attempts_before_replay"
         )
+        params = [
+            Delivery.Status.RUNNING, now, now + dt.timedelta(seconds=lease), now, delivery_id, *ACTIVE, now,
+        ]
+    mono = time.monotonic()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
-    handler, attempt, raw_event_id, before_replay, *event = row
+    handler, attempt, raw_event_id, before_replay, *rest = row
     event_id = str(uuid.UUID(str(raw_event_id)))  # SQLite returns the hex form
-    if event:
-        event_type, payload = event
+    if rest:
+        claimed_at, event_type, payload = rest
         if isinstance(payload, (str, bytes)):  # Django reads jsonb as text (JSONField decodes it)
             payload = json.loads(payload)
-        return Claim(delivery_id, handler, attempt, event_id, now, attempt - before_replay, event_type, payload)
-    return Claim(delivery_id, handler, attempt, event_id, now, attempt - before_replay)
+        return Claim(
+            delivery_id, handler, attempt, event_id, claimed_at, attempt - before_replay,
+            event_type, payload, claimed_mono=mono,
+        )
+    return Claim(delivery_id, handler, attempt, event_id, now, attempt - before_replay, claimed_mono=mono)
+
+
+def delivery_release(delivery_id: int, *, attempt: int, error: str) -> bool:
+    """Record an attempt cut short by a lost database connection and make the delivery due now.
+
+    Fenced like a finish: if the sweeper already counted the attempt as lost, nothing changes.
+    It does not count against the retry budget's backoff: the handler did not fail.
+    """
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update()
+            .filter(pk=delivery_id, status=Delivery.Status.RUNNING, attempts=attempt)
+            .first()
+        )
+        if delivery is None:
+            return False
+        Delivery.objects.filter(pk=delivery_id).update(
+            status=Delivery.Status.RETRYING,
+            lease_until=None,
+            next_attempt_at=DbNow(),
+            enqueued_at=None,
+            last_error_class="DatabaseLost",
+            last_error=error[:2000],
+            updated_at=DbNow(),
+        )
+        DeliveryAttempt.objects.create(
+            delivery_id=delivery_id,
+            number=attempt,
+            started_at=delivery.claimed_at or timezone.now(),
+            outcome=DeliveryAttempt.Outcome.FAILED,
+            error_class="DatabaseLost",
+            error_message=error[:2000],
+        )
+    logger.warning("delivery_id=%s attempt %s released after a lost database connection", delivery_id, attempt)
+    return True
+
+
+def _not_claimable(delivery_id: int) -> None:
+    """A message for an active delivery that is not due yet (a clock-skewed countdown, or a
+    duplicate) must not be the only wake-up: hand the delivery back to the sweeper."""
+    Delivery.objects.filter(
+        pk=delivery_id, status__in=ACTIVE, next_attempt_at__gt=DbNow(), enqueued_at__isnull=False
+    ).update(enqueued_at=None)
 
 
 def _event_load(claim: Claim):
@@ -103,19 +196,41 @@ def _event_load(claim: Claim):
     return event_class(claim.event_type).from_json(claim.payload)
 
 
-def delivery_run(delivery_id: int, *, worker: str = "") -> str:
-    """Claim and run one delivery; return its new status, or "skipped" if it was not claimable."""
-    claim = delivery_claim(delivery_id)
+def delivery_run(delivery_id: int, *, worker: str = "", abandoned_attempt: int | None = None) -> str:
+    """Claim and run one delivery; return its new status, or "skipped" if it was not claimable.
+
+    Raises DatabaseLost when the database connection breaks: the caller retries later.
+    """
+    try:
+        if abandoned_attempt is not None:
+            delivery_release(delivery_id, attempt=abandoned_attempt, error="Database connection lost during the attempt")
+        claim = delivery_claim(delivery_id)
+        if claim is None:
+            _not_claimable(delivery_id)
+    except CONNECTION_ERRORS as exc:
+        raise DatabaseLost(delivery_id, abandoned_attempt) from exc
     if claim is None:
         logger.debug("delivery_id=%s not claimable (done, running elsewhere or not due)", delivery_id)
         return "skipped"
+    try:
+        return _run_claimed(claim, worker=worker)
+    except DatabaseError as exc:
+        if connection_lost():
+            raise DatabaseLost(delivery_id, claim.attempt) from exc
+        raise
+
+
+def _run_claimed(claim: Claim, *, worker: str) -> str:
     started = time.monotonic()
     try:
         spec = registry.handler(claim.handler)
         event = _event_load(claim)
-    except (LookupError, PermanentError) as exc:  # handler removed, event type unknown, payload invalid
-        return _fail(claim, None, exc if isinstance(exc, PermanentError) else PermanentError(str(exc)),
-                     started=started, worker=worker)
+    except LookupError as exc:  # handler removed or event type unknown: no retry can help
+        return _fail(claim, None, PermanentError(str(exc)), started=started, worker=worker)
+    except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:  # payload no longer fits its class
+        # (schema.InvalidEventPayload is a ValueError: a payload that breaks its JSON Schema)
+        error = PermanentError(f"Stored payload does not fit {claim.event_type or 'its event class'}: {exc}")
+        return _fail(claim, spec, error, started=started, worker=worker)
     try:
         with transaction.atomic():
             result = spec.func(event)
@@ -123,15 +238,17 @@ def delivery_run(delivery_id: int, *, worker: str = "") -> str:
             _finish(claim, Delivery.Status.SUCCEEDED, started=started, worker=worker,
                     detail=result if isinstance(result, dict) else None)
     except LeaseLost:
-        logger.warning("delivery_id=%s attempt %s lost its lease; rolled back", delivery_id, claim.attempt)
+        logger.warning("delivery_id=%s attempt %s lost its lease; rolled back", claim.delivery_id, claim.attempt)
         return "lease-lost"
     except DeliveryPostponed as exc:
         return _postpone(claim, exc)
     except Exception as exc:
+        if isinstance(exc, CONNECTION_ERRORS) and connection_lost():
+            raise
         return _fail(claim, spec, exc, started=started, worker=worker)
     logger.info(
         "delivery_id=%s handler=%s event_id=%s succeeded (attempt %s)",
-        delivery_id, claim.handler, claim.event_id, claim.attempt,
+        claim.delivery_id, claim.handler, claim.event_id, claim.attempt,
     )
     return Delivery.Status.SUCCEEDED
 
@@ -139,7 +256,7 @@ def delivery_run(delivery_id: int, *, worker: str = "") -> str:
 def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: float, worker: str) -> str:
     permanent = isinstance(exc, PermanentError)
     exhausted = claim.attempt_since_replay >= retry.max_attempts(spec)
-    now = timezone.now()
+    now = claim.now()
     if permanent or exhausted:
         status, next_at, countdown = Delivery.Status.DEAD, now, None
     else:
@@ -190,13 +307,12 @@ def _on_failure(spec: HandlerSpec, exc: Exception, *, claim: Claim, status: str)
 
 def _postpone(claim: Claim, exc: DeliveryPostponed) -> str:
     """Give the claim back: no attempt spent or logged, due again at exc.until (the sweeper sends it)."""
-    now = timezone.now()
     updated = Delivery.objects.filter(
         pk=claim.delivery_id, status=Delivery.Status.RUNNING, attempts=claim.attempt
     ).update(
         status=Delivery.Status.RETRYING, attempts=F("attempts") - 1, next_attempt_at=exc.until,
         enqueued_at=None, lease_until=None, last_error_class=_error_class(exc), last_error=str(exc)[:2000],
-        updated_at=now,
+        updated_at=DbNow(),
     )
     if not updated:
         return "lease-lost"
@@ -216,7 +332,7 @@ def _finish(
     detail: dict | None = None,
 ) -> None:
     """Mark the outcome of this attempt, fenced on (running, attempt); raise LeaseLost if taken."""
-    now = timezone.now()
+    now = claim.now()
     done = status in (Delivery.Status.SUCCEEDED, Delivery.Status.DEAD)
     fields = {"status": status, "lease_until": None, "updated_at": now}
     if done:

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
 from django.db import transaction
-from django.utils import timezone
 
 from pizzeria.eventbus import registry
+from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.events import DomainEvent
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 from pizzeria.eventbus.schema import payload_validate
@@ -26,7 +26,6 @@ def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> li
 
     Must run inside the transaction that made the change (the post_save receiver does).
     """
-    now = timezone.now()
     payloads = [e.to_json() for e in events]
     for event, payload in zip(events, payloads):
         # A payload that breaks its schema is a bug in the code recording it: refuse it here
@@ -53,7 +52,8 @@ def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> li
         # enqueued_at is set optimistically: the on-commit publish clears it if the broker
         # refuses, which is what the sweeper looks for. A crash between commit and publish
         # leaves it set; the sweeper re-sends such rows after EVENTBUS_REDISPATCH_AFTER.
-        Delivery(event_id=e.event_id, handler=name, next_attempt_at=now, enqueued_at=now)
+        # Due "now" by the database's clock, not this process's (clock.py).
+        Delivery(event_id=e.event_id, handler=name, next_attempt_at=DbNow(), enqueued_at=DbNow())
         for e in events
         for name in [*(spec.name for spec in registry.handlers_for(e.type)), *members.get(e.type, ())]
     ]

@@ -80,10 +80,8 @@ def dataclass_schema(cls: type, *, exclude: tuple[str, ...] = ()) -> dict[str, A
 
 def payload_schema(cls: type[DomainEvent]) -> dict[str, Any]:
     """The schema of a stored payload (envelope + data), as the outbox keeps it."""
-    schema = dataclass_schema(cls)
-    # The envelope always travels with the payload (to_json writes it), defaults or not.
-    schema["required"] = sorted(set(schema["required"]) | set(ENVELOPE_FIELDS))
-    return {"$schema": DIALECT, "title": cls.__name__, **schema}
+    # Envelope fields have defaults, so (like from_json) a payload may lack them.
+    return {"$schema": DIALECT, "title": cls.__name__, **dataclass_schema(cls)}
 
 
 def data_schema(cls: type[DomainEvent]) -> dict[str, Any]:
@@ -103,13 +101,17 @@ def _validator(event_type: str) -> jsonschema_rs.Validator:
     return validator_for(payload_schema(event_class(event_type)))
 
 
-def schema_errors(validator: jsonschema_rs.Validator, instance: Any) -> str | None:
-    """The first error as "at <path>: <message>", or None when the instance is valid."""
+def schema_errors(validator: jsonschema_rs.Validator, instance: Any, *, most: int = 5) -> str | None:
+    """The errors as "at <path>: <message>; …" (at most `most`), or None when the instance is valid."""
     if validator.is_valid(instance):
         return None
-    error = next(iter(validator.iter_errors(instance)))
-    where = "/".join(str(p) for p in error.instance_path) or "(top level)"
-    return f"at {where}: {error.message}"
+    problems = []
+    for error in validator.iter_errors(instance):
+        where = "/".join(str(p) for p in error.instance_path) or "(top level)"
+        problems.append(f"at {where}: {error.message}")
+        if len(problems) == most:
+            break
+    return "; ".join(problems)
 
 
 def payload_validate(event_type: str, payload: dict[str, Any]) -> None:

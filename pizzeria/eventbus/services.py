@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 from pizzeria.eventbus.outbox import publish_deliveries
 
@@ -35,8 +37,8 @@ def delivery_replay(*, deliveries: QuerySet[Delivery] | Iterable[Delivery], acto
         Delivery.objects.filter(pk__in=[pk for pk, _ in items]).update(
             status=Delivery.Status.PENDING,
             attempts_before_replay=F("attempts"),
-            next_attempt_at=now,
-            enqueued_at=now,
+            next_attempt_at=DbNow(),
+            enqueued_at=DbNow(),
             finished_at=None,
             updated_at=now,
         )
@@ -57,12 +59,36 @@ def delivery_discard(*, deliveries: QuerySet[Delivery] | Iterable[Delivery], act
     return updated
 
 
-def deliveries_purge(*, older_than_days: int | None = None) -> tuple[int, int]:
-    """Delete succeeded/discarded deliveries past retention, then events with no delivery left."""
+def deliveries_purge(
+    *, older_than_days: int | None = None, batch_size: int | None = None, time_budget: float | None = None
+) -> tuple[int, int]:
+    """Delete succeeded/discarded deliveries past retention, then events with no delivery left.
+
+    In bounded batches (each its own short transaction) and within a time budget under the
+    task's soft time limit: a backlog of 100,000 rows neither holds one huge transaction nor gets
+    the task killed halfway; what is left goes in the next run.
+    """
     days = settings.EVENTBUS_RETENTION_DAYS if older_than_days is None else older_than_days
+    batch_size = batch_size or settings.EVENTBUS_PURGE_BATCH
+    budget = settings.EVENTBUS_PURGE_TIME_BUDGET if time_budget is None else time_budget
+    deadline = time.monotonic() + budget
     cutoff = timezone.now() - dt.timedelta(days=days)
-    deleted_deliveries, _ = Delivery.objects.filter(
+    finished = Delivery.objects.filter(
         status__in=(Delivery.Status.SUCCEEDED, Delivery.Status.DISCARDED), finished_at__lt=cutoff
-    ).delete()
-    deleted_events, _ = OutboxEvent.objects.filter(created_at__lt=cutoff, deliveries__isnull=True).delete()
+    )
+    orphans = OutboxEvent.objects.filter(created_at__lt=cutoff, deliveries__isnull=True)
+    deleted_deliveries = deleted_events = 0
+    for queryset, model in ((finished, Delivery), (orphans, OutboxEvent)):
+        while time.monotonic() < deadline:
+            ids = list(queryset.values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                break
+            with transaction.atomic():
+                _, per_model = model.objects.filter(pk__in=ids).delete()
+            if model is Delivery:
+                deleted_deliveries += per_model.get(Delivery._meta.label, 0)
+            else:
+                deleted_events += per_model.get(OutboxEvent._meta.label, 0)
+    if deleted_deliveries or deleted_events:
+        logger.info("purge: %s deliveries and %s events past retention deleted", deleted_deliveries, deleted_events)
     return deleted_deliveries, deleted_events

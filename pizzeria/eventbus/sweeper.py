@@ -5,6 +5,10 @@ without being claimed (lost with a broker restart), or whose retry is now due; a
 deliveries with an expired lease (worker killed, machine gone) into a failed "worker lost"
 attempt, so a message that kills its worker ends dead after max attempts instead of looping.
 Rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, so several sweepers never take the same one.
+
+It also notices a broker that came back without its data (a Redis restart with nothing on disk):
+every message that was waiting in it is gone, so every open delivery is re-sent at once instead
+of after EVENTBUS_REDISPATCH_AFTER. Times are the database's (clock.py).
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from pizzeria.eventbus import registry, retry
+from pizzeria.eventbus.broker import broker_lost_messages
+from pizzeria.eventbus.clock import db_now
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
 from pizzeria.eventbus.outbox import publish_deliveries
 
@@ -31,11 +36,18 @@ MAX_BATCHES_PER_SWEEP = 20  # bounds one sweep's duration; the next sweep contin
 class SweepResult:
     redispatched: int = 0
     leases_expired: int = 0
+    broker_reset: bool = False
 
 
 def sweep(*, batch_size: int | None = None) -> SweepResult:
     batch_size = batch_size or settings.EVENTBUS_SWEEP_BATCH
     result = SweepResult()
+    if broker_lost_messages():
+        result.broker_reset = True
+        forgotten = Delivery.objects.filter(
+            status__in=(Delivery.Status.PENDING, Delivery.Status.RETRYING), enqueued_at__isnull=False
+        ).update(enqueued_at=None)
+        logger.warning("sweep: the broker lost its messages; %s open deliveries to re-send", forgotten)
     for _ in range(MAX_BATCHES_PER_SWEEP):
         expired = _expire_leases(batch_size)
         result.leases_expired += expired
@@ -54,7 +66,7 @@ def sweep(*, batch_size: int | None = None) -> SweepResult:
 
 
 def _redispatch(batch_size: int) -> int:
-    now = timezone.now()
+    now = db_now()
     stale = now - dt.timedelta(seconds=settings.EVENTBUS_REDISPATCH_AFTER)
     with transaction.atomic():
         rows = list(
@@ -72,7 +84,7 @@ def _redispatch(batch_size: int) -> int:
 
 
 def _expire_leases(batch_size: int) -> int:
-    now = timezone.now()
+    now = db_now()
     with transaction.atomic():
         rows = list(
             Delivery.objects.select_for_update(skip_locked=True)

@@ -1,21 +1,48 @@
 """Thin Celery tasks: load by id, call one function. State lives in rows, results are ignored."""
 
-from celery import shared_task
+import contextlib
+import logging
+import random
 
-from pizzeria.eventbus.delivery import delivery_run
+from celery import shared_task
+from django.conf import settings
+from django.db import connection
+
+from pizzeria.eventbus.delivery import DatabaseLost, delivery_run
 from pizzeria.eventbus.services import deliveries_purge
 from pizzeria.eventbus.sweeper import sweep
 
+logger = logging.getLogger(__name__)
 
-@shared_task(name="eventbus.run_delivery", bind=True, ignore_result=True)
-def run_delivery(self, delivery_id: int) -> str:
-    return delivery_run(delivery_id, worker=self.request.hostname or "")
+
+@shared_task(name="eventbus.run_delivery", bind=True, ignore_result=True, max_retries=None)
+def run_delivery(self, delivery_id: int, abandoned_attempt: int | None = None) -> str:
+    try:
+        return delivery_run(delivery_id, worker=self.request.hostname or "", abandoned_attempt=abandoned_attempt)
+    except DatabaseLost as exc:
+        # The database went away (restart, failover, cut connections). Acknowledging the message
+        # would strand the delivery until the sweeper's next look; instead drop the broken
+        # connection and send the message again with a capped backoff, carrying the attempt
+        # left running so the retry releases it at once.
+        with contextlib.suppress(Exception):
+            connection.close()
+        countdown = random.uniform(0.5, 1.0) * min(
+            settings.EVENTBUS_DB_RETRY_CAP, settings.EVENTBUS_DB_RETRY_BASE * 2**self.request.retries
+        )
+        logger.warning("delivery_id=%s: %s; retrying in %.1fs", delivery_id, exc, countdown)
+        raise self.retry(
+            args=(delivery_id,), kwargs={"abandoned_attempt": exc.attempt}, countdown=countdown, exc=exc
+        ) from None
 
 
 @shared_task(name="eventbus.sweep_deliveries", ignore_result=True)
 def sweep_deliveries() -> dict:
     result = sweep()
-    return {"redispatched": result.redispatched, "leases_expired": result.leases_expired}
+    return {
+        "redispatched": result.redispatched,
+        "leases_expired": result.leases_expired,
+        "broker_reset": result.broker_reset,
+    }
 
 
 @shared_task(name="eventbus.purge_delivered", ignore_result=True)

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.errors import DeliveryPostponed
 from pizzeria.eventbus.models import Delivery
 from pizzeria.eventbus.outbox import publish_deliveries
@@ -135,14 +136,14 @@ def _failure(sub: WebhookSubscription, error: str) -> None:
 
 def deliveries_release(*, subscription: WebhookSubscription) -> int:
     """Make the subscription's postponed deliveries due now and send them after commit."""
-    now = timezone.now()
     name = subscription.handler_name
     ids = list(
         Delivery.objects.filter(handler=name, status=Delivery.Status.RETRYING, last_error_class=POSTPONED_CLASS)
         .values_list("pk", flat=True)
     )
     if ids:
-        Delivery.objects.filter(pk__in=ids).update(next_attempt_at=now, enqueued_at=now, updated_at=now)
+        # Due now by the database's clock, like every due time the bus compares (eventbus/clock.py).
+        Delivery.objects.filter(pk__in=ids).update(next_attempt_at=DbNow(), enqueued_at=DbNow(), updated_at=DbNow())
         transaction.on_commit(lambda: publish_deliveries([(pk, name) for pk in ids]))
     return len(ids)
 

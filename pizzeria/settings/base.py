@@ -138,10 +138,21 @@ EVENTBUS_BACKOFF_BASE = env.float("EVENTBUS_BACKOFF_BASE", default=2.0)
 EVENTBUS_BACKOFF_CAP = env.float("EVENTBUS_BACKOFF_CAP", default=600.0)
 EVENTBUS_MAX_ATTEMPTS = env.int("EVENTBUS_MAX_ATTEMPTS", default=8)
 EVENTBUS_RETENTION_DAYS = env.int("EVENTBUS_RETENTION_DAYS", default=14)
+# Retention deletes in batches, each its own transaction, and stops after the budget (well under
+# the task's soft time limit); the next hourly run continues.
+EVENTBUS_PURGE_BATCH = env.int("EVENTBUS_PURGE_BATCH", default=2000)
+EVENTBUS_PURGE_TIME_BUDGET = env.float("EVENTBUS_PURGE_TIME_BUDGET", default=10.0)
+# A delivery whose database connection broke is retried as a new message after
+# min(cap, base * 2**n) seconds (jittered) until the database answers again.
+EVENTBUS_DB_RETRY_BASE = env.float("EVENTBUS_DB_RETRY_BASE", default=1.0)
+EVENTBUS_DB_RETRY_CAP = env.float("EVENTBUS_DB_RETRY_CAP", default=10.0)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker never gives up reconnecting to the broker (Celery's default is 100 tries, after which
+# the worker exits); the supervisor restarts it if it dies anyway.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Above the longest hard time limit plus the longest countdown, or Redis would hand an
     # unacknowledged (acks_late) message to a second worker while the first still runs it.
@@ -246,10 +257,14 @@ KITCHEN_LOAD_MINUTES_PER_TICKET = env.int("KITCHEN_LOAD_MINUTES_PER_TICKET", def
 KITCHEN_SSE_MAX_SECONDS = env.float("KITCHEN_SSE_MAX_SECONDS", default=300)
 KITCHEN_SSE_HEARTBEAT_SECONDS = env.float("KITCHEN_SSE_HEARTBEAT_SECONDS", default=15)
 
+PROCESS_TAG = f"[{env('SUPERVISOR_PROCESS_NAME')}] " if env("SUPERVISOR_PROCESS_NAME", default="") else ""
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Under supervisord each process's lines carry its Procfile name (web, worker_kitchen, beat).
+    "formatters": {
+        "plain": {"format": f"%(asctime)s {PROCESS_TAG}%(levelname)s %(name)s %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }

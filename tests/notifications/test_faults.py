@@ -204,3 +204,40 @@ def test_address_the_sdk_cannot_parse_is_permanent_without_a_request(providers):
     _, captured = place(only=(EMAIL_CONFIRM,), customer=customer)
     assert captured.deliveries(EMAIL_CONFIRM)[0].status == "dead"
     assert providers.of("sendgrid") == []
+
+
+@pytest.mark.parametrize(
+    "provider,handler,answer",
+    [
+        ("twilio", SMS_CONFIRM, (401, {"code": 20003, "message": "Authenticate", "status": 401})),
+        ("sendgrid", EMAIL_CONFIRM, (401, {"errors": [{"message": "The provided authorization grant is invalid"}]})),
+        ("sendgrid", EMAIL_CONFIRM, (403, {"errors": [{"message": "access forbidden"}]})),
+    ],
+)
+def test_rejected_credentials_dead_letter_then_replay_after_the_fix_sends_once(providers, provider, handler, answer):
+    # given the provider refuses our key
+    providers.script(provider, answer)
+    order, captured = place(only=(handler,))
+    delivery = captured.deliveries(handler)[0]
+
+    # then the delivery is a dead letter at once, saying why, and nothing went out by another route
+    delivery.refresh_from_db()
+    assert delivery.status == "dead" and delivery.attempts == 1
+    assert "provider rejected the credentials" in delivery.last_error
+    channel = "sms" if provider == "twilio" else "email"
+    row = Notification.objects.get(order_id=order.pk, channel=channel)
+    assert row.status == "failed" and not row.provider_message_id
+    assert Notification.objects.filter(order_id=order.pk).count() == 1  # no fallback
+    assert len(providers.of(provider)) == 1
+
+    # when the key is fixed (the provider accepts again) and staff replay the dead letter
+    providers.script(provider)  # back to the default: accepted
+    assert delivery_replay(deliveries=[delivery], actor="ops") == 1
+    assert run_again(delivery) == "succeeded"
+
+    # then the message is sent exactly once, on the same log row
+    row.refresh_from_db()
+    assert row.status == "sent" and row.provider_message_id
+    assert len(providers.of(provider)) == 2
+    assert redeliver(delivery) == "succeeded"  # a duplicate message after that sends nothing
+    assert len(providers.of(provider)) == 2

@@ -27,8 +27,6 @@ def run_action(client, action, *orders):
     "fulfilment,start,action,after",
     [
         ("delivery", "placed", "pay_cash", "paid"),
-        ("delivery", "placed", "start_cooking", "cooking"),
-        ("delivery", "paid", "start_cooking", "cooking"),
         ("delivery", "cooking", "mark_ready", "ready"),
         ("delivery", "ready", "send_out", "out_for_delivery"),
         ("delivery", "out_for_delivery", "mark_delivered", "delivered"),
@@ -58,12 +56,12 @@ def test_change_page_buttons(staff_client):
     order = make_order()
     page = staff_client.get(reverse("admin:orders_order_change", args=[order.pk]))
     assert page.status_code == 200
-    assert b"Start cooking" in page.content and b"Order placed" in page.content  # button + timeline
-    url = reverse("admin:orders_order_transition", args=[order.pk, "start_cooking"])
+    assert b"Mark paid (cash)" in page.content and b"Order placed" in page.content  # button + timeline
+    url = reverse("admin:orders_order_transition", args=[order.pk, "pay_cash"])
     response = staff_client.post(url, follow=True)
-    assert response.status_code == 200 and Order.objects.get(pk=order.pk).status == "cooking"
-    refused = staff_client.post(reverse("admin:orders_order_transition", args=[order.pk, "cancel"]), follow=True)
-    assert refused.status_code == 200 and Order.objects.get(pk=order.pk).status == "cooking"
+    assert response.status_code == 200 and Order.objects.get(pk=order.pk).status == "paid"
+    refused = staff_client.post(reverse("admin:orders_order_transition", args=[order.pk, "mark_ready"]), follow=True)
+    assert refused.status_code == 200 and Order.objects.get(pk=order.pk).status == "paid"
     assert any("cannot" in str(m) or "only" in str(m) for m in refused.context["messages"])
     assert staff_client.get(url).status_code == 405
 
@@ -79,10 +77,10 @@ def test_send_out_button_takes_driver(staff_client):
 def test_non_staff_is_refused(client):
     order = make_order()
     client.force_login(make_user(username="nobody"))
-    response = run_action(client, "start_cooking", order)
+    response = run_action(client, "pay_cash", order)
     assert Order.objects.get(pk=order.pk).status == "placed"
     assert response.redirect_chain and "/admin/login/" in response.redirect_chain[-1][0]
-    url = reverse("admin:orders_order_transition", args=[order.pk, "start_cooking"])
+    url = reverse("admin:orders_order_transition", args=[order.pk, "pay_cash"])
     client.post(url)
     assert Order.objects.get(pk=order.pk).status == "placed"
 
@@ -91,7 +89,7 @@ def test_staff_without_change_permission_is_refused(client):
     order = make_order()
     viewer = make_staff(username="viewer", superuser=False)
     client.force_login(viewer)
-    url = reverse("admin:orders_order_transition", args=[order.pk, "start_cooking"])
+    url = reverse("admin:orders_order_transition", args=[order.pk, "pay_cash"])
     assert client.post(url).status_code == 403
     assert Order.objects.get(pk=order.pk).status == "placed"
 
@@ -101,9 +99,42 @@ def test_cook_group_from_seed_can_move_orders(client):
     cook = make_staff(username="chef", superuser=False)
     cook.groups.add(Group.objects.get(name="cook"))
     client.force_login(cook)
+    order = make_order(status="cooking")
+    run_action(client, "mark_ready", order)
+    assert Order.objects.get(pk=order.pk).status == "ready"
+
+
+def test_cooking_is_not_started_from_the_order_admin(staff_client):
+    # Cooking starts in the kitchen, under its capacity lock; the order admin offers no way around it.
     order = make_order()
-    run_action(client, "start_cooking", order)
-    assert Order.objects.get(pk=order.pk).status == "cooking"
+    page = staff_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert b"Start cooking" not in page.content
+    staff_client.post(reverse("admin:orders_order_transition", args=[order.pk, "start_cooking"]))
+    run_action(staff_client, "start_cooking", order)
+    assert Order.objects.get(pk=order.pk).status == "placed"
+
+
+def test_saving_notes_never_overwrites_a_status_change_made_meanwhile(staff_client):
+    # given staff opened the order's page while it was placed
+    order = make_order()
+    url = reverse("admin:orders_order_change", args=[order.pk])
+    page = staff_client.get(url)
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data["notes"] = "ring twice"
+    for inline in page.context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        data.update({management.add_prefix(k): v.value() for k, v in ((n, management[n]) for n in management.fields)})
+    # when the order is paid by someone else before they save
+    from orders.services import order_pay
+
+    order_pay(order_id=order.pk, method="cash", actor="till")
+    response = staff_client.post(url, data)
+    # then the save is refused with a reason, and the payment stands
+    assert response.status_code == 200
+    assert b"changed while you were editing it" in response.content
+    order.refresh_from_db()
+    assert (order.status, order.notes) == ("paid", "")
 
 
 def test_changelist_filters_search_and_age(staff_client):

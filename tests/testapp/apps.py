@@ -10,3 +10,22 @@ class TestappConfig(AppConfig):
 
     def ready(self) -> None:
         from tests.testapp import handlers  # noqa: F401
+
+        _skew_clock_if_asked()
+
+
+def _skew_clock_if_asked() -> None:
+    """TEST_CLOCK_OFFSET_SECONDS=N: this process's wall clock runs N seconds off (clock-skew tests).
+
+    Set on a worker subprocess; its pool processes inherit the shifted clock when they fork.
+    """
+    import datetime as dt
+    import os
+
+    offset = os.environ.get("TEST_CLOCK_OFFSET_SECONDS")
+    if not offset:
+        return
+    import time_machine
+
+    target = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=float(offset))
+    time_machine.travel(target, tick=True).start()

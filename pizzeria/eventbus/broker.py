@@ -1,0 +1,33 @@
+"""What the bus needs to know about the broker beyond publishing to it."""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+# A key the sweeper keeps in the broker's Redis database. It vanishes exactly when the queues
+# vanish (a restart without persistence, a flush, a failover to an empty replica); a Redis that
+# restarts with its data keeps both the key and the messages.
+EPOCH_KEY = "pizzeria:eventbus:broker-epoch"
+
+
+def broker_lost_messages() -> bool:
+    """True once after the broker lost its stored messages (and on the very first sweep).
+
+    Only Redis loses queues this way; RabbitMQ's durable queues keep their messages, so the
+    answer there is always False. Broker errors are logged, not raised: the sweep goes on.
+    """
+    from pizzeria.celery import app
+
+    try:
+        with app.pool.acquire(block=True, timeout=2) as conn:
+            if conn.transport.driver_type != "redis":
+                return False
+            client = conn.default_channel.client
+            return bool(client.set(EPOCH_KEY, timezone.now().isoformat(), nx=True))
+    except Exception:
+        logger.warning("Could not check the broker's epoch key", exc_info=True)
+        return False
