@@ -5,7 +5,7 @@ import os
 from celery import Celery
 from kombu import Queue
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.base")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.production")
 
 # Every queue a handler may name. `events` carries bus maintenance (sweeper, retention).
 QUEUES = ("events", "kitchen", "inventory", "notifications", "analytics", "integrations")

@@ -11,17 +11,20 @@ from rest_framework import serializers
 from orders import selectors
 from orders.models import Order, OrderItem, Pizza, Size, Topping
 from orders.models.order import MAX_QUANTITY
-from orders.phones import phone_normalize
+from orders.phones import phone_normalize, validate_sms_region
 from orders.services import MAX_ITEMS
 
 MAX_DB_ID = 2**63 - 1  # BigAutoField: larger ids would overflow the database, not just miss
 
 
 def _phone(value: str) -> str:
+    """E.164, and a number the pizzeria may text (SMS_ALLOWED_REGIONS)."""
     try:
-        return phone_normalize(value)
+        value = phone_normalize(value)
+        validate_sms_region(value)
     except DjangoValidationError as exc:
         raise serializers.ValidationError(exc.messages) from None
+    return value
 
 
 # --- auth ----------------------------------------------------------------------------------------
