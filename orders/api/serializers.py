@@ -173,12 +173,15 @@ class TimelineEntrySerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     status = serializers.CharField()
     label = serializers.CharField()
-    by = serializers.CharField(required=False)
+    by = serializers.CharField(required=False, help_text='Who acted: "you", "kitchen", "driver" or "pizzeria"')
 
 
 class OrderSerializer(serializers.ModelSerializer):
+    """An order as its customer sees it: roles ("kitchen", "driver"), never staff usernames."""
+
     items = OrderItemSerializer(many=True, read_only=True)
     payment_method = serializers.CharField(read_only=True, help_text='"card", "cash", "online" or "" (unpaid)')
+    driver = serializers.SerializerMethodField(help_text='"driver" once a driver has the order, else ""')
     timeline = serializers.SerializerMethodField()
 
     class Meta:
@@ -203,9 +206,12 @@ class OrderSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_driver(self, order: Order) -> str:
+        return "driver" if order.driver else ""
+
     @extend_schema_field(TimelineEntrySerializer(many=True))
     def get_timeline(self, order: Order) -> list[dict]:
-        return TimelineEntrySerializer(selectors.order_timeline(order=order), many=True).data
+        return TimelineEntrySerializer(selectors.order_timeline(order=order, for_customer=True), many=True).data
 
 
 class ErrorSerializer(serializers.Serializer):
