@@ -16,9 +16,10 @@ from __future__ import annotations
 import hashlib
 import logging
 
-import redis
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+from pizzeria.security.lockout import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class _CacheThrottle(SimpleRateThrottle):
     def allow_request(self, request, view) -> bool:
         try:
             return super().allow_request(request, view)
-        except (redis.RedisError, OSError):
+        except CACHE_ERRORS:
             logger.warning("Throttle %s skipped: the cache is unreachable", self.scope, exc_info=True)
             return True
 

@@ -191,7 +191,7 @@ CACHES = {
 # --- Failed-login lockout (django-axes) --------------------------------------------------------
 # After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
 # refused with 429 for AXES_COOLOFF_TIME hours (any password, even the right one).
-AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_HANDLER = "pizzeria.security.lockout.ResilientCacheHandler"  # axes' cache handler, fails open
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -199,6 +199,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "pizzeria.security.lockout.lockout_response"
 AXES_IPWARE_PROXY_COUNT = env.int("NUM_PROXIES", default=0) or None
 AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False  # its admin pages list database attempts; ours are in the cache
 
 # The event bus. Durations are settings so tests can shrink them.
 EVENTBUS_LEASE_SECONDS = env.float("EVENTBUS_LEASE_SECONDS", default=60.0)  # > hard time limit

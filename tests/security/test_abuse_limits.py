@@ -166,3 +166,22 @@ def test_cancel_is_throttled_per_account(settings):
 
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     assert Order.objects.get(pk=second.pk).status == "placed"
+
+
+@pytest.mark.django_db
+def test_an_unreachable_cache_never_turns_a_login_or_an_order_into_a_500(settings, caplog):
+    # A cache on a closed port: the throttles and the lockout let requests through (with a
+    # warning) instead of failing them; passwords are still checked.
+    from tests.worker import free_port
+
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}  # DRF reloads, throttles read the new cache
+    make_staff(username="admin", password=ADMIN_PASSWORD)
+    customer = make_customer(username="offline")
+
+    assert login("wrong").status_code == 400
+    assert login(ADMIN_PASSWORD).status_code == 200
+    menu = make_menu()
+    body = {"items": [{"pizza": menu["pizzas"]["Margherita"].pk, "size": "large"}], "fulfilment": "pickup"}
+    assert token_for(customer.user).post("/api/orders/", body, format="json").status_code == 201
+    assert "Throttle order_place_ip skipped: the cache is unreachable" in caplog.text
