@@ -19,6 +19,7 @@ CELERY_TASK_TIME_LIMIT = 2.5
 NOTIFY_HTTP_TIMEOUT = env.float("NOTIFY_HTTP_TIMEOUT", default=1.5)  # a hung provider retries before the kill
 # Generous limits so ordinary tests never meet them; the abuse tests set their own.
 THROTTLE_RATES.update({scope: env("TEST_THROTTLE_RATE", default="1000/min") for scope in THROTTLE_RATES})
+SMS_PER_RECIPIENT_PER_HOUR = env.int("SMS_PER_RECIPIENT_PER_HOUR", default=1000)  # worker tests text one number
 # A key prefix of its own: the autouse fixture in tests/conftest.py deletes these keys
 # before each test, so throttle and lockout counts never leak from one test into the next.
 CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="pizzeria-test")}}
