@@ -31,7 +31,7 @@ def _phone(value: str) -> str:
 class RegisterSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="", max_length=254)  # the column's length
     phone = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=32, help_text="International format, e.g. +15005550006"
     )

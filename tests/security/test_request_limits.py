@@ -159,3 +159,34 @@ def test_a_driver_name_longer_than_the_column_is_refused_in_the_order_admin(clie
 
     assert "at most 150 characters" in response.content.decode()
     assert Order.objects.get(pk=order.pk).status == "ready"
+
+
+LONG_EMAIL = "a" * 60 + "@" + ("b" * 60 + ".") * 4 + "com"  # valid shape, 309 characters
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "value"),
+    [
+        ("/api/auth/register/", "email", LONG_EMAIL),  # was a DataError (varchar 254): 500
+        ("/api/auth/register/", "username", "u" * 151),
+        ("/api/auth/register/", "phone", "1" * 33),
+        ("/api/auth/register/", "default_address", "a" * 501),
+        ("/api/auth/token/", "username", "u" * 151),
+        ("/api/auth/token/", "password", "p" * 129),
+        ("/api/orders/", "notes", "n" * 1001),
+        ("/api/orders/", "delivery_address", "a" * 501),
+        ("/api/orders/", "phone", "1" * 33),
+        ("/api/orders/{id}/cancel/", "reason", "r" * 501),
+    ],
+)
+def test_text_longer_than_its_column_is_a_400_naming_the_field(customer_api, path, field, value):
+    api, order = customer_api
+    body = {"username": "someone", "password": "a-long-secret-1", "items": [{"pizza": 1, "size": "large"}],
+            "fulfilment": "pickup", field: value}  # fmt: skip
+    orders_before = Order.objects.count()
+
+    response = api.post(path.format(id=order.pk), body, format="json")
+
+    assert response.status_code == 400, response.content[:300]
+    assert field in response.json()
+    assert Order.objects.count() == orders_before and Order.objects.get(pk=order.pk).status == "placed"
