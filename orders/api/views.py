@@ -6,6 +6,7 @@ import hashlib
 import json
 
 from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.signals import user_logged_in
 from django.db import IntegrityError, transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -94,6 +95,8 @@ class TokenApi(APIView):
         user = authenticate(request=request._request, **serializer.validated_data)
         if user is None or not user.is_active:
             raise ValidationError({"non_field_errors": ["Unable to log in with the provided credentials."]})
+        # A login like the admin's: last_login is updated and axes forgets the earlier failures.
+        user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         return Response({"token": token_issue(user=user).key})
 
 

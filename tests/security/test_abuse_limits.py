@@ -102,6 +102,17 @@ def test_the_lockout_is_per_username_and_address():
 
 
 @pytest.mark.django_db
+def test_a_successful_login_forgets_the_earlier_failures():
+    admin = make_staff(username="admin", password=ADMIN_PASSWORD)
+    below = settings.AXES_FAILURE_LIMIT - 1
+    assert {login(f"guess-{i}").status_code for i in range(below)} == {400}
+    assert login(ADMIN_PASSWORD).status_code == 200
+    assert {login(f"again-{i}").status_code for i in range(below)} == {400}  # counting starts over
+    admin.refresh_from_db()
+    assert admin.last_login is not None
+
+
+@pytest.mark.django_db
 def test_admin_login_is_locked_out_too(client):
     make_staff(username="admin", password=ADMIN_PASSWORD)
     for i in range(settings.AXES_FAILURE_LIMIT):
