@@ -102,3 +102,14 @@ def test_env_example_does_not_pretend_dot_env_chooses_the_settings_module():
     assert not any(line.lstrip("# ").startswith("DJANGO_SETTINGS_MODULE=") for line in example.splitlines())
     for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "METRICS_TOKEN", "SMS_ALLOWED_REGIONS"):
         assert f"{name}=" in example, name
+
+
+def test_env_example_values_are_plain_values():
+    # .env readers (django-environ included) keep a trailing "# comment" as part of the value:
+    # METRICS_TOKEN would become a guessable sentence, NUM_PROXIES a parse error.
+    values: dict[str, str] = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value
+    assert values and not {k: v for k, v in values.items() if "#" in v or v != v.strip()}
