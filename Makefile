@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# manage.py, wsgi and celery default to production settings (fail closed); the dev targets say so.
+DEV := DJANGO_SETTINGS_MODULE=pizzeria.settings.dev
 
 .PHONY: install run ps test test-fast bench check clean
 
@@ -18,7 +20,7 @@ install: $(STAMP)
 ## Start web + every worker pool + beat (embedded Valkey / SQLite when REDIS_URL / DATABASE_URL are unset).
 run: install
 	@mkdir -p .run
-	$(PY) -m pizzeria.devservices run
+	$(DEV) $(PY) -m pizzeria.devservices run
 
 ## Status of the processes `make run` supervises (run from another terminal).
 ps: install
@@ -37,8 +39,8 @@ bench: install
 	$(PY) -m pizzeria.devservices exec -- $(PY) -m pizzeria.bench
 
 check: install
-	$(PY) manage.py check
-	$(PY) manage.py makemigrations --check --dry-run
+	$(DEV) $(PY) manage.py check
+	$(DEV) $(PY) manage.py makemigrations --check --dry-run
 
 clean:
 	rm -rf $(VENV) .run db.sqlite3 test_db.sqlite3 staticfiles

@@ -1,15 +1,16 @@
 import datetime as dt
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from analytics.models import DailyRollup
 from analytics.services import rollup_day
+from pizzeria.security.permissions import permission_required
 
 
-@staff_member_required
+# Revenue is the manager's business, not every staff member's (the role matrix in the README).
+@permission_required("analytics.view_dailyrollup", message="Analytics are for managers.")
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The last 14 days: orders, revenue, preparation and delivery times, as bar charts."""
     today = timezone.localdate()

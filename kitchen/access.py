@@ -1,22 +1,19 @@
+"""Who may use the displays: each page and button checks the permission of its action.
+
+The kitchen board is for whoever may see tickets, its buttons for whoever may cook; the
+dispatch board and its buttons for whoever may dispatch (see the role matrix in the README).
+"""
+
 from __future__ import annotations
 
-import functools
+from pizzeria.security.permissions import permission_required
 
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+VIEW_TICKETS = "kitchen.view_kitchenticket"
+COOK = "orders.cook_order"
+DISPATCH = "orders.dispatch_order"
 
-from kitchen import selectors
-
-
-def kitchen_staff_required(view):
-    """Anonymous → the login page; signed in but not staff (customers) → 403."""
-
-    @functools.wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not selectors.is_kitchen_staff(request.user):
-            raise PermissionDenied("The kitchen display is for staff.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+kitchen_board_required = permission_required(VIEW_TICKETS, message="The kitchen display is for kitchen staff.")
+cook_required = permission_required(COOK, message="Only kitchen staff start and finish tickets.")
+dispatch_required = permission_required(DISPATCH, message="The dispatch display is for drivers and managers.")
+# The live stream feeds both displays.
+display_required = permission_required(VIEW_TICKETS, DISPATCH, message="The displays are for kitchen staff and drivers.")

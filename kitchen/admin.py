@@ -11,6 +11,7 @@ from kitchen import services
 from kitchen.errors import KitchenError
 from kitchen.models import Ingredient, KitchenTicket, PurchaseOrder, RecipeLine, StockMovement, format_quantity
 from pizzeria.admin_mixins import ConcurrencySafeAdmin
+from pizzeria.security.permissions import admin_permission
 
 
 class LowStockFilter(admin.SimpleListFilter):
@@ -74,6 +75,9 @@ class KitchenTicketAdmin(admin.ModelAdmin):
         "finished_by", "cancelled_at", "cancel_reason", "dispatch_status", "driver", "dispatched_at", "delivered_at",
     ]
     actions = ["start", "mark_ready", "rush"]
+    # Starting and finishing is cooking (orders.cook_order, as on the display); rush edits the
+    # ticket's priority (change_kitchenticket).
+    has_cook_order_permission = admin_permission("orders.cook_order")
 
     def get_readonly_fields(self, request, obj=None):
         return [f for f in self.fields if f != "priority"]
@@ -94,11 +98,11 @@ class KitchenTicketAdmin(admin.ModelAdmin):
             else:
                 messages.success(request, f"{label}: order #{ticket.order_id} is {ticket.get_status_display().lower()}.")
 
-    @admin.action(description="Start cooking (within capacity)", permissions=["change"])
+    @admin.action(description="Start cooking (within capacity)", permissions=["cook_order"])
     def start(self, request, queryset):
         self._each(request, queryset, "Start", lambda pk: services.ticket_start(ticket_id=pk, actor=request.user))
 
-    @admin.action(description="Mark ready", permissions=["change"])
+    @admin.action(description="Mark ready", permissions=["cook_order"])
     def mark_ready(self, request, queryset):
         self._each(request, queryset, "Ready", lambda pk: services.ticket_mark_ready(ticket_id=pk, actor=request.user))
 

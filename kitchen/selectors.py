@@ -8,15 +8,8 @@ from django.db.models import F, QuerySet
 from kitchen.models import Ingredient, KitchenTicket
 from orders import selectors as order_selectors
 
-STAFF_GROUPS = ("cook", "driver", "manager")
 READY_SHOWN = 30
 Status = KitchenTicket.Status
-
-
-def is_kitchen_staff(user) -> bool:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    return user.is_staff or user.is_superuser or user.groups.filter(name__in=STAFF_GROUPS).exists()
 
 
 def _size_names() -> dict[str, str]:

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from kitchen import selectors, services
-from kitchen.access import kitchen_staff_required
+from kitchen.access import cook_required, dispatch_required, kitchen_board_required
 from kitchen.errors import KitchenError
 from kitchen.models import KitchenTicket
 from kitchen.stream import board_events  # noqa: F401  (re-exported for urls)
@@ -22,25 +22,25 @@ logger = logging.getLogger(__name__)
 
 
 @require_GET
-@kitchen_staff_required
+@kitchen_board_required
 def kitchen_board(request):
     return render(request, "kitchen/board.html", {"board": selectors.board(), "page": "kitchen"})
 
 
 @require_GET
-@kitchen_staff_required
+@kitchen_board_required
 def kitchen_board_fragment(request):
     return render(request, "kitchen/_board.html", {"board": selectors.board()})
 
 
 @require_GET
-@kitchen_staff_required
+@dispatch_required
 def dispatch_board(request):
     return render(request, "kitchen/dispatch.html", {"board": selectors.dispatch_board(), "page": "dispatch"})
 
 
 @require_GET
-@kitchen_staff_required
+@dispatch_required
 def dispatch_board_fragment(request):
     return render(request, "kitchen/_dispatch.html", {"board": selectors.dispatch_board(), "request": request})
 
@@ -57,7 +57,7 @@ def _run(request, label: str, call) -> None:
 
 
 @require_POST
-@kitchen_staff_required
+@cook_required
 def ticket_start(request, pk: int):
     def call():
         ticket = services.ticket_start(ticket_id=pk, actor=request.user)
@@ -68,7 +68,7 @@ def ticket_start(request, pk: int):
 
 
 @require_POST
-@kitchen_staff_required
+@cook_required
 def ticket_ready(request, pk: int):
     def call():
         ticket = services.ticket_mark_ready(ticket_id=pk, actor=request.user)
@@ -79,7 +79,7 @@ def ticket_ready(request, pk: int):
 
 
 @require_POST
-@kitchen_staff_required
+@dispatch_required
 def dispatch_send_out(request, order_id: int):
     driver = (request.POST.get("driver") or request.user.get_username()).strip()
 
@@ -92,7 +92,7 @@ def dispatch_send_out(request, order_id: int):
 
 
 @require_POST
-@kitchen_staff_required
+@dispatch_required
 def dispatch_delivered(request, order_id: int):
     def call():
         services.dispatch_mark_delivered(order_id=order_id, actor=request.user)

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 
 from notifications.models import Notification
 from notifications.services import notification_resend_request
+from pizzeria.security.permissions import admin_permission
 
 
 @admin.register(Notification)
@@ -34,7 +35,10 @@ class NotificationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Resend (a new message, through the event bus)")
+    # Resending sends a real SMS or e-mail from the pizzeria: a permission of its own.
+    has_resend_permission = admin_permission("notifications.resend_notification")
+
+    @admin.action(description="Resend (a new message, through the event bus)", permissions=["resend"])
     def resend(self, request, queryset) -> None:
         count = notification_resend_request(notifications=queryset, actor=request.user)
         self.message_user(request, f"Resend requested for {count} notification(s).", messages.SUCCESS)

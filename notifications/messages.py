@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.template import TemplateDoesNotExist
+from django.template import Context, TemplateDoesNotExist, engines
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
@@ -34,8 +34,13 @@ def money(value: Decimal | str | int) -> str:
 
 
 def render_sms(template: str, context: dict[str, Any]) -> Rendered:
-    body = render_to_string(f"notifications/sms/{template}.txt", context).strip()
-    return Rendered(body=body)
+    """Plain text: no HTML escaping ("can't" stays "can't", not "can&#x27;t").
+
+    SMS templates never show customer free text (cancel reasons, notes): the pizzeria's sender
+    must not carry links or wording a customer typed to a phone (phishing by proxy).
+    """
+    tpl = engines["django"].engine.get_template(f"notifications/sms/{template}.txt")
+    return Rendered(body=tpl.render(Context(context, autoescape=False)).strip())
 
 
 def render_email(template: str, context: dict[str, Any]) -> Rendered:

@@ -30,6 +30,7 @@ class Notification(AggregateRoot):
         UNDELIVERED = "undelivered", "Undelivered (carrier)"
         FAILED = "failed", "Failed"  # an attempt failed (retried), or Twilio reported "failed"
         DEAD = "dead", "Dead (rejected by the provider)"
+        SUPPRESSED = "suppressed", "Suppressed (not sent: recipient's hourly cap or region)"
 
     event_id = models.UUIDField(db_index=True)  # no FK: outbox rows are purged by retention
     event_type = models.CharField(max_length=200)
@@ -63,6 +64,7 @@ class Notification(AggregateRoot):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("resend_notification", "Can resend a notification (sends a real SMS or e-mail)")]
         constraints = [
             models.UniqueConstraint(
                 fields=["event_id", "channel", "template", "recipient"], name="notification_once"

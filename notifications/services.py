@@ -20,10 +20,12 @@ only completes a fallback that had not gone out. Staff send again with the admin
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -33,7 +35,9 @@ from notifications.channels.base import ProviderCredentialsError
 from notifications.events import NotificationResendRequested
 from notifications.messages import Rendered
 from notifications.models import Notification
+from orders.phones import sms_region_allowed, sms_regions
 from pizzeria.eventbus import DomainEvent, PermanentError, TransientError
+from pizzeria.security.privacy import mask_contact, mask_phone, mask_text
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +71,15 @@ def notification_send(
             "resend_of": resend_of,
         },
     )
-    if row.accepted:
+    if row.accepted or row.status == Notification.Status.SUPPRESSED:
         logger.info(
             "notification_id=%s event_id=%s %s %s already %s; not sent again",
             row.pk, event.event_id, channel, template, row.status,
         )
         return row
+    if channel == SMS and (refusal := sms_refusal(row)):
+        logger.info("notification_id=%s event_id=%s SMS %s suppressed: %s", row.pk, event.event_id, template, refusal)
+        return journal.notification_update(pk=row.pk, status=Notification.Status.SUPPRESSED, last_error=refusal)
     if row.status == Notification.Status.DEAD:
         error: PermanentError = PermanentError(row.last_error or f"notification #{row.pk} was rejected")
     else:
@@ -92,6 +99,28 @@ def notification_send(
             raise PermanentError(f"{error}; the email fallback was rejected too: {fallback_error}") from error
         raise PermanentError(f"{error} (sent by email instead: notification #{fallback.pk})") from error
     raise error
+
+
+def sms_refusal(row: Notification) -> str:
+    """Why this SMS must not go out, or "" — checked before every provider call.
+
+    Orders already refuse numbers outside SMS_ALLOWED_REGIONS and flooded numbers; this is the
+    last gate for every path that sends (older orders, profile numbers, staff resends).
+    """
+    if not sms_region_allowed(row.recipient):
+        return f"{mask_phone(row.recipient)} is outside SMS_ALLOWED_REGIONS ({', '.join(sms_regions())})"
+    cap = settings.SMS_PER_RECIPIENT_PER_HOUR
+    recent = (
+        Notification.objects.filter(
+            channel=SMS, recipient=row.recipient, created_at__gte=timezone.now() - dt.timedelta(hours=1)
+        )
+        .exclude(pk=row.pk)
+        .exclude(status__in=[Notification.Status.SUPPRESSED, Notification.Status.DEAD])
+        .count()
+    )
+    if recent >= cap:
+        return f"{mask_phone(row.recipient)} already had {recent} SMS in the last hour (cap {cap})"
+    return ""
 
 
 def _attempt(row: Notification, *, event: DomainEvent) -> Notification | ProviderPermanentError:
@@ -122,7 +151,7 @@ def _attempt(row: Notification, *, event: DomainEvent) -> Notification | Provide
         return exc
     except Exception as exc:  # transient or unknown: the bus retries (unknown counts as transient)
         journal.notification_update(
-            pk=row.pk, status=Notification.Status.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            pk=row.pk, status=Notification.Status.FAILED, last_error=mask_text(f"{type(exc).__name__}: {exc}")[:2000],
             last_error_code=str(getattr(exc, "code", "") or getattr(exc, "status", "") or ""),
         )
         logger.warning("notification_id=%s event_id=%s failed, will retry: %s", row.pk, event.event_id, exc)
@@ -138,7 +167,7 @@ def _attempt(row: Notification, *, event: DomainEvent) -> Notification | Provide
     )
     logger.info(
         "notification_id=%s event_id=%s %s %s to %s %s via %s id=%s",
-        row.pk, event.event_id, row.channel, row.template, row.recipient, sent.status, result.provider,
+        row.pk, event.event_id, row.channel, row.template, mask_contact(row.recipient), sent.status, result.provider,
         result.message_id or "-",
     )
     return sent

@@ -70,8 +70,33 @@ def order_get_for_customer(*, customer: Customer, order_id: int) -> Order:
     return order_list_for_customer(customer=customer).get(pk=order_id)
 
 
-def order_timeline(*, order: Order) -> list[dict]:
-    """The order's status changes, oldest first: [{type, at, status, label, by?}]."""
+# What a customer sees instead of a staff username: the role that acted.
+CUSTOMER_FACING_ROLE = {
+    "com.mariopizzeria.order.cooking_started": "kitchen",
+    "com.mariopizzeria.order.ready": "kitchen",
+    "com.mariopizzeria.order.out_for_delivery": "driver",
+    "com.mariopizzeria.order.delivered": "driver",
+}
+
+
+def actor_role(*, order: Order, event_type: str, actor: str) -> str:
+    """"you" for the order's customer, else the role ("kitchen", "driver", "pizzeria").
+
+    Staff usernames are staff's personal data (and a handle for social engineering); customers
+    never see them.
+    """
+    if actor == order.customer.user.get_username():
+        return "you"
+    if event_type == "com.mariopizzeria.order.delivered" and order.fulfilment == Order.Fulfilment.PICKUP:
+        return "pizzeria"
+    return CUSTOMER_FACING_ROLE.get(event_type, "pizzeria")
+
+
+def order_timeline(*, order: Order, for_customer: bool = False) -> list[dict]:
+    """The order's status changes, oldest first: [{type, at, status, label, by?}].
+
+    for_customer: `by` names the role that acted (see actor_role), not the staff username.
+    """
     rows = OutboxEvent.objects.filter(aggregate_type="order", aggregate_id=str(order.pk)).order_by(
         "occurred_at", "aggregate_version"
     )
@@ -81,7 +106,7 @@ def order_timeline(*, order: Order) -> list[dict]:
         entry = {"type": row.type, "at": row.occurred_at, "status": status, "label": label}
         by = row.payload.get("started_by") or row.payload.get("cancelled_by") or row.payload.get("driver")
         if by:
-            entry["by"] = by
+            entry["by"] = actor_role(order=order, event_type=row.type, actor=by) if for_customer else by
         timeline.append(entry)
     if timeline:
         return timeline
@@ -91,8 +116,8 @@ def order_timeline(*, order: Order) -> list[dict]:
             continue
         status, label = EVENT_STATUS[event_type]
         entry = {"type": event_type, "at": at, "status": status, "label": label}
-        if getattr(order, by_field):
-            entry["by"] = getattr(order, by_field)
+        if by := getattr(order, by_field):
+            entry["by"] = actor_role(order=order, event_type=event_type, actor=by) if for_customer else by
         timeline.append(entry)
     return sorted(timeline, key=lambda e: e["at"])
 

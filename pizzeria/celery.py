@@ -8,7 +8,7 @@ from kombu import Queue
 
 from pizzeria import brokerfix
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.base")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.production")
 
 # Every queue a handler may name. `events` carries bus maintenance (sweeper, retention).
 QUEUES = ("events", "kitchen", "inventory", "notifications", "analytics", "integrations")

@@ -3,6 +3,26 @@ import pytest
 from tests.worker import make_worker, purge_queues
 
 
+def clear_shared_cache() -> None:
+    """Delete this test run's keys from the shared Redis cache (throttles, lockouts, streams).
+
+    Not cache.clear(): that is FLUSHDB, and the same Redis database holds the broker's queues.
+    """
+    from django.conf import settings
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    for key in client.scan_iter(match=f"{prefix}:*", count=500):
+        client.delete(key)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shared_cache():
+    clear_shared_cache()
+    yield
+
+
 @pytest.fixture(scope="module")
 def celery_worker_process(django_db_setup, django_db_blocker):
     """A real worker subprocess (all queues, embedded beat running the sweeper) for this module.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from decimal import Decimal
 
@@ -58,6 +59,25 @@ def make_staff(*, username: str | None = None, superuser: bool = True, password:
     if superuser:
         return get_user_model().objects.create_superuser(username=username, password=password, email=f"{username}@example.com")
     return make_user(username=username, password=password, is_staff=True)
+
+
+def seed_groups() -> None:
+    """The seed's staff groups with their permissions (the README's role matrix)."""
+    from django.core.management import call_command
+
+    call_command("seed", "--no-users", stdout=io.StringIO())
+
+
+def make_role_user(role: str, *, username: str | None = None, password: str = "pw-123456-xyz", is_staff: bool = True):
+    """A member of one of the seed's groups ("cook", "driver", "manager"); "admin" is a superuser."""
+    from django.contrib.auth.models import Group
+
+    if role == "admin":
+        return make_staff(username=username or "admin", password=password)
+    seed_groups()
+    user = make_user(username=username or role, password=password, is_staff=is_staff)
+    user.groups.add(Group.objects.get(name=role))
+    return user
 
 
 def make_customer(

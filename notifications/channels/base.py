@@ -7,6 +7,7 @@ import dataclasses
 from django.conf import settings
 
 from pizzeria.eventbus import PermanentError, TransientError
+from pizzeria.security.privacy import mask_text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +36,9 @@ class ProviderError(Exception):
             detail += f" HTTP {status}"
         if code:
             detail += f" code {code}"
-        super().__init__(f"{detail}: {message}")
+        # Provider texts quote the recipient ("The 'To' number +44… is not valid"); this message
+        # is stored on the notification, the delivery and its attempts, so numbers are masked.
+        super().__init__(f"{detail}: {mask_text(message)}")
 
 
 class ProviderTransientError(ProviderError, TransientError):

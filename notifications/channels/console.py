@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from notifications.channels.base import OutgoingMessage, SendResult
+from pizzeria.security.privacy import mask_contact
 
 logger = logging.getLogger("notifications.console")
 
@@ -12,7 +13,7 @@ logger = logging.getLogger("notifications.console")
 def send_sms(message: OutgoingMessage) -> SendResult:
     logger.info(
         "CONSOLE SMS (not sent to a provider) notification_id=%s to=%s\n%s",
-        message.notification_id, message.recipient, message.body,
+        message.notification_id, mask_contact(message.recipient), message.body,
     )
     return SendResult(provider="console", message_id="", logged_only=True)
 
@@ -20,6 +21,6 @@ def send_sms(message: OutgoingMessage) -> SendResult:
 def send_email(message: OutgoingMessage) -> SendResult:
     logger.info(
         "CONSOLE EMAIL (not sent to a provider) notification_id=%s to=%s subject=%r\n%s",
-        message.notification_id, message.recipient, message.subject, message.body,
+        message.notification_id, mask_contact(message.recipient), message.subject, message.body,
     )
     return SendResult(provider="console", message_id="", logged_only=True)

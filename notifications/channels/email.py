@@ -45,7 +45,8 @@ def send(message: OutgoingMessage) -> SendResult:
     try:
         payload = build_mail(message).get()
     except (KeyError, ValueError, TypeError) as exc:  # the SDK cannot parse the address at all
-        raise ProviderPermanentError("sendgrid", f"cannot build the message for {message.recipient!r}: {exc!r}") from exc
+        # "from None" here and below: the SDK's errors quote the address; ours masks it.
+        raise ProviderPermanentError("sendgrid", f"cannot build the message for {message.recipient!r}: {exc!r}") from None
     return send_payload(payload)
 
 
@@ -53,7 +54,7 @@ def send_payload(payload: dict) -> SendResult:
     try:
         response = client().send(payload)
     except HTTPError as exc:
-        raise classify(exc) from exc
+        raise classify(exc) from None
     except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as exc:
         raise ProviderTransientError("sendgrid", f"{type(exc).__name__}: {exc}") from exc
     message_id = response.headers.get("X-Message-Id", "") if response.headers else ""

@@ -71,7 +71,10 @@ def send(message: OutgoingMessage) -> SendResult:
     try:
         created = client.messages.create(to=message.recipient, body=message.body, **sender)
     except TwilioRestException as exc:
-        raise classify(exc) from exc
+        # "from None": the SDK's exception quotes the full number, and a chained cause would
+        # carry it into the traceback stored on the delivery attempt. classify() keeps the
+        # status, code and (masked) message.
+        raise classify(exc) from None
     except (requests.Timeout, requests.ConnectionError) as exc:
         raise ProviderTransientError("twilio", f"{type(exc).__name__}: {exc}") from exc
     except TwilioException as exc:  # e.g. an unparseable response body

@@ -18,36 +18,49 @@ from orders import selectors, services
 from orders.errors import OrderError
 from orders.models import Order, OrderItem
 from pizzeria.admin_mixins import ConcurrencySafeAdmin
+from pizzeria.security.permissions import admin_permission
 
 WAITING_MINUTES = 20
 
-# name → (label, call(order_id, request, post_data)). No "start cooking": cooking starts in the
-# kitchen (its display or the ticket admin), where the capacity lock is; an order-side button
-# would start a ticket past KITCHEN_CAPACITY, and orders must not import the kitchen to check.
+# name → (label, permission, call(order_id, request, post_data)). Each transition checks its own
+# permission (the role matrix in the README), not "change_order": a cook marks ready but cannot
+# take money or cancel. No "start cooking": cooking starts in the kitchen (its display or the
+# ticket admin), where the capacity lock is; an order-side button would start a ticket past
+# KITCHEN_CAPACITY, and orders must not import the kitchen to check.
 TRANSITIONS = {
-    "pay_cash": ("Mark paid (cash)", lambda oid, req, data: services.order_pay(order_id=oid, method="cash", actor=req.user)),
-    "mark_ready": ("Mark ready", lambda oid, req, data: services.order_mark_ready(order_id=oid, actor=req.user)),
+    "pay_cash": (
+        "Mark paid (cash)", "orders.take_payment",
+        lambda oid, req, data: services.order_pay(order_id=oid, method="cash", actor=req.user),
+    ),
+    "mark_ready": (
+        "Mark ready", "orders.cook_order",
+        lambda oid, req, data: services.order_mark_ready(order_id=oid, actor=req.user),
+    ),
     "send_out": (
-        "Send out for delivery",
+        "Send out for delivery", "orders.dispatch_order",
         lambda oid, req, data: services.order_send_out(
             order_id=oid, actor=req.user, driver=(data.get("driver") or req.user.get_username())
         ),
     ),
     "mark_delivered": (
-        "Mark delivered / collected",
+        "Mark delivered / collected", "orders.dispatch_order",
         lambda oid, req, data: services.order_mark_delivered(order_id=oid, actor=req.user),
     ),
     "cancel": (
-        "Cancel",
+        "Cancel", "orders.cancel_order",
         lambda oid, req, data: services.order_cancel(
-            order_id=oid, actor=req.user, reason=(data.get("reason") or "Cancelled by staff")
+            order_id=oid, actor=req.user, reason=(data.get("reason") or "Cancelled by staff")[:1000]
         ),
     ),
 }
 
 
+def may_transition(user, name: str) -> bool:
+    return user.is_active and user.has_perm(TRANSITIONS[name][1])
+
+
 def run_transition(request, order_id: int, name: str) -> bool:
-    label, call = TRANSITIONS[name]
+    label, _, call = TRANSITIONS[name]
     try:
         order = call(order_id, request, request.POST)
     except OrderError as exc:
@@ -61,14 +74,15 @@ def run_transition(request, order_id: int, name: str) -> bool:
 
 
 def _make_action(name: str):
-    label = TRANSITIONS[name][0]
+    label, perm, _ = TRANSITIONS[name]
 
     def action(modeladmin, request, queryset):
         for order_id in queryset.order_by("pk").values_list("pk", flat=True):
             run_transition(request, order_id, name)
 
     action.__name__ = f"action_{name}"
-    return admin.action(description=f"{label} (selected orders)", permissions=["change"])(action)
+    # "orders.cook_order" → the admin asks OrderAdmin.has_cook_order_permission(request).
+    return admin.action(description=f"{label} (selected orders)", permissions=[perm.split(".")[1]])(action)
 
 
 class WaitingFilter(admin.SimpleListFilter):
@@ -135,6 +149,12 @@ class OrderAdmin(ConcurrencySafeAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # orders are placed through the API / order_place, which prices them
 
+    # The actions' permissions (see TRANSITIONS); Django's admin calls has_<name>_permission.
+    has_take_payment_permission = admin_permission("orders.take_payment")
+    has_cook_order_permission = admin_permission("orders.cook_order")
+    has_dispatch_order_permission = admin_permission("orders.dispatch_order")
+    has_cancel_order_permission = admin_permission("orders.cancel_order")
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # cancel instead: deleting would lose the events' aggregate
 
@@ -185,8 +205,8 @@ class OrderAdmin(ConcurrencySafeAdmin):
         if order is None or name not in TRANSITIONS:
             messages.error(request, "Unknown order or transition.")
             return HttpResponseRedirect(reverse("admin:orders_order_changelist"))
-        if not self.has_change_permission(request, order):
-            raise PermissionDenied
+        if not may_transition(request.user, name):
+            raise PermissionDenied(f"You may not {TRANSITIONS[name][0].lower()}.")
         run_transition(request, order.pk, name)
         return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
 
@@ -195,8 +215,9 @@ class OrderAdmin(ConcurrencySafeAdmin):
             drivers = get_user_model().objects.filter(groups__name="driver", is_active=True).order_by("username")
             context["transitions"] = [
                 {"name": n, "label": label, "url": reverse("admin:orders_order_transition", args=[obj.pk, n])}
-                for n, (label, _) in TRANSITIONS.items()
+                for n, (label, _, _) in TRANSITIONS.items()
+                if may_transition(request.user, n)  # a button only for what this user may do
             ]
             context["drivers"] = [u.get_username() for u in drivers]
-            context["can_transition"] = self.has_change_permission(request, obj)
+            context["can_transition"] = bool(context["transitions"])
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)

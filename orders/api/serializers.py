@@ -11,24 +11,27 @@ from rest_framework import serializers
 from orders import selectors
 from orders.models import Order, OrderItem, Pizza, Size, Topping
 from orders.models.order import MAX_QUANTITY
-from orders.phones import phone_normalize
+from orders.phones import phone_normalize, validate_sms_region
 from orders.services import MAX_ITEMS
 
 MAX_DB_ID = 2**63 - 1  # BigAutoField: larger ids would overflow the database, not just miss
 
 
 def _phone(value: str) -> str:
+    """E.164, and a number the pizzeria may text (SMS_ALLOWED_REGIONS)."""
     try:
-        return phone_normalize(value)
+        value = phone_normalize(value)
+        validate_sms_region(value)
     except DjangoValidationError as exc:
         raise serializers.ValidationError(exc.messages) from None
+    return value
 
 
 # --- auth ----------------------------------------------------------------------------------------
 class RegisterSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="", max_length=254)  # the column's length
     phone = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=32, help_text="International format, e.g. +15005550006"
     )
@@ -170,12 +173,15 @@ class TimelineEntrySerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     status = serializers.CharField()
     label = serializers.CharField()
-    by = serializers.CharField(required=False)
+    by = serializers.CharField(required=False, help_text='Who acted: "you", "kitchen", "driver" or "pizzeria"')
 
 
 class OrderSerializer(serializers.ModelSerializer):
+    """An order as its customer sees it: roles ("kitchen", "driver"), never staff usernames."""
+
     items = OrderItemSerializer(many=True, read_only=True)
     payment_method = serializers.CharField(read_only=True, help_text='"card", "cash", "online" or "" (unpaid)')
+    driver = serializers.SerializerMethodField(help_text='"driver" once a driver has the order, else ""')
     timeline = serializers.SerializerMethodField()
 
     class Meta:
@@ -200,9 +206,12 @@ class OrderSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_driver(self, order: Order) -> str:
+        return "driver" if order.driver else ""
+
     @extend_schema_field(TimelineEntrySerializer(many=True))
     def get_timeline(self, order: Order) -> list[dict]:
-        return TimelineEntrySerializer(selectors.order_timeline(order=order), many=True).data
+        return TimelineEntrySerializer(selectors.order_timeline(order=order, for_customer=True), many=True).data
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -6,20 +6,21 @@ import hashlib
 import json
 
 from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.signals import user_logged_in
 from django.db import IntegrityError, transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.api.permissions import IsCustomer
+from pizzeria.security.throttles import throttles_for
+from pizzeria.security.tokens import token_issue, token_revoke
 
 MAX_DB_ID = s.MAX_DB_ID
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -30,7 +31,13 @@ E403 = OpenApiResponse(s.ErrorSerializer, description="The account has no custom
 E404 = OpenApiResponse(s.ErrorSerializer, description="No such order among yours.")
 E409 = OpenApiResponse(s.ErrorSerializer, description="The order's status does not allow this; `detail` says why.")
 E422 = OpenApiResponse(s.ErrorSerializer, description="Idempotency-Key reused with a different request body.")
-E429 = OpenApiResponse(s.ErrorSerializer, description="Too many orders placed; retry after the Retry-After header.")
+E413 = OpenApiResponse(s.ErrorSerializer, description="Request body larger than the limit.")
+E429 = OpenApiResponse(s.ErrorSerializer, description="Too many requests; retry after the Retry-After header.")
+E429_LOGIN = OpenApiResponse(
+    s.ErrorSerializer,
+    description="Too many attempts, or this username is locked out from this address after repeated wrong "
+    "passwords; retry after the Retry-After header.",
+)
 ORDER_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Order id")
 
 
@@ -38,10 +45,13 @@ class RegisterApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    def get_throttles(self):
+        return throttles_for("register")[:1]  # per address: there is no account yet
+
     @extend_schema(
         operation_id="auth_register",
         request=s.RegisterSerializer,
-        responses={201: s.TokenSerializer, 400: E400},
+        responses={201: s.TokenSerializer, 400: E400, 413: E413, 429: E429},
         auth=[],
         summary="Create a customer account and return its API token",
     )
@@ -57,7 +67,7 @@ class RegisterApi(APIView):
                 services.customer_create(
                     user=user, phone=data["phone"], email=data["email"], default_address=data["default_address"]
                 )
-                token = Token.objects.create(user=user)
+                token = token_issue(user=user)
         except IntegrityError:  # two registrations raced for one username
             raise ValidationError({"username": ["A user with that username already exists."]}) from None
         return Response({"token": token.key}, status=status.HTTP_201_CREATED)
@@ -67,21 +77,39 @@ class TokenApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    def get_throttles(self):
+        return throttles_for("token")
+
     @extend_schema(
         operation_id="auth_token",
         request=s.TokenRequestSerializer,
-        responses={200: s.TokenSerializer, 400: E400},
+        responses={200: s.TokenSerializer, 400: E400, 413: E413, 429: E429_LOGIN},
         auth=[],
         summary="Exchange a username and password for an API token",
     )
     def post(self, request):
         serializer = s.TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = authenticate(request=request, **serializer.validated_data)
+        # The Django request, not DRF's wrapper: django-axes counts the failure on it, and its
+        # middleware turns the answer into a 429 once the username is locked out from here.
+        user = authenticate(request=request._request, **serializer.validated_data)
         if user is None or not user.is_active:
             raise ValidationError({"non_field_errors": ["Unable to log in with the provided credentials."]})
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        # A login like the admin's: last_login is updated and axes forgets the earlier failures.
+        user_logged_in.send(sender=user.__class__, request=request._request, user=user)
+        return Response({"token": token_issue(user=user).key})
+
+
+class LogoutApi(APIView):
+    @extend_schema(
+        operation_id="auth_logout",
+        request=None,
+        responses={204: None, 401: E401},
+        summary="Revoke your API token (every client using it is signed out)",
+    )
+    def post(self, request):
+        token_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MenuApi(APIView):
@@ -101,11 +129,10 @@ def _order_id(pk: int) -> int:
 class OrderListCreateApi(generics.ListAPIView):
     permission_classes = [IsCustomer]
     serializer_class = s.OrderSummarySerializer
-    throttle_scope = "order_place"
 
     def get_throttles(self):
         # Only placing orders is throttled; reading your own orders is not.
-        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+        return throttles_for("order_place") if self.request.method == "POST" else []
 
     def get_queryset(self):
         return selectors.order_list_for_customer(customer=self.request.customer)
@@ -133,7 +160,7 @@ class OrderListCreateApi(generics.ListAPIView):
                 ),
             )
         ],
-        responses={201: s.OrderSerializer, 400: E400, 401: E401, 403: E403, 422: E422, 429: E429},
+        responses={201: s.OrderSerializer, 400: E400, 401: E401, 403: E403, 413: E413, 422: E422, 429: E429},
         summary="Place an order (prices come from the menu)",
     )
     def post(self, request):
@@ -186,11 +213,16 @@ class OrderDetailApi(APIView):
 class OrderCancelApi(APIView):
     permission_classes = [IsCustomer]
 
+    def get_throttles(self):
+        return throttles_for("order_cancel")
+
     @extend_schema(
         operation_id="orders_cancel",
         parameters=[ORDER_ID],
         request=s.OrderCancelSerializer,
-        responses={200: s.OrderSerializer, 400: E400, 401: E401, 403: E403, 404: E404, 409: E409},
+        responses={
+            200: s.OrderSerializer, 400: E400, 401: E401, 403: E403, 404: E404, 409: E409, 413: E413, 429: E429
+        },
         summary="Cancel one of your orders (only before cooking starts)",
     )
     def post(self, request, pk: int):

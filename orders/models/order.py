@@ -121,6 +121,14 @@ class Order(AggregateRoot):
             ),
         ]
         indexes = [models.Index(fields=["customer", "-placed_at"], name="order_customer_recent_idx")]
+        # One permission per staff action (the role matrix in the README); "change_order" only
+        # edits the notes. Checked by the admin's actions and buttons and the kitchen displays.
+        permissions = [
+            ("cook_order", "Can start cooking orders and mark them ready"),
+            ("dispatch_order", "Can send orders out for delivery and mark them delivered or collected"),
+            ("take_payment", "Can mark orders paid"),
+            ("cancel_order", "Can cancel orders (a paid order becomes refund due)"),
+        ]
 
     def __str__(self) -> str:
         return f"Order {self.pk} ({self.status})"
@@ -230,6 +238,9 @@ class Order(AggregateRoot):
         driver = actor_name(driver).strip()
         if not driver:
             raise IllegalTransition(f"Order {self.pk} needs a driver to go out for delivery")
+        limit = self._meta.get_field("driver").max_length
+        if len(driver) > limit:  # a free-text name longer than the column is a DataError otherwise
+            raise IllegalTransition(f"The driver's name can have at most {limit} characters")
         now = timezone.now()
         self.status = self.Status.OUT_FOR_DELIVERY
         self.out_for_delivery_at, self.out_for_delivery_by = now, actor_name(actor)

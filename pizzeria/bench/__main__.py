@@ -13,6 +13,8 @@ prefork worker (the same concurrency for the baseline and the pipeline), and mea
   latency    a steady rate of orders: commit → that order's last delivery finished (p50/p95/p99)
   sweeper    10,000 stranded deliveries (pending, never enqueued) re-sent by sweep(); the worker is
              stopped first so the figure is the sweeper's own (the queues are purged afterwards)
+  retention  100,000 succeeded deliveries past retention purged by deliveries_purge(): each call
+             (one hourly task run) must end inside the task's soft time limit
 
 then writes a JSON file (its path printed) and a table. The database is dropped and the worker
 stopped at the end, on errors and on Ctrl-C too. The broker's queues are purged before and after;
@@ -45,8 +47,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=20.0, help="orders/s in the latency pass (default 20)")
     p.add_argument("--latency-seconds", type=float, default=15.0, help="length of the latency pass (default 15)")
     p.add_argument("--stranded", type=int, default=10_000, help="stranded deliveries to sweep (default 10000)")
+    p.add_argument("--retained", type=int, default=100_000, help="old deliveries to purge (default 100000)")
     p.add_argument("--warmup", type=int, default=20, help="unmeasured orders first (default 20)")
-    p.add_argument("--skip", action="append", default=[], choices=["baseline", "pipeline", "latency", "sweeper"],
+    p.add_argument("--skip", action="append", default=[], choices=["baseline", "pipeline", "latency", "sweeper", "retention"],
                    help="skip a measurement (repeatable)")
     p.add_argument("--profile", type=Path, metavar="DIR",
                    help="after the measurements, sample the pool with py-spy during an extra pipeline pass "
@@ -146,6 +149,14 @@ def run(args: argparse.Namespace) -> int:
             results["sweeper"] = measure.sweeper(args.stranded, handlers, timeout=args.timeout)
             results["sweeper"]["worker"] = "stopped"
             broker_keys_purge()
+        if "retention" not in args.skip:
+            from django.conf import settings as dj_settings
+
+            print(f"bench: retention, purging {args.retained} old deliveries ...", flush=True)
+            handlers = [f"bench.noop_{q}" for q in QUEUES]
+            results["retention"] = measure.retention(
+                args.retained, handlers, time_limit=dj_settings.CELERY_TASK_SOFT_TIME_LIMIT
+            )
 
         results["summary"] = summary(results)
         results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -280,6 +291,8 @@ def summary(r: dict) -> dict:
         s["commit_to_done_ms"] = {k: r["commit_to_done_ms"][k] for k in ("p50", "p95", "p99")}
     if "sweeper" in r:
         s["sweeper_redispatch_per_s"] = r["sweeper"]["redispatch_per_s"]
+    if "retention" in r:
+        s["retention_longest_call_s"] = r["retention"]["longest_call_s"]
     met = {}
     if "ratio" in s:
         met["ratio>=0.5"] = s["ratio"] >= TARGETS["ratio"]
@@ -288,6 +301,8 @@ def summary(r: dict) -> dict:
         met["p99<=50ms"] = s["commit_to_done_ms"]["p99"] <= TARGETS["p99_ms"]
     if "sweeper_redispatch_per_s" in s:
         met["sweeper>=1000/s"] = s["sweeper_redispatch_per_s"] >= TARGETS["sweeper_per_s"]
+    if "retention" in r:
+        met["purge call < soft time limit"] = r["retention"]["within_time_limit"]
     s["targets_met"] = met
     return s
 
@@ -315,6 +330,12 @@ def print_table(r: dict) -> None:
         rows.append(("commit->done p99 (<= 50)", f"{c['p99']:.1f} ms", flag("p99<=50ms")))
     if "sweeper_redispatch_per_s" in s:
         rows.append(("sweeper re-sent/s (>= 1000)", f"{s['sweeper_redispatch_per_s']:,.0f}", flag("sweeper>=1000/s")))
+    if "retention_longest_call_s" in s:
+        rows.append((
+            f"purge {r['retention']['rows']:,} old rows: longest call s (< soft limit)",
+            f"{s['retention_longest_call_s']:.2f} ({r['retention']['calls']} calls)",
+            flag("purge call < soft time limit"),
+        ))
     width = max(len(name) for name, _, _ in rows)
     print(f"\nEvent-bus benchmark — {m['cpu_count']} CPUs, Python {m['python']}, Django {m['django']}, "
           f"Celery {m['celery']}, {m['database']}, {m['broker']}, {r['settings']['worker']}")

@@ -266,3 +266,36 @@ def sweeper(n: int, handlers: list[str], *, timeout: float) -> dict:
         "elapsed_s": round(elapsed, 4),
         "redispatch_per_s": round(sent / elapsed, 1),
     }
+
+
+# --- retention ------------------------------------------------------------------------------
+def retention(n: int, handlers: list[str], *, time_limit: float) -> dict:
+    """Purge n succeeded deliveries past retention; every call must stay inside the task's limits."""
+    from django.conf import settings
+
+    from pizzeria.eventbus.services import deliveries_purge
+
+    ids = stranded_create(n, handlers)
+    old = timezone.now() - dt.timedelta(days=settings.EVENTBUS_RETENTION_DAYS + 1)
+    Delivery.objects.filter(pk__in=ids).update(status=Delivery.Status.SUCCEEDED, finished_at=old)
+    OutboxEvent.objects.filter(aggregate_id__startswith="stranded-").update(created_at=old)
+    calls = []
+    deleted = 0
+    started = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        d, _ = deliveries_purge()
+        calls.append(round(time.perf_counter() - t0, 3))
+        deleted += d
+        if d == 0 or len(calls) > 100:
+            break
+    return {
+        "rows": n,
+        "deleted": deleted,
+        "calls": len(calls) - 1,
+        "longest_call_s": max(calls),
+        "task_soft_time_limit_s": time_limit,
+        "within_time_limit": max(calls) < time_limit,
+        "elapsed_s": round(time.perf_counter() - started, 3),
+        "deleted_per_s": round(deleted / (time.perf_counter() - started), 1),
+    }

@@ -154,9 +154,10 @@ class BaseDeliveryAdmin(EventIdSearchMixin, ReadOnlyMixin, admin.ModelAdmin):
     def event_payload(self, delivery: Delivery) -> str:
         return _pretty_json(delivery.event.payload)
 
-    # Actions need the model's "change" permission, although the change form stays read-only.
+    # Replay and discard need eventbus.change_delivery (the role matrix), on the dead-letter
+    # proxy too, although the change form stays read-only.
     def has_operate_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(f"{self.opts.app_label}.{get_permission_codename('change', self.opts)}")
+        return request.user.has_perm(f"eventbus.{get_permission_codename('change', Delivery._meta)}")
 
     @admin.action(description="Replay selected deliveries (dead or discarded)", permissions=["operate"])
     def replay(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:

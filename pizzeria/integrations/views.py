@@ -67,7 +67,9 @@ def _fields(cls) -> list[dict]:
 @staff_member_required
 @require_GET
 def event_catalogue(request: HttpRequest) -> HttpResponse:
-    subscriptions = list(WebhookSubscription.objects.filter(active=True).order_by("name"))
+    # Who subscribes is for those who manage subscriptions (admins); other staff see the events.
+    may_see = request.user.has_perm("integrations.view_webhooksubscription")
+    subscriptions = list(WebhookSubscription.objects.filter(active=True).order_by("name")) if may_see else []
     events = []
     for event_type, cls in sorted(event_types().items()):
         if cls.__module__.startswith("tests."):
@@ -81,4 +83,7 @@ def event_catalogue(request: HttpRequest) -> HttpResponse:
             "fields": _fields(cls),
             "subscribers": [s for s in subscriptions if s.wants(event_type)] if cls.public else [],
         })
-    return render(request, "integrations/catalogue.html", {"events": events, "inbound": sorted(INBOUND_SCHEMAS)})
+    return render(
+        request, "integrations/catalogue.html",
+        {"events": events, "inbound": sorted(INBOUND_SCHEMAS), "show_subscribers": may_see},
+    )

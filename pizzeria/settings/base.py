@@ -1,5 +1,12 @@
-"""Settings shared by every environment; read from the environment via django-environ."""
+"""Settings shared by every environment; read from the environment via django-environ.
 
+Fail closed: nothing here turns DEBUG on or supplies a key. Used on its own (it is nobody's
+default), Django refuses to start because SECRET_KEY is empty. `pizzeria.settings.production` is
+the default of manage.py, wsgi, asgi and celery; `make run` picks `pizzeria.settings.dev` and
+`make test` `pizzeria.settings.test` themselves.
+"""
+
+import os
 from pathlib import Path
 
 import environ
@@ -7,11 +14,14 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# .env only fills in variables; it cannot choose the settings module (that happens before this
+# file runs): export DJANGO_SETTINGS_MODULE instead. DJANGO_ENV_FILE points elsewhere (tests use
+# it to start processes that must not see a developer's .env).
+environ.Env.read_env(os.environ.get("DJANGO_ENV_FILE", str(BASE_DIR / ".env")), overwrite=False)
 
-SECRET_KEY = env("SECRET_KEY", default="dev-insecure-key-change-me")
-DEBUG = env.bool("DEBUG", default=True)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+SECRET_KEY = env("SECRET_KEY", default="")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -22,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",  # failed-login lockout (token endpoint and admin login), counted in the shared cache
     "drf_spectacular",
     "pizzeria.eventbus",
     "orders",
@@ -32,6 +43,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an oversized body is refused (413) before anything reads it.
+    "pizzeria.security.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # admin/static files under gunicorn too
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -40,6 +53,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it turns a login that axes refused into a 429 (see pizzeria.security.lockout).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "pizzeria.urls"
@@ -79,6 +94,11 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out credentials before checking them
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -100,18 +120,51 @@ STORAGES = {
 LOGIN_URL = "/admin/login/"
 
 # --- REST framework -------------------------------------------------------------------------
+# Throttle rates per scope; "<scope>_ip" counts per client address, "<scope>_user" per account
+# (the signed-in user, or for the token endpoint the username tried). Kept in the shared cache
+# below, so they hold across gunicorn workers and machines.
+THROTTLE_RATES = {
+    "register_ip": env("THROTTLE_REGISTER_IP", default="10/hour"),
+    "token_ip": env("THROTTLE_TOKEN_IP", default="20/min"),
+    "token_user": env("THROTTLE_TOKEN_USER", default="10/min"),
+    "order_place_ip": env("THROTTLE_ORDER_PLACE_IP", default="60/min"),
+    "order_place_user": env("ORDER_PLACE_THROTTLE", default="30/min"),
+    "order_cancel_ip": env("THROTTLE_ORDER_CANCEL_IP", default="60/min"),
+    "order_cancel_user": env("THROTTLE_ORDER_CANCEL_USER", default="10/min"),
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "pizzeria.security.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The JSON parser answers 400 for nesting deeper than REQUEST_MAX_JSON_DEPTH (DRF's own lets
+    # a RecursionError through as a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "pizzeria.security.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_THROTTLE_RATES": {"order_place": env("ORDER_PLACE_THROTTLE", default="30/min")},
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+    # Client address for the per-IP throttles: the number of proxies in front that append to
+    # X-Forwarded-For (0: REMOTE_ADDR, which a client cannot forge).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "EXCEPTION_HANDLER": "orders.api.exceptions.exception_handler",
 }
+# API tokens (rest_framework.authtoken) expire this long after they were issued; logging out
+# (POST /api/auth/logout/) deletes the token at once.
+API_TOKEN_TTL_HOURS = env.float("API_TOKEN_TTL_HOURS", default=24 * 7)
+
+# --- Request limits ---------------------------------------------------------------------------
+# Bodies above this many bytes are refused with 413 before parsing (the API's largest honest
+# body, 50 order lines, is a few KB; admin forms with many selected rows stay well under).
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=256 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
+REQUEST_MAX_JSON_DEPTH = env.int("REQUEST_MAX_JSON_DEPTH", default=20)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Mario's Pizzeria API",
     "DESCRIPTION": "Place and track pizza orders.",
@@ -123,6 +176,30 @@ SPECTACULAR_SETTINGS = {
 # --- Broker and Celery ----------------------------------------------------------------------
 # `make run` / `make test` start an embedded Valkey and export REDIS_URL when none is given.
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+# --- Cache: throttles, login lockout and stream counts shared by every process -----------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("CACHE_URL", default=REDIS_URL),
+        "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="pizzeria"),
+        # A slow or absent Redis must not hang a request (see pizzeria.security.throttles).
+        "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
+    }
+}
+
+# --- Failed-login lockout (django-axes) --------------------------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
+# refused with 429 for AXES_COOLOFF_TIME hours (any password, even the right one).
+AXES_HANDLER = "pizzeria.security.lockout.ResilientCacheHandler"  # axes' cache handler, fails open
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "pizzeria.security.lockout.lockout_response"
+AXES_IPWARE_PROXY_COUNT = env.int("NUM_PROXIES", default=0) or None
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False  # its admin pages list database attempts; ours are in the cache
 
 # The event bus. Durations are settings so tests can shrink them.
 EVENTBUS_LEASE_SECONDS = env.float("EVENTBUS_LEASE_SECONDS", default=60.0)  # > hard time limit
@@ -226,14 +303,20 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="")
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
 MANAGER_EMAIL = env("MANAGER_EMAIL", default="manager@mariospizzeria.example")
 NOTIFY_HTTP_TIMEOUT = env.float("NOTIFY_HTTP_TIMEOUT", default=8.0)  # < the 20 s soft time limit
+# The shop's country: numbers without "+" are read there, and SMS go only to numbers in
+# SMS_ALLOWED_REGIONS (ISO 3166 codes; SMS pumping pays per message to far-away carriers).
+PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="US")
+SMS_ALLOWED_REGIONS = env.list("SMS_ALLOWED_REGIONS", default=[PHONE_DEFAULT_REGION])
+# At most this many SMS to one number per rolling hour, whoever's orders they belong to.
+SMS_PER_RECIPIENT_PER_HOUR = env.int("SMS_PER_RECIPIENT_PER_HOUR", default=10)
 
 # --- Integrations (webhooks out, CloudEvents in) ---------------------------------------------
 # Targets on loopback/private/link-local addresses are refused unless this is on; even then only
 # WEBHOOKS_PRIVATE_TARGET_NETWORKS (loopback by default) open, never cloud metadata or multicast.
-# On in development (DEBUG), off in production settings.
-WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=DEBUG)
+# Off by default (and in production); on in development settings (make run) and the tests.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOKS_PRIVATE_TARGET_NETWORKS = env.list("WEBHOOKS_PRIVATE_TARGET_NETWORKS", default=["127.0.0.0/8", "::1/128"])
-WEBHOOKS_HTTPS_ONLY = env.bool("WEBHOOKS_HTTPS_ONLY", default=not DEBUG)
+WEBHOOKS_HTTPS_ONLY = env.bool("WEBHOOKS_HTTPS_ONLY", default=True)
 # A total deadline per request (connect + send + answer), well under the handler's soft time limit.
 WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=5.0)
 WEBHOOKS_RESPONSE_BODY_LIMIT = env.int("WEBHOOKS_RESPONSE_BODY_LIMIT", default=1024)  # bytes read and logged
@@ -244,9 +327,10 @@ WEBHOOKS_SECRET_OVERLAP_HOURS = env.float("WEBHOOKS_SECRET_OVERLAP_HOURS", defau
 # Keys that encrypt the stored signing secrets (first encrypts, all decrypt); default SECRET_KEY.
 WEBHOOKS_SECRET_KEYS = env.list("WEBHOOKS_SECRET_KEYS", default=[])
 # The Standard Webhooks secret (whsec_…) partners sign inbound CloudEvents with; empty = /cloudevents/
-# answers 503. Development (DEBUG) has a fixed, public dev secret so `make run` can be tried with curl.
+# answers 503. Development settings use this fixed, public dev secret so `make run` can be tried
+# with curl; `check --deploy` refuses it.
 DEV_CLOUDEVENTS_INBOUND_SECRET = "whsec_ZGV2LWluYm91bmQtc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg=="
-CLOUDEVENTS_INBOUND_SECRET = env("CLOUDEVENTS_INBOUND_SECRET", default=DEV_CLOUDEVENTS_INBOUND_SECRET if DEBUG else "")
+CLOUDEVENTS_INBOUND_SECRET = env("CLOUDEVENTS_INBOUND_SECRET", default="")
 CLOUDEVENTS_INBOUND_MAX_BYTES = env.int("CLOUDEVENTS_INBOUND_MAX_BYTES", default=65536)
 
 # --- Kitchen ----------------------------------------------------------------------------------
@@ -256,15 +340,25 @@ KITCHEN_LOAD_MINUTES_PER_TICKET = env.int("KITCHEN_LOAD_MINUTES_PER_TICKET", def
 # WEB_THREADS) until the stream ends and the browser reconnects.
 KITCHEN_SSE_MAX_SECONDS = env.float("KITCHEN_SSE_MAX_SECONDS", default=300)
 KITCHEN_SSE_HEARTBEAT_SECONDS = env.float("KITCHEN_SSE_HEARTBEAT_SECONDS", default=15)
+# Open display streams per user; each holds a web thread, so one account cannot take them all.
+KITCHEN_SSE_MAX_STREAMS_PER_USER = env.int("KITCHEN_SSE_MAX_STREAMS_PER_USER", default=4)
+
+# --- Ops surface ------------------------------------------------------------------------------
+# /metrics answers a scraper with "Authorization: Bearer <METRICS_TOKEN>", or a signed-in user
+# holding eventbus.view_delivery; nobody else. Empty: only such users.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 PROCESS_TAG = f"[{env('SUPERVISOR_PROCESS_NAME')}] " if env("SUPERVISOR_PROCESS_NAME", default="") else ""
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    # Under supervisord each process's lines carry its Procfile name (web, worker_kitchen, beat).
-    "formatters": {
-        "plain": {"format": f"%(asctime)s {PROCESS_TAG}%(levelname)s %(name)s %(message)s"}
+    # Phone numbers and e-mail addresses are masked in every record the console writes, ours
+    # and the libraries' (the Twilio SDK logs each request's To at INFO). Under supervisord each
+    # process's lines carry its Procfile name (web, worker_kitchen, beat).
+    "filters": {"mask_contacts": {"()": "pizzeria.security.privacy.MaskContactsFilter"}},
+    "formatters": {"plain": {"format": f"%(asctime)s {PROCESS_TAG}%(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_contacts"]}
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }

@@ -8,6 +8,7 @@ from pizzeria.settings.base import *  # noqa: F401,F403
 from pizzeria.settings.base import env
 
 DEBUG = False  # DEBUG keeps every SQL query in memory: not what production pays
+SECRET_KEY = env("SECRET_KEY", default="") or "bench-only-key-never-serves-requests"  # noqa: S105
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # the seed's one user
 INSTALLED_APPS = [*INSTALLED_APPS, "pizzeria.bench"]  # noqa: F405  (last: its ready() runs last)
 CELERY_BEAT_SCHEDULE = {}  # the bench calls the sweeper itself

@@ -1,8 +1,12 @@
 """Test settings: fast hashing, short bus durations so fault tests finish in seconds."""
 
 from pizzeria.settings.base import *  # noqa: F401,F403
-from pizzeria.settings.base import REST_FRAMEWORK, beat_schedule, env
+from pizzeria.settings.base import CACHES, THROTTLE_RATES, beat_schedule, env
 
+# Chosen by `make test` / pytest.ini, never by default; a fixed key is harmless here.
+SECRET_KEY = "test-only-key-not-secret-8d5f0c1e2b7a4a9c9e3f6b1d2c4a8e7f"
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EVENTBUS_LEASE_SECONDS = env.float("EVENTBUS_LEASE_SECONDS", default=3.0)
 EVENTBUS_SWEEP_INTERVAL = env.float("EVENTBUS_SWEEP_INTERVAL", default=0.5)
@@ -23,10 +27,12 @@ WEBHOOKS_CIRCUIT_COOLDOWN = env.float("WEBHOOKS_CIRCUIT_COOLDOWN", default=1.0)
 WEBHOOKS_CIRCUIT_COOLDOWN_MAX = 2.0
 # A fixed test-only inbound secret (base64 of 32 known bytes), never used outside the tests.
 CLOUDEVENTS_INBOUND_SECRET = "whsec_dGVzdC1pbmJvdW5kLXNlY3JldC0wMTIzNDU2Nzg5YWI="
-REST_FRAMEWORK = {
-    **REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"order_place": env("ORDER_PLACE_THROTTLE", default="1000/min")},
-}
+# Generous limits so ordinary tests never meet them; the abuse tests set their own.
+THROTTLE_RATES.update({scope: env("TEST_THROTTLE_RATE", default="1000/min") for scope in THROTTLE_RATES})
+SMS_PER_RECIPIENT_PER_HOUR = env.int("SMS_PER_RECIPIENT_PER_HOUR", default=1000)  # worker tests text one number
+# A key prefix of its own: the autouse fixture in tests/conftest.py deletes these keys
+# before each test, so throttle and lockout counts never leak from one test into the next.
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="pizzeria-test")}}
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
 STORAGES = {

@@ -9,12 +9,12 @@ from tests.eventbus import rows
 pytestmark = pytest.mark.django_db
 
 
-def test_metrics_count_deliveries_by_handler_and_status(client):
+def test_metrics_count_deliveries_by_handler_and_status(admin_client):
     rows.dead(handler="h.dead")
     pending = rows.delivery(handler="h.open", status=Delivery.Status.PENDING)
     Delivery.objects.filter(pk=pending.pk).update(created_at=timezone.now() - dt.timedelta(seconds=90))
 
-    body = client.get("/metrics").content.decode()
+    body = admin_client.get("/metrics").content.decode()
 
     assert 'eventbus_deliveries{handler="h.dead",status="dead"} 1.0' in body
     assert 'eventbus_deliveries{handler="h.open",status="pending"} 1.0' in body

@@ -10,9 +10,7 @@ import time
 
 import pytest
 
-import redis
-
-from tests.eventbus.probes import PROBE_A, PROBE_B, emit, key, side_effects
+from tests.eventbus.probes import PROBE_A, PROBE_B, emit, side_effects
 from tests.faults.conftest import wait_all_succeeded
 from tests.worker import app_broker, free_port, make_worker, private_redis, wait_for
 
@@ -32,31 +30,28 @@ def test_redis_killed_while_pools_are_busy_and_restarted_empty(restarts, recover
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     events = []
-    control = redis.Redis.from_url(url)  # the worker's probe handlers read their script there
     with app_broker(url):
         broker_cm = private_redis(port)
         broker = broker_cm.__enter__()
         worker = make_worker(concurrency=1, env={"REDIS_URL": url, **WORKER_ENV}).start()
         try:
             for round_ in range(restarts):
-                # given a handler holding the kitchen pool and a backlog queued behind it in Redis
-                blocked = emit("block")
-                wait_for(lambda: control.get(key(blocked, "started")), what="handler to start")
-                backlog = [emit("ok") for _ in range(8)]
-                events += [blocked, *backlog]
+                # given the pools busy and a backlog of messages waiting in Redis
+                backlog = [emit("slow:0.4") for _ in range(8)]
+                events += backlog
+                wait_for(lambda: side_effects(backlog[0], PROBE_A) or side_effects(backlog[0], PROBE_B),
+                         what="the pools to start on the backlog")
 
                 # when Redis is killed (no persistence: every queued message is gone) ...
                 _kill(broker)
                 broker_cm.__exit__(None, None, None)
-                down = [emit("ok") for _ in range(3)]  # placed while the broker is down
-                events += down
+                events += [emit("ok") for _ in range(3)]  # placed while the broker is down
                 time.sleep(10 if restarts == 1 else 5)
 
                 # ... and comes back empty on the same port
                 broker_cm = private_redis(port)
                 broker = broker_cm.__enter__()
                 recovery.start()
-                control.set(key(blocked, "release"), 1)
                 if round_ < restarts - 1:
                     time.sleep(5)
 

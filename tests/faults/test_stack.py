@@ -147,10 +147,11 @@ def _assert_one_sms_and_one_email(orders) -> None:
         assert sorted(sent) == ["email", "sms"], (order.pk, sent)
 
 
-def test_a_sigkilled_pool_is_restarted_and_nothing_else_moves(stack, shop):
+def test_a_sigkilled_pool_is_restarted_and_nothing_else_moves(stack, shop, recovery):
     before = stack.pids()
     # when the kitchen pool's main process is SIGKILLed
     os.kill(before["worker_kitchen"], signal.SIGKILL)
+    recovery.start()
     # then the supervisor starts a new one, and no other process was touched
     wait_for(
         lambda: stack.all_running() and stack.pids()["worker_kitchen"] != before["worker_kitchen"],
@@ -165,12 +166,14 @@ def test_a_sigkilled_pool_is_restarted_and_nothing_else_moves(stack, shop):
     wait_for(stack.workers_answer, timeout=60, interval=0.5, what="pools answer")
     orders = [make_order(customer=shop) for _ in range(3)]
     wait_all_succeeded(_order_events(orders), timeout=60)
+    recovery.stop()  # kill -> restarted pool answering -> orders placed then all handled
     _assert_one_sms_and_one_email(orders)
 
 
-def test_killed_beat_is_restarted_and_sweeps_resume(stack, shop):
+def test_killed_beat_is_restarted_and_sweeps_resume(stack, shop, recovery):
     before = stack.pids()["beat"]
     os.kill(before, signal.SIGKILL)
+    recovery.start()
     wait_for(lambda: stack.all_running() and stack.pids()["beat"] != before, timeout=30, interval=0.2,
              what="beat restarted")
     # a delivery whose message never went out can only be sent by a sweep
@@ -180,6 +183,7 @@ def test_killed_beat_is_restarted_and_sweeps_resume(stack, shop):
     Delivery.objects.filter(pk=stranded.pk).update(status=Delivery.Status.PENDING, enqueued_at=None)
     wait_for(lambda: Delivery.objects.get(pk=stranded.pk).status == Delivery.Status.SUCCEEDED,
              timeout=30, interval=0.2, what="the sweep after beat's restart")
+    recovery.stop()
 
 
 def test_redis_killed_while_busy_and_restarted_empty(stack, shop, redis_port, recovery):

@@ -1,7 +1,6 @@
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 
 from kitchen.models import Ingredient, RecipeLine
 from tests.factories import make_menu
@@ -17,13 +16,6 @@ KITCHEN_HANDLERS = [
     "kitchen.handlers.ingredients_release",
     "kitchen.handlers.restock_request",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _clear_throttle_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def make_ingredient(name: str, *, on_hand: str, threshold: str = "0", unit: str = "g", **extra) -> Ingredient:

@@ -12,10 +12,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 
-from tests.factories import make_customer, make_user
+from tests.factories import make_customer, make_role_user
 from tests.kitchen.conftest import one_margherita
 from tests.worker import make_worker, purge_queues
 
@@ -63,8 +62,7 @@ def staff_page(browser, live_server):
     contexts = []
 
     def open_as(role: str, path: str):
-        user = make_user(username=role, password=PASSWORD, is_staff=True)
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        make_role_user(role, password=PASSWORD)
         context = browser.new_context()
         contexts.append(context)
         page = context.new_page()

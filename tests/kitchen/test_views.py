@@ -3,14 +3,13 @@
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from kitchen import services
 from kitchen.models import Ingredient, PurchaseOrder, RecipeLine
 from orders.models import Order
 from pizzeria.eventbus.testing import capture_events
-from tests.factories import make_customer, make_user
+from tests.factories import make_customer, make_role_user
 from tests.kitchen.conftest import KITCHEN_HANDLERS, one_margherita
 from tests.kitchen.test_handlers import place, ticket
 
@@ -18,9 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def staff(role: str):
-    user = make_user(username=role, is_staff=True)
-    user.groups.add(Group.objects.get_or_create(name=role)[0])
-    return user
+    return make_role_user(role)
 
 
 @pytest.fixture
@@ -39,9 +36,7 @@ def test_anonymous_is_sent_to_login_and_customers_get_403(client):
 
 
 def test_a_driver_group_member_without_is_staff_sees_the_pages(client):
-    user = make_user(username="dan")
-    user.groups.add(Group.objects.get_or_create(name="driver")[0])
-    client.force_login(user)
+    client.force_login(make_role_user("driver", username="dan", is_staff=False))
     assert client.get("/kitchen/dispatch/").status_code == 200
 
 

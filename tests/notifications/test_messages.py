@@ -84,25 +84,42 @@ def test_ready_sms_for_delivery_says_on_its_way_soon():
     assert "collect" not in body
 
 
-def test_out_for_delivery_sms_names_driver_and_eta(settings):
+def test_out_for_delivery_sms_gives_the_eta_but_not_the_drivers_username(settings):
     settings.TIME_ZONE = "UTC"
-    event = OrderOutForDelivery(order_id=9, driver="Luigi",
+    event = OrderOutForDelivery(order_id=9, driver="luigi.r",
                                 estimated_delivery_time=dt.datetime(2026, 11, 26, 20, 5, tzinfo=dt.UTC))
     body = messages.render_sms("out_for_delivery", messages.out_for_delivery_context(event)).body
-    assert "Order #9" in body and "Driver: Luigi" in body and "Estimated arrival: 20:05" in body
+    assert "Order #9" in body and "Our driver is on the road." in body and "Estimated arrival: 20:05" in body
+    assert "luigi" not in body
 
 
-def test_cancellation_sms_and_email_give_the_reason():
-    event = OrderCancelled(order_id=5, reason="Oven broke down", cancelled_by="staff")
+ATTACK_REASON = "can't wait & visit http://evil.example <b>now</b>"
+
+
+def test_cancellation_sms_never_carries_the_customers_reason_and_email_escapes_it():
+    event = OrderCancelled(order_id=5, reason=ATTACK_REASON, cancelled_by="mallory")
     context = messages.order_cancelled_context(event)
-    assert "Reason: Oven broke down" in messages.render_sms("order_cancelled", context).body
+    sms = messages.render_sms("order_cancelled", context).body
+    assert "evil.example" not in sms and "can't" not in sms and "#5" in sms
     email = messages.render_email("order_cancelled", context)
     assert email.subject == "Order #5 cancelled"
-    assert "Oven broke down" in email.body and "Oven broke down" in email.html
+    assert ATTACK_REASON in email.body  # the plain-text part shows it as typed
+    assert "can&#x27;t wait &amp; visit http://evil.example &lt;b&gt;now&lt;/b&gt;" in email.html
+    assert "<b>now</b>" not in email.html
+
+
+def test_sms_is_plain_text_without_html_entities():
+    from orders.events import OrderReady
+
+    event = OrderReady(order_id=3, customer_id=1, customer_phone="+15005550006", preparation_time=dt.timedelta(minutes=9),
+                       pickup_instructions="Don't ring & knock <twice>", fulfilment="pickup")
+    body = messages.render_sms("order_ready", messages.order_ready_context(event)).body
+    assert "Pickup instructions: Don't ring & knock <twice>" in body
+    assert "&#x27;" not in body and "&amp;" not in body and "&lt;" not in body
 
 
 def test_email_of_an_sms_only_template_carries_the_sms_text():
     event = OrderOutForDelivery(order_id=9, driver="Luigi", estimated_delivery_time=timezone.now())
     rendered = messages.render_email("out_for_delivery", messages.out_for_delivery_context(event))
     assert rendered.subject == "Mario's Pizzeria: order #9"
-    assert "Driver: Luigi" in rendered.body and rendered.html == ""
+    assert "Our driver is on the road." in rendered.body and "Luigi" not in rendered.body and rendered.html == ""

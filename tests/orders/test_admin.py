@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
@@ -153,3 +155,23 @@ def test_menu_and_customer_admin_pages(staff_client):
     make_order()
     for url in ["/admin/orders/pizza/", "/admin/orders/size/", "/admin/orders/topping/", "/admin/orders/customer/"]:
         assert staff_client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("role", "shown"),
+    [
+        ("cook", {"mark_ready"}),
+        ("driver", {"pay_cash", "send_out", "mark_delivered"}),
+        ("manager", {"pay_cash", "mark_ready", "send_out", "mark_delivered", "cancel"}),
+    ],
+)
+def test_the_change_page_shows_only_the_buttons_of_the_users_permissions(client, role, shown):
+    from tests.factories import make_role_user
+
+    order = make_order()
+    client.force_login(make_role_user(role))
+
+    html = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+
+    buttons = set(re.findall(rf"/admin/orders/order/{order.pk}/transition/(\w+)/", html))
+    assert buttons == shown

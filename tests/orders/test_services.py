@@ -104,8 +104,8 @@ def test_place_records_order_placed_with_items_and_prices():
 
 def test_place_uses_phone_override_and_default_address():
     customer = make_customer(default_address="1 Home St")
-    order = make_order(customer=customer, delivery_address="", phone="+39 333 123 4567")
-    assert order.phone == "+393331234567" and order.delivery_address == "1 Home St"
+    order = make_order(customer=customer, delivery_address="", phone="+1 415 555 2671")
+    assert order.phone == "+14155552671" and order.delivery_address == "1 Home St"
 
 
 def test_pickup_has_no_delivery_estimate_or_address():

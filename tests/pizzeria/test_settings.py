@@ -1,30 +1,115 @@
+"""Settings fail closed: every entry point defaults to production settings, which refuse to start
+without their secrets and addresses; `make run` and `make test` choose their own settings.
+
+Each check runs a fresh process (settings are read once per process) with an environment that
+has none of the variables a developer's shell or .env might provide.
+"""
+
 import os
 import secrets
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ("DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL",
+          "CELERY_BROKER_URL", "CACHE_URL")  # fmt: skip
+PRODUCTION = {
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "pizza.example",
+    "DATABASE_URL": "postgres://pizza@db.invalid:5432/pizza",
+    "REDIS_URL": "redis://redis.invalid:6379/0",
+}
+ENTRY_POINTS = {
+    "manage.py": [sys.executable, "manage.py", "check"],
+    "wsgi": [sys.executable, "-c", "import pizzeria.wsgi"],
+    "asgi": [sys.executable, "-c", "import pizzeria.asgi"],
+    "celery": [sys.executable, "-c", "from pizzeria.celery import app; app.conf.broker_url"],
+}
 
 
-def _check_deploy(**env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY")}
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env={**base, "DJANGO_SETTINGS_MODULE": "pizzeria.settings.production", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def run(cmd: list[str], **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in CONFIG}
+    # No .env either: what a deployment that forgot its configuration looks like.
+    clean["DJANGO_ENV_FILE"] = os.devnull
+    return subprocess.run(cmd, cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120)
+
+
+def settings_value(name: str, **env: str) -> str:
+    env.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.production")
+    result = run([sys.executable, "-c", f"import django; django.setup(); from django.conf import settings; "
+                  f"print(settings.{name})"], **env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize("entry_point", ENTRY_POINTS)
+def test_an_entry_point_started_with_no_configuration_refuses_naming_the_secret_key(entry_point):
+    result = run(ENTRY_POINTS[entry_point])
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr and "pizzeria.settings.production" in result.stderr
+
+
+@pytest.mark.parametrize("missing", list(PRODUCTION))
+def test_production_refuses_to_start_without_each_required_variable(missing):
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    result = run(ENTRY_POINTS["manage.py"], **env)
+    assert result.returncode != 0
+    assert f"{missing} is not set" in result.stderr
+
+
+def test_production_runs_with_debug_off_even_when_debug_is_asked_for():
+    assert settings_value("DEBUG", **PRODUCTION, DEBUG="true") == "False"
+
+
+def test_base_settings_alone_have_no_debug_and_no_key():
+    base = {"DJANGO_SETTINGS_MODULE": "pizzeria.settings.base"}
+    result = run([sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+                  "settings.SECRET_KEY"], **base)  # fmt: skip
+    assert result.returncode != 0 and "The SECRET_KEY setting must not be empty" in result.stderr
+    assert settings_value("DEBUG", **base, SECRET_KEY="x") == "False"
+
+
+def test_the_broker_may_be_named_apart_from_redis():
+    url = "amqp://guest@rabbit.invalid//"
+    assert settings_value("CELERY_BROKER_URL", **PRODUCTION, CELERY_BROKER_URL=url) == url
+
+
+def test_development_settings_need_no_configuration_and_use_a_key_of_this_checkout():
+    key = settings_value("SECRET_KEY", DJANGO_SETTINGS_MODULE="pizzeria.settings.dev")
+    assert settings_value("DEBUG", DJANGO_SETTINGS_MODULE="pizzeria.settings.dev") == "True"
+    assert len(key) >= 50 and key == (ROOT / ".run" / "dev-secret-key").read_text().strip()
+    assert key == settings_value("SECRET_KEY", DJANGO_SETTINGS_MODULE="pizzeria.settings.dev")  # stable
+
+
+def test_make_run_and_make_check_choose_development_settings():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "DEV := DJANGO_SETTINGS_MODULE=pizzeria.settings.dev" in makefile
+    assert "$(DEV) $(PY) -m pizzeria.devservices run" in makefile
+    assert "--ds=pizzeria.settings.test" in makefile
 
 
 def test_production_settings_pass_check_deploy_with_real_secrets():
-    result = _check_deploy(SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="pizza.example")
+    result = run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
 
 
-def test_production_settings_refuse_to_start_without_a_secret_key():
-    result = _check_deploy(ALLOWED_HOSTS="pizza.example")
-    assert result.returncode != 0
-    assert "SECRET_KEY" in result.stderr
+def test_env_example_does_not_pretend_dot_env_chooses_the_settings_module():
+    example = (ROOT / ".env.example").read_text()
+    assert not any(line.lstrip("# ").startswith("DJANGO_SETTINGS_MODULE=") for line in example.splitlines())
+    for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "METRICS_TOKEN", "SMS_ALLOWED_REGIONS"):
+        assert f"{name}=" in example, name
+
+
+def test_env_example_values_are_plain_values():
+    # .env readers (django-environ included) keep a trailing "# comment" as part of the value:
+    # METRICS_TOKEN would become a guessable sentence, NUM_PROXIES a parse error.
+    values: dict[str, str] = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value
+    assert values and not {k: v for k, v in values.items() if "#" in v or v != v.strip()}

@@ -5,7 +5,7 @@ from pizzeria.eventbus import DomainEvent
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ProbeHappened(DomainEvent):
-    """behaviour applies to handler probe_a only: ok | transient:N | permanent | block | kill."""
+    """behaviour applies to handler probe_a only: ok | transient:N | permanent | slow:S | block | kill."""
 
     type = "com.mariopizzeria.test.probe"
     public = False

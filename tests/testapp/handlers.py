@@ -36,6 +36,8 @@ def probe_a(event: ProbeHappened) -> None:
     if behaviour == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
     SideEffect.objects.create(event_id=event.event_id, handler=PROBE_A)
+    if behaviour.startswith("slow:"):  # busy for a while, within the time limits
+        time.sleep(float(behaviour.split(":")[1]))
     if behaviour == "block":
         # The side effect is written but not committed while we wait: a kill now must lose it.
         r.set(key(event, "started"), os.getpid())

@@ -34,22 +34,27 @@ TOPPINGS = [
     ("onions", "Onions", "0.80"),
 ]
 
-# group → {app_label: [codename prefixes or full codenames]}; other apps' models are added when present.
+# group → {app_label: [codename prefixes or full codenames]}; other apps' models are added when
+# present. This is the role matrix of the README ("Roles and permissions"), least privilege:
+# cooks cook, drivers dispatch and take cash, managers run the shop; only admins (superusers)
+# manage webhook subscriptions and users. Nobody but admins sees API tokens.
 GROUPS = {
     "manager": {
-        "orders": ["add_", "change_", "view_", "delete_pizza", "delete_size", "delete_topping"],
+        "orders": [
+            "add_", "change_", "view_", "delete_pizza", "delete_size", "delete_topping",
+            "cook_order", "dispatch_order", "take_payment", "cancel_order",
+        ],
         "kitchen": ["add_", "change_", "view_"],
-        "notifications": ["view_"],
+        "notifications": ["view_", "resend_notification"],
         "analytics": ["view_"],
         "eventbus": ["view_", "change_"],
-        "authtoken": ["view_"],
     },
     "cook": {
-        "orders": ["view_", "change_order"],
-        "kitchen": ["view_", "change_"],
+        "orders": ["view_order", "view_orderitem", "view_pizza", "view_size", "view_topping", "cook_order"],
+        "kitchen": ["view_", "change_kitchenticket"],
     },
     "driver": {
-        "orders": ["view_order", "view_orderitem", "view_customer", "change_order"],
+        "orders": ["view_order", "view_orderitem", "view_customer", "dispatch_order", "take_payment"],
     },
 }
 

@@ -1,0 +1,1 @@
+"""Cross-cutting defences: request limits, throttles, login lockout, token expiry, privacy."""
