@@ -166,7 +166,7 @@ class OrderListCreateApi(generics.ListAPIView):
         else:
             order = services.order_place(**kwargs)
         order = selectors.order_get(order_id=order.pk)
-        return Response(s.OrderSerializer(order).data, status=status.HTTP_201_CREATED, headers=headers)
+        return Response(s.OrderSerializer(order, context={"request": request}).data, status=status.HTTP_201_CREATED, headers=headers)
 
 
 class OrderDetailApi(APIView):
@@ -180,7 +180,7 @@ class OrderDetailApi(APIView):
     )
     def get(self, request, pk: int):
         order = selectors.order_get_for_customer(customer=request.customer, order_id=_order_id(pk))
-        return Response(s.OrderSerializer(order).data)
+        return Response(s.OrderSerializer(order, context={"request": request}).data)
 
 
 class OrderCancelApi(APIView):
@@ -200,4 +200,4 @@ class OrderCancelApi(APIView):
         services.order_cancel(
             order_id=order.pk, actor=request.user, reason=serializer.validated_data["reason"] or "Cancelled by customer"
         )
-        return Response(s.OrderSerializer(selectors.order_get(order_id=order.pk)).data)
+        return Response(s.OrderSerializer(selectors.order_get(order_id=order.pk), context={"request": request}).data)
