@@ -18,6 +18,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from orders import selectors, services
+from orders.api import examples as ex
 from orders.api import serializers as s
 from orders.api.permissions import IsCustomer
 
@@ -40,6 +41,7 @@ class RegisterApi(APIView):
 
     @extend_schema(
         operation_id="auth_register",
+        examples=ex.AUTH_REGISTER,
         request=s.RegisterSerializer,
         responses={201: s.TokenSerializer, 400: E400},
         auth=[],
@@ -69,6 +71,7 @@ class TokenApi(APIView):
 
     @extend_schema(
         operation_id="auth_token",
+        examples=ex.AUTH_TOKEN,
         request=s.TokenRequestSerializer,
         responses={200: s.TokenSerializer, 400: E400},
         auth=[],
@@ -87,7 +90,9 @@ class TokenApi(APIView):
 class MenuApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(operation_id="menu", responses={200: s.MenuSerializer}, auth=[], summary="The menu (public)")
+    @extend_schema(
+        operation_id="menu", responses={200: s.MenuSerializer}, auth=[], summary="The menu (public)", examples=ex.MENU
+    )
     def get(self, request):
         return Response(s.MenuSerializer(selectors.menu_get()).data)
 
@@ -112,6 +117,7 @@ class OrderListCreateApi(generics.ListAPIView):
 
     @extend_schema(
         operation_id="orders_list",
+        examples=ex.ORDERS_LIST,
         responses={200: s.OrderSummarySerializer(many=True), 401: E401, 403: E403},
         summary="Your orders, newest first (paginated)",
     )
@@ -120,6 +126,7 @@ class OrderListCreateApi(generics.ListAPIView):
 
     @extend_schema(
         operation_id="orders_create",
+        examples=ex.ORDERS_CREATE,
         request=s.OrderCreateSerializer,
         parameters=[
             OpenApiParameter(
@@ -174,6 +181,7 @@ class OrderDetailApi(APIView):
 
     @extend_schema(
         operation_id="orders_retrieve",
+        examples=ex.ORDERS_RETRIEVE,
         parameters=[ORDER_ID],
         responses={200: s.OrderSerializer, 401: E401, 403: E403, 404: E404},
         summary="One of your orders, with its timeline",
@@ -188,6 +196,7 @@ class OrderCancelApi(APIView):
 
     @extend_schema(
         operation_id="orders_cancel",
+        examples=ex.ORDERS_CANCEL,
         parameters=[ORDER_ID],
         request=s.OrderCancelSerializer,
         responses={200: s.OrderSerializer, 400: E400, 401: E401, 403: E403, 404: E404, 409: E409},
