@@ -13,7 +13,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# Chart.js for the dashboard, from npm with its lock file; served from our static files.
+ASSETS := analytics/assets
+ASSETS_STAMP := $(ASSETS)/node_modules/.installed
+$(ASSETS_STAMP): $(ASSETS)/package.json $(ASSETS)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to install the dashboard's Chart.js (apt-get install npm)"; exit 1; }
+	cd $(ASSETS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) $(ASSETS_STAMP)
 
 ## Start web + every worker pool + beat (embedded Valkey / SQLite when REDIS_URL / DATABASE_URL are unset).
 run: install

@@ -94,6 +94,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Chart.js for the dashboard, from npm (analytics/assets/package-lock.json, `npm ci` by make / CI).
+STATICFILES_DIRS = [("analytics/vendor/chartjs", BASE_DIR / "analytics/assets/node_modules/chart.js/dist")]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
