@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast bench check clean
+.PHONY: install run demo test test-fast bench check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is required"'
@@ -27,6 +27,17 @@ install: $(STAMP) $(ASSETS_STAMP)
 run: install
 	@mkdir -p .run
 	$(PY) -m pizzeria.devservices run
+
+## Bring the running stack to life (start `make run` in another shell first): customers order over
+## the API, simulated staff cook and deliver, a share of SMS/e-mail provider calls fail on purpose.
+DEMO_ORDERS ?= 200
+DEMO_RATE ?= 5
+DEMO_FAILURE_RATE ?= 0.2
+DEMO_MINUTE ?= 0.25
+demo: install
+	@set -a; [ -n "$$REDIS_URL" ] || [ ! -f .run/services.env ] || . ./.run/services.env; set +a; \
+	$(PY) manage.py simulate --orders $(DEMO_ORDERS) --rate $(DEMO_RATE) --failure-rate $(DEMO_FAILURE_RATE) \
+	  --minute $(DEMO_MINUTE) --base-url http://127.0.0.1:$${PORT:-8000}
 
 ## The whole suite (real worker, real broker, real database).
 test: install

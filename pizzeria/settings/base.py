@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "kitchen",
     "notifications",
     "analytics",
+    "pizzeria.simulation",  # `manage.py simulate`
     "pizzeria.integrations",  # last: registers a webhook handler for every public event
 ]
 
