@@ -56,8 +56,8 @@ def tracker_events(request, order_id: int, token: str):
         return _private(HttpResponse(status=204))
     events = live.sse_events(
         channel=order_channel(order_id=order.pk),
-        max_seconds=float(getattr(settings, "TRACKER_SSE_MAX_SECONDS", 120)),
-        heartbeat=float(getattr(settings, "TRACKER_SSE_HEARTBEAT_SECONDS", 15)),
+        max_seconds=settings.TRACKER_SSE_MAX_SECONDS,
+        heartbeat=settings.TRACKER_SSE_HEARTBEAT_SECONDS,
         relay=lambda note: {},  # "something changed" is all the page needs: it re-reads the status
     )
     return _private(live.sse_response(events))

@@ -233,6 +233,10 @@ KITCHEN_LOAD_MINUTES_PER_TICKET = env.int("KITCHEN_LOAD_MINUTES_PER_TICKET", def
 # WEB_THREADS) until the stream ends and the browser reconnects.
 KITCHEN_SSE_MAX_SECONDS = env.float("KITCHEN_SSE_MAX_SECONDS", default=300)
 KITCHEN_SSE_HEARTBEAT_SECONDS = env.float("KITCHEN_SSE_HEARTBEAT_SECONDS", default=15)
+# The customers' order tracker (/track/…/events/): shorter than the kitchen's, as phones come and go;
+# a finished order's stream answers 204 and the browser stops asking.
+TRACKER_SSE_MAX_SECONDS = env.float("TRACKER_SSE_MAX_SECONDS", default=120)
+TRACKER_SSE_HEARTBEAT_SECONDS = env.float("TRACKER_SSE_HEARTBEAT_SECONDS", default=15)
 
 LOGGING = {
     "version": 1,

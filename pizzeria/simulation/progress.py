@@ -47,8 +47,9 @@ def snapshot(*, order_ids: list[int], since: dt.datetime, requested: int) -> Sna
     orders = {name: sum(by_status.get(s, 0) for s in statuses) for name, statuses in ORDER_COLUMNS}
     found = dict(Delivery.objects.filter(created_at__gte=since).values_list("status").annotate(n=Count("pk")))
     deliveries = {s: found.get(s, 0) for s in DELIVERY_STATES}
+    # Since the start, not per order: the run's stock alerts (InventoryLow e-mails) count too.
     notifications = dict(
-        Notification.objects.filter(order_id__in=order_ids).values_list("status").annotate(n=Count("pk"))
+        Notification.objects.filter(created_at__gte=since).values_list("status").annotate(n=Count("pk"))
     )
     return Snapshot(time.monotonic(), orders, deliveries, notifications, requested, len(order_ids))
 

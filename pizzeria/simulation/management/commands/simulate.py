@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
@@ -60,11 +61,15 @@ class Command(BaseCommand):
             failure_rate=o["failure_rate"], seed=o["seed"], cancel_rate=o["cancel_rate"], minute=o["minute"],
             timeout=o["timeout"], stub_port=o["stub_port"],
         )
+        if o["verbosity"] < 2:
+            # INFO lines from the services and the bus would scroll the live display away.
+            logging.getLogger().setLevel(logging.WARNING)
         console = Console(file=self.stdout._out if hasattr(self.stdout, "_out") else sys.stdout)
         try:
             summary = Simulation(options, console=console).run()
         except ApiError as exc:
             raise CommandError(f"{exc} (is the stack running at {options.base_url}? `make run`)") from exc
+        console.print()
         console.print(summary.table())
         self.last_summary = summary  # for callers that run the command in-process (tests)
         if not summary.finished:
