@@ -70,10 +70,10 @@ class Api:
             return response.status_code, body
         raise ApiError(f"{method} {path} failed after {self.attempts} attempts: {last}")
 
-    def register(self, *, username: str, password: str) -> Customer:
+    def register(self, *, username: str, password: str, address: str) -> Customer:
         status, body = self.call("POST", "/api/auth/register/", json={
             "username": username, "password": password, "email": f"{username}@simulated.example",
-            "phone": "+15005550006", "default_address": random.choice(ADDRESSES),
+            "phone": "+15005550006", "default_address": address,
         })
         if status != 201:
             raise ApiError(f"Registering {username}: HTTP {status} {body}")

@@ -18,7 +18,7 @@ from django.utils import timezone
 from rest_framework.throttling import SimpleRateThrottle
 
 from orders.models import Order
-from pizzeria.simulation.customers import CANCEL_REASONS, Api, ApiError, Customer, random_order
+from pizzeria.simulation.customers import ADDRESSES, CANCEL_REASONS, Api, ApiError, Customer, random_order
 from pizzeria.simulation.faults import FaultyProviders
 from pizzeria.simulation.progress import Rates, Summary, live_table, quantiles, sent_count, snapshot
 from pizzeria.simulation.staff import Staff
@@ -69,7 +69,10 @@ class Simulation:
         run = uuid.uuid4().hex[:6]
         count = self.o.customers or customers_needed(self.o.rate)
         password = uuid.uuid4().hex + "-Aa1"
-        return [self.api.register(username=f"sim-{run}-{n}", password=password) for n in range(count)]
+        return [
+            self.api.register(username=f"sim-{run}-{n}", password=password, address=self.rng.choice(ADDRESSES))
+            for n in range(count)
+        ]
 
     def _place_one(self, customer: Customer, order: dict, cancel: bool) -> None:
         started = time.monotonic()
