@@ -185,27 +185,21 @@ def bus_health() -> dict:
 
 def dashboard(*, start: dt.date, end: dt.date, day: dt.date) -> dict:
     facts = _facts(start, end)
+    per_hour = orders_per_hour(day=day)
+    revenue = revenue_per_day(start=start, end=end)
+    durations = times(facts=facts)
+    punctuality = on_time(facts=facts)
     pizzas, toppings = top_items(facts=facts)
-    tables = [
-        orders_per_hour(day=day),
-        revenue_per_day(start=start, end=end),
-        times(facts=facts),
-        on_time(facts=facts),
-        pizzas,
-        toppings,
-        cancellations(facts=facts),
-        deliveries(),
-    ]
-    revenue = tables[1]
-    prep = tables[2].rows[0]
-    finished = sum(r[1] for r in tables[3].rows)
-    punctual = sum(r[2] for r in tables[3].rows)
+    tables = [per_hour, revenue, durations, punctuality, pizzas, toppings, cancellations(facts=facts), deliveries()]
+    preparation = durations.rows[0]  # [label, orders, average, p50, p90]
+    finished = sum(row[1] for row in punctuality.rows)
+    punctual = sum(row[2] for row in punctuality.rows)
     summary = {
-        "orders": sum(r[1] for r in revenue.rows),
-        "revenue": sum((r[3] for r in revenue.rows), Decimal("0")),
-        "refunds": sum((r[4] for r in revenue.rows), Decimal("0")),
-        "prep_average": prep[2],
-        "prep_p90": prep[4],
+        "orders": sum(row[1] for row in revenue.rows),
+        "revenue": sum((row[3] for row in revenue.rows), Decimal("0")),
+        "refunds": sum((row[4] for row in revenue.rows), Decimal("0")),
+        "prep_average": preparation[2],
+        "prep_p90": preparation[4],
         "on_time_rate": round(100 * punctual / finished, 1) if finished else None,
         **bus_health(),
     }
