@@ -7,14 +7,15 @@ from django.utils import timezone
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")  # the browser's date picker
 
 
 class DashboardFilter(forms.Form):
     """?start=&end= (the period, default the last 30 days) and ?day= (orders per hour, default end)."""
 
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="Hours of")
+    start = forms.DateField(required=False, widget=DATE)
+    end = forms.DateField(required=False, widget=DATE)
+    day = forms.DateField(required=False, widget=DATE, label="Hours of")
 
     def clean(self) -> dict:
         data = super().clean()

@@ -173,7 +173,9 @@ class OrderListCreateApi(generics.ListAPIView):
         else:
             order = services.order_place(**kwargs)
         order = selectors.order_get(order_id=order.pk)
-        return Response(s.OrderSerializer(order, context={"request": request}).data, status=status.HTTP_201_CREATED, headers=headers)
+        return Response(
+            s.OrderSerializer(order, context={"request": request}).data, status=status.HTTP_201_CREATED, headers=headers
+        )
 
 
 class OrderDetailApi(APIView):

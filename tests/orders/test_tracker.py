@@ -20,7 +20,9 @@ def place_via_api(client, *, notes: str = "") -> dict:
     customer = make_customer(default_address="12 Via Roma, Springfield 12345")
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=customer.user).key}")
     body = {
-        "items": [{"pizza": menu["pizzas"]["Margherita"].pk, "size": "large", "toppings": ["mushrooms"], "quantity": 2}],
+        "items": [
+            {"pizza": menu["pizzas"]["Margherita"].pk, "size": "large", "toppings": ["mushrooms"], "quantity": 2}
+        ],
         "fulfilment": "delivery",
         "notes": notes,
     }
