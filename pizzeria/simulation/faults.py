@@ -73,7 +73,9 @@ class FaultyProviders:
         return self
 
     def _pause_others(self) -> None:
-        active = app.control.inspect(timeout=1.0).active_queues() or {}
+        active: dict = {}
+        for _ in range(2):  # a busy worker may miss one round of replies
+            active.update(app.control.inspect(timeout=1.0).active_queues() or {})
         self.paused = [
             name for name, queues in active.items()
             if name != self.worker.name and any(q["name"] == QUEUE for q in queues)

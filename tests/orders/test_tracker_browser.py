@@ -71,6 +71,21 @@ def test_the_tracker_advances_live_without_a_reload(browser, live_server, no_sta
         context.close()
 
 
+def test_the_tracker_reconnects_when_its_stream_ends(browser, live_server, no_stale_messages, settings):
+    settings.TRACKER_SSE_MAX_SECONDS = 1  # the server ends each stream after a second
+    order = place(live_server.url)
+    page = browser.new_page(viewport=PHONE)
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(order["tracker_url"])
+        page.wait_for_function("Number(document.getElementById('tracker').dataset.connections) >= 2")
+        services.order_start_cooking(order_id=order["id"], actor="cook")
+        # heard on a later connection, or caught up by its first re-read: live either way
+        page.locator('li.current[data-step="cooking"]').wait_for()
+    finally:
+        page.close()
+
+
 def test_a_wrong_token_is_a_404_page(browser, live_server, no_stale_messages):
     order = place(live_server.url)
     page = browser.new_page()
