@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import logging
 import math
 import random
@@ -38,6 +39,7 @@ class Options:
     minute: float = 1.0
     timeout: float = 600.0
     stub_port: int = 0
+    stub_log: str = ""
     tick: float = 0.2
 
 
@@ -125,6 +127,9 @@ class Simulation:
             finished = self._drive(since=since, started=started, placing=placing, stub=faults and faults.stub)
             placing.join(timeout=5)
             summary = self._summary(since=since, started=started, finished=finished, stub=faults and faults.stub)
+            if faults and self.o.stub_log:
+                with open(self.o.stub_log, "w") as log:
+                    log.writelines(json.dumps(r, default=str) + "\n" for r in list(faults.stub.requests))
         return summary
 
     def _drive(self, *, since, started, placing: threading.Thread, stub) -> bool:

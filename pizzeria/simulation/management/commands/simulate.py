@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
@@ -10,6 +11,11 @@ from rich.console import Console
 
 from pizzeria.simulation.customers import ApiError
 from pizzeria.simulation.runner import Options, Simulation
+
+
+def _stop(signum, frame):
+    # Unwind like Ctrl-C, so the stack's notifications consumers are given back and our worker stops.
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _share(value: str) -> float:
@@ -50,6 +56,9 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=_positive, default=600.0,
                             help="Give up after this many seconds (default 600).")
         parser.add_argument("--stub-port", type=int, default=0, help="Port for the fault stub (default: any).")
+        parser.add_argument("--stub-log", default="",
+                            help="Write every call the fault stub saw to this file (JSON lines), to compare with "
+                                 "Admin → Notifications.")
 
     def handle(self, *args, **o):
         if o["orders"] < 1:
@@ -59,16 +68,22 @@ class Command(BaseCommand):
         options = Options(
             orders=o["orders"], rate=o["rate"], base_url=o["base_url"], customers=o["customers"],
             failure_rate=o["failure_rate"], seed=o["seed"], cancel_rate=o["cancel_rate"], minute=o["minute"],
-            timeout=o["timeout"], stub_port=o["stub_port"],
+            timeout=o["timeout"], stub_port=o["stub_port"], stub_log=o["stub_log"],
         )
+        root, level = logging.getLogger(), logging.getLogger().level
         if o["verbosity"] < 2:
             # INFO lines from the services and the bus would scroll the live display away.
-            logging.getLogger().setLevel(logging.WARNING)
+            root.setLevel(logging.WARNING)
+        previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
         console = Console(file=self.stdout._out if hasattr(self.stdout, "_out") else sys.stdout)
         try:
             summary = Simulation(options, console=console).run()
         except ApiError as exc:
             raise CommandError(f"{exc} (is the stack running at {options.base_url}? `make run`)") from exc
+        finally:
+            root.setLevel(level)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         console.print()
         console.print(summary.table())
         self.last_summary = summary  # for callers that run the command in-process (tests)
