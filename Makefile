@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # manage.py, wsgi and celery default to production settings (fail closed); the dev targets say so.
 DEV := DJANGO_SETTINGS_MODULE=pizzeria.settings.dev
 
-.PHONY: install run ps test test-fast bench check clean
+.PHONY: install run ps demo test test-fast bench check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is required"'
@@ -15,7 +15,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# Chart.js for the dashboard, from npm with its lock file; served from our static files.
+ASSETS := analytics/assets
+ASSETS_STAMP := $(ASSETS)/node_modules/.installed
+$(ASSETS_STAMP): $(ASSETS)/package.json $(ASSETS)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to install the dashboard's Chart.js (apt-get install npm)"; exit 1; }
+	cd $(ASSETS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) $(ASSETS_STAMP)
 
 ## Start web + every worker pool + beat (embedded Valkey / SQLite when REDIS_URL / DATABASE_URL are unset).
 run: install
@@ -25,6 +33,17 @@ run: install
 ## Status of the processes `make run` supervises (run from another terminal).
 ps: install
 	$(VENV)/bin/supervisorctl -c .run/supervisord.conf status
+
+## Bring the running stack to life (start `make run` in another shell first): customers order over
+## the API, simulated staff cook and deliver, a share of SMS/e-mail provider calls fail on purpose.
+DEMO_ORDERS ?= 200
+DEMO_RATE ?= 5
+DEMO_FAILURE_RATE ?= 0.2
+DEMO_MINUTE ?= 0.25
+demo: install
+	@set -a; [ -n "$$REDIS_URL" ] || [ ! -f .run/services.env ] || . ./.run/services.env; set +a; \
+	$(DEV) $(PY) manage.py simulate --orders $(DEMO_ORDERS) --rate $(DEMO_RATE) --failure-rate $(DEMO_FAILURE_RATE) \
+	  --minute $(DEMO_MINUTE) --base-url http://127.0.0.1:$${PORT:-8000}
 
 ## The whole suite (real worker, real broker, real database).
 test: install

@@ -21,6 +21,11 @@ def order_metrics(event: OrderPlaced) -> None:
         total_amount=event.total_amount,
         item_count=sum(item.quantity for item in event.items),
         fulfilment=event.fulfilment,
+        promised_at=event.estimated_delivery_time if event.fulfilment == "delivery" else event.estimated_ready_time,
+        items=[
+            {"pizza": i.pizza, "size": i.size, "toppings": list(i.toppings), "quantity": i.quantity}
+            for i in event.items
+        ],
     )
 
 
@@ -56,4 +61,4 @@ def delivery_metrics(event: OrderDelivered) -> None:
 
 @event_handler(OrderCancelled, queue="analytics")
 def cancellation_metrics(event: OrderCancelled) -> None:
-    order_fact_update(order_id=event.order_id, cancelled_at=event.occurred_at)
+    order_fact_update(order_id=event.order_id, cancelled_at=event.occurred_at, cancel_reason=event.reason)

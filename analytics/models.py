@@ -22,9 +22,16 @@ class OrderFact(models.Model):
     delivered_at = models.DateTimeField(null=True)
     delivery_seconds = models.FloatField(null=True)
     cancelled_at = models.DateTimeField(null=True)
+    cancel_reason = models.TextField(blank=True)
+    # What the confirmation promised: delivery time (delivery) or ready time (pickup). On time =
+    # delivered (or ready, for pickup) by then.
+    promised_at = models.DateTimeField(null=True)
+    # [{"pizza": name, "size": code, "toppings": [codes], "quantity": n}] for the top pizzas/toppings.
+    items = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-placed_at"]
+        permissions = [("view_dashboard", "Can view the manager's dashboard (/analytics/)")]
 
     def __str__(self) -> str:
         return f"order #{self.order_id}"
@@ -34,7 +41,9 @@ class DailyRollup(models.Model):
     day = models.DateField(unique=True)
     orders = models.PositiveIntegerField(default=0)
     cancelled = models.PositiveIntegerField(default=0)
+    # Paid amounts of the day's orders net of refunds (paid, then cancelled: refund due).
     revenue = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    refunds = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     average_order_value = models.DecimalField(max_digits=10, decimal_places=2, null=True)
     average_preparation_seconds = models.FloatField(null=True)
     average_delivery_seconds = models.FloatField(null=True)

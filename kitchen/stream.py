@@ -1,34 +1,28 @@
 """The Server-Sent Events stream behind the displays, fed by Redis pub/sub (kitchen.live).
 
-A stream holds a web server thread (or greenlet) for its whole life, so the Procfile runs
-gunicorn with the gthread worker class and enough threads for every open display, and one
-account may hold at most KITCHEN_SSE_MAX_STREAMS_PER_USER of them (429 beyond). The view
-gives its database connection back before streaming, sends a comment as heartbeat every
-SSE_HEARTBEAT seconds (proxies and dead clients are noticed), and ends after SSE_MAX_SECONDS:
-EventSource reconnects by itself (after `retry` ms), so no thread is held forever.
+The stream itself (hello on every connection, heartbeats, an end after KITCHEN_SSE_MAX_SECONDS
+so EventSource reconnects) is pizzeria.live's, shared with the customers' order tracker. Each
+stream holds a web server thread, so one account may hold at most
+KITCHEN_SSE_MAX_STREAMS_PER_USER of them (429 beyond).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
+from collections.abc import Callable, Iterator
 
 import redis
 from django.conf import settings
-from django.db import connections
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from kitchen.access import display_required
 from kitchen.live import CHANNEL, redis_client
+from pizzeria import live
 
 logger = logging.getLogger(__name__)
-
-
-def _setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
 
 
 def _slots_key(user_id: int) -> str:
@@ -67,35 +61,17 @@ def stream_slot_release(*, user_id: int, slot: str) -> None:
         logger.warning("Could not release stream slot %s", slot, exc_info=True)
 
 
-def _events(*, max_seconds: float, heartbeat: float, release=None):
-    pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+def _released(events: Iterator[str], release: Callable[[], None]) -> Iterator[str]:
     try:
-        pubsub.subscribe(CHANNEL)
-        yield "retry: 1000\nevent: hello\ndata: {}\n\n"
-        started = last_sent = time.monotonic()
-        while time.monotonic() - started < max_seconds:
-            message = pubsub.get_message(timeout=1.0)
-            now = time.monotonic()
-            if message is not None:
-                data = message["data"].decode() if isinstance(message["data"], bytes) else str(message["data"])
-                yield f"event: changed\ndata: {json.dumps(json.loads(data))}\n\n"
-                last_sent = now
-            elif now - last_sent >= heartbeat:
-                yield ": heartbeat\n\n"
-                last_sent = now
-    except (redis.RedisError, OSError, ValueError):
-        logger.warning("Kitchen event stream interrupted", exc_info=True)
-        yield "retry: 5000\nevent: error\ndata: {}\n\n"
+        yield from events
     finally:
-        pubsub.close()
-        if release is not None:
-            release()
+        release()
 
 
 @require_GET
 @display_required
 def board_events(request):
-    max_seconds = _setting("KITCHEN_SSE_MAX_SECONDS", 300)
+    max_seconds = float(settings.KITCHEN_SSE_MAX_SECONDS)
     user_id = request.user.pk
     slot = stream_slot_acquire(user_id=user_id, max_seconds=max_seconds)
     if slot is None:
@@ -105,19 +81,7 @@ def board_events(request):
         )
         response["Retry-After"] = "30"
         return response
-    # Streaming can last minutes: never hold a database connection (or a transaction) meanwhile.
-    for conn in connections.all(initialized_only=True):
-        if not conn.in_atomic_block:
-            conn.close()
-    response = StreamingHttpResponse(
-        _events(
-            max_seconds=max_seconds,
-            heartbeat=_setting("KITCHEN_SSE_HEARTBEAT_SECONDS", 15),
-            release=lambda: stream_slot_release(user_id=user_id, slot=slot),
-        ),
-        content_type="text/event-stream",
+    events = live.sse_events(
+        channel=CHANNEL, max_seconds=max_seconds, heartbeat=float(settings.KITCHEN_SSE_HEARTBEAT_SECONDS)
     )
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"  # nginx: pass each event through at once
-    return response
-
+    return live.sse_response(_released(events, lambda: stream_slot_release(user_id=user_id, slot=slot)))

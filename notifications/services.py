@@ -135,19 +135,15 @@ def _attempt(row: Notification, *, event: DomainEvent) -> Notification | Provide
     )
     try:
         result = sender_for(row.channel)(message)
-    except ProviderCredentialsError as exc:
-        journal.notification_update(
-            pk=row.pk, status=Notification.Status.FAILED, provider=exc.provider,
-            last_error=str(exc), last_error_code=exc.code or str(exc.status or ""),
-        )
-        logger.error("notification_id=%s event_id=%s not sent: %s", row.pk, event.event_id, exc)
-        return exc
     except ProviderPermanentError as exc:
+        # Refused credentials say nothing about the message: it stays sendable (FAILED) so a
+        # replay after the key is fixed sends it; a refused message is DEAD.
+        ours = isinstance(exc, ProviderCredentialsError)
         journal.notification_update(
-            pk=row.pk, status=Notification.Status.DEAD, provider=exc.provider,
-            last_error=str(exc), last_error_code=exc.code or str(exc.status or ""),
+            pk=row.pk, status=Notification.Status.FAILED if ours else Notification.Status.DEAD,
+            provider=exc.provider, last_error=str(exc), last_error_code=exc.code or str(exc.status or ""),
         )
-        logger.error("notification_id=%s event_id=%s rejected: %s", row.pk, event.event_id, exc)
+        logger.error("notification_id=%s event_id=%s %s: %s", row.pk, event.event_id, "not sent" if ours else "rejected", exc)
         return exc
     except Exception as exc:  # transient or unknown: the bus retries (unknown counts as transient)
         journal.notification_update(

@@ -128,3 +128,8 @@ def menu_get() -> dict:
         "sizes": list(Size.objects.order_by("multiplier", "code")),
         "toppings": list(Topping.objects.filter(active=True).order_by("name")),
     }
+
+
+def orders_with_items(*, chunk_size: int = 500):
+    """Every order with its items, oldest first, streamed in chunks (analytics rebuilds from it)."""
+    return Order.objects.prefetch_related(_items_prefetch()).order_by("pk").iterator(chunk_size=chunk_size)

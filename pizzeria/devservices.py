@@ -27,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+SERVICES_FILE = ROOT / ".run" / "services.env"
 
 
 @contextlib.contextmanager
@@ -40,9 +41,13 @@ def embedded_broker() -> Iterator[None]:
     server.start()
     os.environ["REDIS_URL"] = f"redis://127.0.0.1:{server.port}/0"
     print(f"devservices: embedded Valkey on {os.environ['REDIS_URL']}", flush=True)
+    # `make demo` in another shell reads it here, to talk to this stack's broker.
+    SERVICES_FILE.parent.mkdir(exist_ok=True)
+    SERVICES_FILE.write_text(f"REDIS_URL={os.environ['REDIS_URL']}\n")
     try:
         yield
     finally:
+        SERVICES_FILE.unlink(missing_ok=True)
         server.stop()
         print("devservices: embedded Valkey stopped", flush=True)
 
@@ -140,6 +145,8 @@ def run_stack() -> int:
             return code
     port = os.environ.setdefault("PORT", "8000")
     print(f"devservices: web on http://127.0.0.1:{port}/ (admin: /admin/, API docs: /api/docs/)")
+    print("devservices: bring it to life from another shell with `make demo` "
+          "(or .venv/bin/python manage.py simulate --help)", flush=True)
     return supervise()
 
 

@@ -9,21 +9,14 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import connection
 
 from pizzeria.celery import QUEUES, app
+from pizzeria.simulation.faults import database_url
 from pizzeria.workerproc import WorkerProcess, queues_purge
 
 
 def worker_database_url() -> str:
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
-    auth = s["USER"] or ""
-    if s.get("PASSWORD"):
-        auth += f":{s['PASSWORD']}"
-    host = s["HOST"] or "127.0.0.1"
-    return f"postgres://{auth}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
+    return database_url()
 
 
 def wait_for(predicate: Callable[[], object], *, timeout: float = 20.0, interval: float = 0.05, what: str = "") -> object:

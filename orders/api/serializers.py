@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -13,6 +14,7 @@ from orders.models import Order, OrderItem, Pizza, Size, Topping
 from orders.models.order import MAX_QUANTITY
 from orders.phones import phone_normalize, validate_sms_region
 from orders.services import MAX_ITEMS
+from orders.tracker.tokens import tracker_url
 
 MAX_DB_ID = 2**63 - 1  # BigAutoField: larger ids would overflow the database, not just miss
 
@@ -183,6 +185,9 @@ class OrderSerializer(serializers.ModelSerializer):
     payment_method = serializers.CharField(read_only=True, help_text='"card", "cash", "online" or "" (unpaid)')
     driver = serializers.SerializerMethodField(help_text='"driver" once a driver has the order, else ""')
     timeline = serializers.SerializerMethodField()
+    tracker_url = serializers.SerializerMethodField(
+        help_text="The customer's live tracker page for this order (public: anyone with the link can see it)"
+    )
 
     class Meta:
         model = Order
@@ -202,6 +207,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "estimated_delivery_time",
             "driver",
             "cancel_reason",
+            "tracker_url",
             "timeline",
         ]
         read_only_fields = fields
@@ -212,6 +218,10 @@ class OrderSerializer(serializers.ModelSerializer):
     @extend_schema_field(TimelineEntrySerializer(many=True))
     def get_timeline(self, order: Order) -> list[dict]:
         return TimelineEntrySerializer(selectors.order_timeline(order=order, for_customer=True), many=True).data
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_tracker_url(self, order: Order) -> str:
+        return tracker_url(order_id=order.pk, request=self.context.get("request"))
 
 
 class ErrorSerializer(serializers.Serializer):

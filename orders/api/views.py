@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import selectors, services
+from orders.api import examples as ex
 from orders.api import serializers as s
 from orders.api.permissions import IsCustomer
 from pizzeria.security.throttles import throttles_for
@@ -50,6 +51,7 @@ class RegisterApi(APIView):
 
     @extend_schema(
         operation_id="auth_register",
+        examples=ex.AUTH_REGISTER,
         request=s.RegisterSerializer,
         responses={201: s.TokenSerializer, 400: E400, 413: E413, 429: E429},
         auth=[],
@@ -82,6 +84,7 @@ class TokenApi(APIView):
 
     @extend_schema(
         operation_id="auth_token",
+        examples=ex.AUTH_TOKEN,
         request=s.TokenRequestSerializer,
         responses={200: s.TokenSerializer, 400: E400, 413: E413, 429: E429_LOGIN},
         auth=[],
@@ -106,6 +109,7 @@ class LogoutApi(APIView):
         request=None,
         responses={204: None, 401: E401},
         summary="Revoke your API token (every client using it is signed out)",
+        examples=ex.AUTH_LOGOUT,
     )
     def post(self, request):
         token_revoke(user=request.user)
@@ -115,7 +119,9 @@ class LogoutApi(APIView):
 class MenuApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(operation_id="menu", responses={200: s.MenuSerializer}, auth=[], summary="The menu (public)")
+    @extend_schema(
+        operation_id="menu", responses={200: s.MenuSerializer}, auth=[], summary="The menu (public)", examples=ex.MENU
+    )
     def get(self, request):
         return Response(s.MenuSerializer(selectors.menu_get()).data)
 
@@ -139,6 +145,7 @@ class OrderListCreateApi(generics.ListAPIView):
 
     @extend_schema(
         operation_id="orders_list",
+        examples=ex.ORDERS_LIST,
         responses={200: s.OrderSummarySerializer(many=True), 401: E401, 403: E403},
         summary="Your orders, newest first (paginated)",
     )
@@ -147,6 +154,7 @@ class OrderListCreateApi(generics.ListAPIView):
 
     @extend_schema(
         operation_id="orders_create",
+        examples=ex.ORDERS_CREATE,
         request=s.OrderCreateSerializer,
         parameters=[
             OpenApiParameter(
@@ -193,7 +201,9 @@ class OrderListCreateApi(generics.ListAPIView):
         else:
             order = services.order_place(**kwargs)
         order = selectors.order_get(order_id=order.pk)
-        return Response(s.OrderSerializer(order).data, status=status.HTTP_201_CREATED, headers=headers)
+        return Response(
+            s.OrderSerializer(order, context={"request": request}).data, status=status.HTTP_201_CREATED, headers=headers
+        )
 
 
 class OrderDetailApi(APIView):
@@ -201,13 +211,14 @@ class OrderDetailApi(APIView):
 
     @extend_schema(
         operation_id="orders_retrieve",
+        examples=ex.ORDERS_RETRIEVE,
         parameters=[ORDER_ID],
         responses={200: s.OrderSerializer, 401: E401, 403: E403, 404: E404},
         summary="One of your orders, with its timeline",
     )
     def get(self, request, pk: int):
         order = selectors.order_get_for_customer(customer=request.customer, order_id=_order_id(pk))
-        return Response(s.OrderSerializer(order).data)
+        return Response(s.OrderSerializer(order, context={"request": request}).data)
 
 
 class OrderCancelApi(APIView):
@@ -218,6 +229,7 @@ class OrderCancelApi(APIView):
 
     @extend_schema(
         operation_id="orders_cancel",
+        examples=ex.ORDERS_CANCEL,
         parameters=[ORDER_ID],
         request=s.OrderCancelSerializer,
         responses={
@@ -232,4 +244,4 @@ class OrderCancelApi(APIView):
         services.order_cancel(
             order_id=order.pk, actor=request.user, reason=serializer.validated_data["reason"] or "Cancelled by customer"
         )
-        return Response(s.OrderSerializer(selectors.order_get(order_id=order.pk)).data)
+        return Response(s.OrderSerializer(selectors.order_get(order_id=order.pk), context={"request": request}).data)

@@ -16,6 +16,7 @@ from orders import events
 from orders.errors import IllegalTransition
 from orders.models.customers import Customer
 from orders.models.menu import Pizza, Size
+from orders.tracker.live import order_changed
 from pizzeria.eventbus.aggregate import AggregateRoot
 
 MAX_QUANTITY = 20
@@ -281,6 +282,13 @@ class Order(AggregateRoot):
         self.record(
             events.OrderCancelled(order_id=self.pk, reason=reason, cancelled_by=self.cancelled_by, occurred_at=now)
         )
+
+    def save(self, *args, **kwargs) -> None:
+        changed = bool(self.pending_events)
+        super().save(*args, **kwargs)
+        if changed:
+            # After commit, the customer's open tracker page re-reads the order (orders.tracker).
+            order_changed(order_id=self.pk)
 
     # --- reading -----------------------------------------------------------------------------
     @property

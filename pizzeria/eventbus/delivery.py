@@ -21,8 +21,7 @@ import logging
 import time
 import traceback
 import uuid
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
@@ -81,7 +80,7 @@ class Claim:
     # The event, fetched by the claim itself where the database allows (Postgres: UPDATE … FROM).
     event_type: str | None = None
     payload: dict | None = None
-    claimed_mono: float = dataclasses.field(default_factory=time.monotonic)
+    claimed_mono: float = field(default_factory=time.monotonic)
 
     def now(self) -> dt.datetime:
         """The database's time now, as seen from the claim plus the monotonic time since."""

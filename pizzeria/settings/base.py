@@ -34,11 +34,13 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "axes",  # failed-login lockout (token endpoint and admin login), counted in the shared cache
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI / ReDoc files, served locally (no CDN)
     "pizzeria.eventbus",
     "orders",
     "kitchen",
     "notifications",
     "analytics",
+    "pizzeria.simulation",  # `manage.py simulate`
     "pizzeria.integrations",  # last: registers a webhook handler for every public event
 ]
 
@@ -113,6 +115,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Chart.js for the dashboard, from npm (analytics/assets/package-lock.json, `npm ci` by make / CI).
+STATICFILES_DIRS = [("analytics/vendor/chartjs", BASE_DIR / "analytics/assets/node_modules/chart.js/dist")]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -171,6 +175,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Served from our static files, so the docs work on a machine without internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No "online validator" badge: it would send the schema URL to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "displayOperationId": True},
 }
 
 # --- Broker and Celery ----------------------------------------------------------------------
@@ -342,6 +352,10 @@ KITCHEN_SSE_MAX_SECONDS = env.float("KITCHEN_SSE_MAX_SECONDS", default=300)
 KITCHEN_SSE_HEARTBEAT_SECONDS = env.float("KITCHEN_SSE_HEARTBEAT_SECONDS", default=15)
 # Open display streams per user; each holds a web thread, so one account cannot take them all.
 KITCHEN_SSE_MAX_STREAMS_PER_USER = env.int("KITCHEN_SSE_MAX_STREAMS_PER_USER", default=4)
+# The customers' order tracker (/track/…/events/): shorter than the kitchen's, as phones come and go;
+# a finished order's stream answers 204 and the browser stops asking.
+TRACKER_SSE_MAX_SECONDS = env.float("TRACKER_SSE_MAX_SECONDS", default=120)
+TRACKER_SSE_HEARTBEAT_SECONDS = env.float("TRACKER_SSE_HEARTBEAT_SECONDS", default=15)
 
 # --- Ops surface ------------------------------------------------------------------------------
 # /metrics answers a scraper with "Authorization: Bearer <METRICS_TOKEN>", or a signed-in user

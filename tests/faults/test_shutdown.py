@@ -3,6 +3,7 @@
 import signal
 
 import pytest
+from django.db import transaction
 
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
 from tests.eventbus.probes import PROBE_A, PROBE_B, emit, key, redis_client, side_effects
@@ -18,11 +19,13 @@ def test_sigterm_mid_handler_finishes_it_once_and_a_new_worker_takes_the_rest():
     worker = make_worker(concurrency=1).start()
     replacement = None
     try:
-        # given a handler in the middle of its work and more deliveries queued behind it
-        running = emit("block")
+        # given a handler in the middle of its work and more deliveries queued behind it (all
+        # committed at once: on SQLite the blocked handler holds the only write lock)
+        with transaction.atomic():
+            running = emit("block")
+            queued = [emit("ok") for _ in range(3)]
         r = redis_client()
         wait_for(lambda: r.get(key(running, "started")), what="handler to start")
-        queued = [emit("ok") for _ in range(3)]
 
         # when the worker is told to stop (warm shutdown) and the handler then finishes
         worker.proc.send_signal(signal.SIGTERM)

@@ -6,27 +6,21 @@ the kitchen starts one order by itself and a cook has room to start one more by 
 """
 
 import json
-import os
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from rest_framework.authtoken.models import Token
 
-from tests.factories import make_customer, make_role_user
+from tests.browser import browser, needs_chromium  # noqa: F401  (fixture)
+from tests.factories import make_customer, make_role_user, make_user
 from tests.kitchen.conftest import one_margherita
 from tests.worker import make_worker, purge_queues
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "pw-123456-xyz"
 TIMEOUT_MS = 10_000
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.worker,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing: apt-get install -y chromium"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.worker, needs_chromium]
 
 
 @pytest.fixture(scope="module")
@@ -35,26 +29,6 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     worker = make_worker(env={"KITCHEN_CAPACITY": "1"}).start()
     yield worker
     worker.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API keeps an event loop running in this thread while it is open; the
-    # ORM calls of the tests and of pytest-django's teardown are still synchronous and safe.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

@@ -1,0 +1,206 @@
+"""The manager's dashboard, read-only: every figure is a Table, drawn as a chart and offered as CSV.
+
+Past days come from the daily rollups (beat, `analytics_rebuild`); a day without a rollup yet, and
+today, are computed from the fact rows on the fly, never written during a page view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import statistics
+from collections import Counter
+from decimal import Decimal
+
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from analytics.models import DailyRollup, OrderFact
+from analytics.services import day_bounds, rollup_values
+from pizzeria.eventbus.models import Delivery
+
+OPEN = (Delivery.Status.PENDING, Delivery.Status.RUNNING, Delivery.Status.RETRYING)
+STATUSES = [s.value for s in Delivery.Status]
+TOP = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list]
+
+    def as_json(self) -> dict:
+        return {"title": self.title, "columns": self.columns, "rows": [[_plain(v) for v in r] for r in self.rows]}
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return round(seconds / 60, 1) if seconds is not None else None
+
+
+def percentile(values: list[float], q: int) -> float | None:
+    """The q-th percentile (linear between closest ranks); None for no values."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def _days(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def _facts(start: dt.date, end: dt.date) -> list[dict]:
+    lo, _ = day_bounds(start)
+    _, hi = day_bounds(end)
+    return list(OrderFact.objects.filter(placed_at__gte=lo, placed_at__lt=hi).values())
+
+
+def orders_per_hour(*, day: dt.date) -> Table:
+    counts, cancelled = Counter(), Counter()
+    for placed_at, cancelled_at in _facts_of_day(day):
+        hour = timezone.localtime(placed_at).hour
+        counts[hour] += 1
+        cancelled[hour] += cancelled_at is not None
+    rows = [[f"{h:02d}:00", counts[h], cancelled[h]] for h in range(24)]
+    return Table("orders-per-hour", f"Orders per hour on {day.isoformat()}", ["Hour", "Orders", "Cancelled"], rows)
+
+
+def _facts_of_day(day: dt.date):
+    lo, hi = day_bounds(day)
+    return OrderFact.objects.filter(placed_at__gte=lo, placed_at__lt=hi).values_list("placed_at", "cancelled_at")
+
+
+def revenue_per_day(*, start: dt.date, end: dt.date) -> Table:
+    today = timezone.localdate()
+    stored = {r.day: r for r in DailyRollup.objects.filter(day__gte=start, day__lte=end)}
+    rows = []
+    for day in _days(start, end):
+        row = stored.get(day)
+        values = rollup_values(day=day) if row is None or day >= today else _stored(row)
+        rows.append([day, values["orders"], values["cancelled"], values["revenue"], values["refunds"],
+                     values["average_order_value"]])
+    return Table("revenue-per-day", "Revenue per day, net of refunds",
+                 ["Day", "Orders", "Cancelled", "Revenue", "Refunds", "Average order"], rows)
+
+
+def _stored(row: DailyRollup) -> dict:
+    return {f: getattr(row, f) for f in ("orders", "cancelled", "revenue", "refunds", "average_order_value")}
+
+
+def _finish(fact: dict):
+    """When the order was done for the customer: delivered, or ready for pickup."""
+    return fact["delivered_at"] if fact["fulfilment"] == "delivery" else fact["ready_at"]
+
+
+def times(*, facts: list[dict]) -> Table:
+    measures = {
+        "Preparation (oven to ready)": [f["preparation_seconds"] for f in facts],
+        "Delivery (out to door)": [f["delivery_seconds"] for f in facts],
+        "Total (placed to done)": [
+            (_finish(f) - f["placed_at"]).total_seconds() if _finish(f) and f["placed_at"] else None for f in facts
+        ],
+    }
+    rows = []
+    for label, raw in measures.items():
+        values = sorted(v for v in raw if v is not None)
+        mean = statistics.fmean(values) if values else None
+        rows.append([label, len(values), _minutes(mean), _minutes(percentile(values, 50)),
+                     _minutes(percentile(values, 90))])
+    return Table("times", "Preparation and delivery times (minutes)",
+                 ["Measure", "Orders", "Average", "p50", "p90"], rows)
+
+
+def on_time(*, facts: list[dict]) -> Table:
+    rows = []
+    for fulfilment, label in (("delivery", "Delivery (at the door by the promised time)"),
+                              ("pickup", "Pickup (ready by the promised time)")):
+        done = [f for f in facts if f["fulfilment"] == fulfilment and _finish(f) and f["promised_at"]]
+        punctual = sum(_finish(f) <= f["promised_at"] for f in done)
+        rate = round(100 * punctual / len(done), 1) if done else None
+        rows.append([label, len(done), punctual, len(done) - punctual, rate])
+    return Table("on-time", "On time against the promised time", ["Orders", "Finished", "On time", "Late",
+                                                                     "On-time rate %"], rows)
+
+
+def top_items(*, facts: list[dict]) -> tuple[Table, Table]:
+    pizzas, toppings, pizza_orders = Counter(), Counter(), Counter()
+    for fact in facts:
+        if fact["cancelled_at"] is not None:
+            continue
+        for item in fact["items"] or []:
+            pizzas[item["pizza"]] += item["quantity"]
+            for code in item.get("toppings", []):
+                toppings[code] += item["quantity"]
+        for name in {item["pizza"] for item in fact["items"] or []}:
+            pizza_orders[name] += 1
+    return (
+        Table("top-pizzas", "Top pizzas", ["Pizza", "Pizzas sold", "Orders"],
+              [[name, n, pizza_orders[name]] for name, n in pizzas.most_common(TOP)]),
+        Table("top-toppings", "Top toppings", ["Topping", "Pizzas with it"],
+              [[code, n] for code, n in toppings.most_common(TOP)]),
+    )
+
+
+def cancellations(*, facts: list[dict]) -> Table:
+    reasons, refunds = Counter(), Counter()
+    for fact in facts:
+        if fact["cancelled_at"] is None:
+            continue
+        reason = (fact["cancel_reason"] or "").strip() or "(no reason given)"
+        reasons[reason] += 1
+        refunds[reason] += fact["paid_amount"] or Decimal("0")
+    rows = [[reason, n, refunds[reason]] for reason, n in reasons.most_common()]
+    return Table("cancellations", "Cancellations by reason", ["Reason", "Orders", "Refunds due"], rows)
+
+
+def deliveries() -> Table:
+    """The event bus now (not filtered by date): deliveries by handler and status."""
+    grid: dict[str, Counter] = {}
+    for row in Delivery.objects.values("handler", "status").annotate(n=Count("pk")).order_by():
+        grid.setdefault(row["handler"], Counter())[row["status"]] = row["n"]
+    rows = [[handler, *(grid[handler][s] for s in STATUSES), sum(grid[handler].values())] for handler in sorted(grid)]
+    return Table("deliveries", "Event bus deliveries by handler and status (now)",
+                 ["Handler", *STATUSES, "Total"], rows)
+
+
+def bus_health() -> dict:
+    oldest = Delivery.objects.filter(status__in=OPEN).aggregate(first=Min("created_at"))["first"]
+    return {
+        "dead": Delivery.objects.filter(status=Delivery.Status.DEAD).count(),
+        "open": Delivery.objects.filter(status__in=OPEN).count(),
+        "oldest_open_seconds": (timezone.now() - oldest).total_seconds() if oldest else None,
+    }
+
+
+def dashboard(*, start: dt.date, end: dt.date, day: dt.date) -> dict:
+    facts = _facts(start, end)
+    per_hour = orders_per_hour(day=day)
+    revenue = revenue_per_day(start=start, end=end)
+    durations = times(facts=facts)
+    punctuality = on_time(facts=facts)
+    pizzas, toppings = top_items(facts=facts)
+    tables = [per_hour, revenue, durations, punctuality, pizzas, toppings, cancellations(facts=facts), deliveries()]
+    preparation = durations.rows[0]  # [label, orders, average, p50, p90]
+    finished = sum(row[1] for row in punctuality.rows)
+    punctual = sum(row[2] for row in punctuality.rows)
+    summary = {
+        "orders": sum(row[1] for row in revenue.rows),
+        "revenue": sum((row[3] for row in revenue.rows), Decimal("0")),
+        "refunds": sum((row[4] for row in revenue.rows), Decimal("0")),
+        "prep_average": preparation[2],
+        "prep_p90": preparation[4],
+        "on_time_rate": round(100 * punctual / finished, 1) if finished else None,
+        **bus_health(),
+    }
+    return {"tables": {t.name: t for t in tables}, "summary": summary}

@@ -1,0 +1,1 @@
+"""The customer's live order tracker: /track/<order id>/<token>/ (public, token-guarded)."""
