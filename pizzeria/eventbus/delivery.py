@@ -22,6 +22,7 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
@@ -40,6 +41,17 @@ logger = logging.getLogger(__name__)
 ACTIVE = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
 # Errors that may mean the connection itself is gone (Postgres restart, failover, a cut socket).
 CONNECTION_ERRORS = (InterfaceError, OperationalError)
+
+
+class RunOutcome(StrEnum):
+    """What one run of a delivery did (equal to the plain strings, for logs and tests)."""
+
+    SUCCEEDED = "succeeded"
+    RETRYING = "retrying"
+    DEAD = "dead"
+    SKIPPED = "skipped"  # not claimable: done, running elsewhere, or not due yet
+    LEASE_LOST = "lease-lost"  # taken over while it ran; this attempt rolled back
+    POSTPONED = "postponed"  # the handler gave the claim back (e.g. an open circuit)
 
 
 class LeaseLost(Exception):
@@ -195,8 +207,8 @@ def _event_load(claim: Claim):
     return event_class(claim.event_type).from_json(claim.payload)
 
 
-def delivery_run(delivery_id: int, *, worker: str = "", abandoned_attempt: int | None = None) -> str:
-    """Claim and run one delivery; return its new status, or "skipped" if it was not claimable.
+def delivery_run(delivery_id: int, *, worker: str = "", abandoned_attempt: int | None = None) -> RunOutcome:
+    """Claim and run one delivery; say what happened.
 
     Raises DatabaseLost when the database connection breaks: the caller retries later.
     """
@@ -210,7 +222,7 @@ def delivery_run(delivery_id: int, *, worker: str = "", abandoned_attempt: int |
         raise DatabaseLost(delivery_id, abandoned_attempt) from exc
     if claim is None:
         logger.debug("delivery_id=%s not claimable (done, running elsewhere or not due)", delivery_id)
-        return "skipped"
+        return RunOutcome.SKIPPED
     try:
         return _run_claimed(claim, worker=worker)
     except DatabaseError as exc:
@@ -219,7 +231,7 @@ def delivery_run(delivery_id: int, *, worker: str = "", abandoned_attempt: int |
         raise
 
 
-def _run_claimed(claim: Claim, *, worker: str) -> str:
+def _run_claimed(claim: Claim, *, worker: str) -> RunOutcome:
     started = time.monotonic()
     try:
         spec = registry.handler(claim.handler)
@@ -238,7 +250,7 @@ def _run_claimed(claim: Claim, *, worker: str) -> str:
                     detail=result if isinstance(result, dict) else None)
     except LeaseLost:
         logger.warning("delivery_id=%s attempt %s lost its lease; rolled back", claim.delivery_id, claim.attempt)
-        return "lease-lost"
+        return RunOutcome.LEASE_LOST
     except DeliveryPostponed as exc:
         return _postpone(claim, exc)
     except Exception as exc:
@@ -249,21 +261,17 @@ def _run_claimed(claim: Claim, *, worker: str) -> str:
         "delivery_id=%s handler=%s event_id=%s succeeded (attempt %s)",
         claim.delivery_id, claim.handler, claim.event_id, claim.attempt,
     )
-    return Delivery.Status.SUCCEEDED
+    return RunOutcome.SUCCEEDED
 
 
-def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: float, worker: str) -> str:
-    permanent = isinstance(exc, PermanentError)
-    exhausted = claim.attempt_since_replay >= retry.max_attempts(spec)
+def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: float, worker: str) -> RunOutcome:
+    step = retry.next_step(spec, claim.attempt_since_replay, exc)
     now = claim.now()
-    if permanent or exhausted:
+    if step.dead:
         status, next_at, countdown = Delivery.Status.DEAD, now, None
     else:
-        # Counted from the last replay, like the budget: a replay starts again with short waits.
-        delay = retry.backoff_seconds(spec, claim.attempt_since_replay)
-        delay = max(delay, getattr(exc, "retry_after", None) or 0.0)  # e.g. HTTP 429 Retry-After
-        status, next_at = Delivery.Status.RETRYING, now + dt.timedelta(seconds=delay)
-        countdown = delay if delay <= settings.EVENTBUS_SHORT_RETRY_MAX else None
+        status, next_at = Delivery.Status.RETRYING, step.at(now)
+        countdown = step.delay if step.delay <= settings.EVENTBUS_SHORT_RETRY_MAX else None
     try:
         with transaction.atomic():
             _finish(
@@ -278,7 +286,7 @@ def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: fl
             if spec is not None and spec.on_failure is not None:
                 _on_failure(spec, exc, claim=claim, status=status)
     except LeaseLost:
-        return "lease-lost"
+        return RunOutcome.LEASE_LOST
     log = logger.error if status == Delivery.Status.DEAD else logger.warning
     log(
         "delivery_id=%s handler=%s event_id=%s attempt %s failed (%s: %s) -> %s",
@@ -289,7 +297,7 @@ def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: fl
         from pizzeria.eventbus.outbox import publish_deliveries
 
         publish_deliveries([(claim.delivery_id, claim.handler)], countdown=countdown)
-    return status
+    return RunOutcome(status)
 
 
 def _on_failure(spec: HandlerSpec, exc: Exception, *, claim: Claim, status: str) -> None:
@@ -304,7 +312,7 @@ def _on_failure(spec: HandlerSpec, exc: Exception, *, claim: Claim, status: str)
         logger.exception("delivery_id=%s handler=%s: on_failure hook failed", claim.delivery_id, claim.handler)
 
 
-def _postpone(claim: Claim, exc: DeliveryPostponed) -> str:
+def _postpone(claim: Claim, exc: DeliveryPostponed) -> RunOutcome:
     """Give the claim back: no attempt spent or logged, due again at exc.until (the sweeper sends it)."""
     updated = Delivery.objects.filter(
         pk=claim.delivery_id, status=Delivery.Status.RUNNING, attempts=claim.attempt
@@ -314,9 +322,9 @@ def _postpone(claim: Claim, exc: DeliveryPostponed) -> str:
         updated_at=DbNow(),
     )
     if not updated:
-        return "lease-lost"
+        return RunOutcome.LEASE_LOST
     logger.info("delivery_id=%s handler=%s postponed to %s: %s", claim.delivery_id, claim.handler, exc.until, exc)
-    return "postponed"
+    return RunOutcome.POSTPONED
 
 
 def _finish(

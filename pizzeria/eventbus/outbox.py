@@ -69,10 +69,8 @@ def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> li
 
 
 def queue_for(handler_name: str) -> str:
-    try:
-        return registry.handler(handler_name).queue
-    except LookupError:
-        return "events"  # the worker there marks it dead with a clear error
+    spec = registry.find(handler_name)
+    return spec.queue if spec is not None else "events"  # the worker there marks it dead, saying why
 
 
 def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | None = None) -> int:
@@ -115,9 +113,8 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
 
 
 def _task_options(handler_name: str) -> dict:
-    try:
-        spec = registry.handler(handler_name)
-    except LookupError:
+    spec = registry.find(handler_name)
+    if spec is None:
         return {}
     options = {}
     if spec.soft_time_limit is not None:

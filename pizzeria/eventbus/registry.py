@@ -145,5 +145,13 @@ def handler(name: str) -> HandlerSpec:
     raise LookupError(f"No handler named {name!r} is registered")
 
 
+def find(name: str) -> HandlerSpec | None:
+    """The handler, or None when it is no longer registered (callers then use the defaults)."""
+    try:
+        return handler(name)
+    except LookupError:
+        return None
+
+
 def all_handlers() -> list[HandlerSpec]:
     return list(_handlers.values())

@@ -1,8 +1,37 @@
+"""The retry policy, in one place: after a failed attempt, retry when, or dead."""
+
+from __future__ import annotations
+
+import datetime as dt
 import random
+from dataclasses import dataclass
 
 from django.conf import settings
 
+from pizzeria.eventbus.errors import PermanentError
 from pizzeria.eventbus.registry import HandlerSpec
+
+
+@dataclass(frozen=True)
+class NextStep:
+    dead: bool
+    delay: float = 0.0  # seconds until the next attempt (0 when dead)
+
+    def at(self, now: dt.datetime) -> dt.datetime:
+        return now + dt.timedelta(seconds=self.delay)
+
+
+def next_step(spec: HandlerSpec | None, attempts_since_replay: int, exc: BaseException | None) -> NextStep:
+    """What follows a failed attempt: dead (permanent error, or the budget spent) or a retry.
+
+    The budget and the backoff count from the last replay, so a replayed dead letter gets a fresh
+    budget that starts again with short waits. An error may set a floor on the wait
+    (`retry_after`, e.g. an HTTP 429's Retry-After).
+    """
+    if isinstance(exc, PermanentError) or attempts_since_replay >= max_attempts(spec):
+        return NextStep(dead=True)
+    delay = backoff_seconds(spec, attempts_since_replay)
+    return NextStep(dead=False, delay=max(delay, getattr(exc, "retry_after", None) or 0.0))
 
 
 def max_attempts(spec: HandlerSpec | None) -> int:

@@ -97,22 +97,14 @@ def _expire_leases(batch_size: int) -> int:
 
 
 def _record_lost_attempt(delivery: Delivery, now: dt.datetime) -> None:
-    try:
-        spec = registry.handler(delivery.handler)
-    except LookupError:
-        spec = None
     message = "Worker lost: lease expired before the attempt finished"
     fields = {"lease_until": None, "last_error_class": "WorkerLost", "last_error": message}
-    if delivery.attempts - delivery.attempts_before_replay >= retry.max_attempts(spec):
+    step = retry.next_step(registry.find(delivery.handler), delivery.attempts - delivery.attempts_before_replay, None)
+    if step.dead:
         fields.update(status=Delivery.Status.DEAD, finished_at=now)
         logger.error("delivery_id=%s handler=%s dead after lost workers", delivery.pk, delivery.handler)
     else:
-        delay = retry.backoff_seconds(spec, delivery.attempts - delivery.attempts_before_replay)
-        fields.update(
-            status=Delivery.Status.RETRYING,
-            next_attempt_at=now + dt.timedelta(seconds=delay),
-            enqueued_at=None,
-        )
+        fields.update(status=Delivery.Status.RETRYING, next_attempt_at=step.at(now), enqueued_at=None)
         logger.warning("delivery_id=%s handler=%s worker lost; retrying", delivery.pk, delivery.handler)
     DeliveryAttempt.objects.create(
         delivery=delivery,

@@ -60,3 +60,23 @@ def test_max_attempts_per_handler_override(settings):
     settings.EVENTBUS_MAX_ATTEMPTS = 8
 
     assert retry.max_attempts(spec(max_attempts=3)) == 3
+
+
+def test_next_step_is_the_one_policy_for_failures_and_lost_workers(settings):
+    from pizzeria.eventbus import retry
+    from pizzeria.eventbus.errors import PermanentError, TransientError
+
+    settings.EVENTBUS_MAX_ATTEMPTS = 3
+    settings.EVENTBUS_BACKOFF_BASE, settings.EVENTBUS_BACKOFF_CAP = 1.0, 4.0
+    # a permanent error is dead at once, whatever the budget
+    assert retry.next_step(None, 1, PermanentError("no")).dead
+    # an unknown or transient error (or a lost worker: exc None) retries within the backoff
+    for exc in (RuntimeError("x"), TransientError("x"), None):
+        step = retry.next_step(None, 2, exc)
+        assert not step.dead and 0 <= step.delay <= 2.0
+    # the budget counts attempts since the last replay
+    assert retry.next_step(None, 3, None).dead
+    # Retry-After is a floor on the wait
+    slow = TransientError("429")
+    slow.retry_after = 30.0
+    assert retry.next_step(None, 1, slow).delay == 30.0
