@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from orders.models import Order
 from tests.factories import make_customer, make_menu, make_order, make_staff
-from tests.worker import test_database_url
+from tests.worker import worker_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "/api/auth/token/"
@@ -38,7 +38,7 @@ def attack_from_another_process(**env: str) -> list[int]:
     result = subprocess.run(
         [sys.executable, "-c", ATTACK],
         cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "pizzeria.settings.test", "DATABASE_URL": test_database_url(),
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "pizzeria.settings.test", "DATABASE_URL": worker_database_url(),
              "REDIS_URL": settings.REDIS_URL, **env},
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
