@@ -15,7 +15,12 @@ SECRET = "scrape-secret-0123456789"
 
 def scrape(client, settings) -> dict[str, float]:
     settings.METRICS_TOKEN = SECRET
-    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {SECRET}")
+    return metrics_samples(client, SECRET)
+
+
+def metrics_samples(client, token: str) -> dict[str, float]:
+    """Every sample of /metrics: {'name{labels}': value}."""
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
     samples = {}
     for line in response.content.decode().splitlines():
