@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 from pizzeria.ops import counters
 from pizzeria.ops.broker import queue_depths
-from pizzeria.ops.stats import backlog_by_queue, open_by_handler, queue_of
+from pizzeria.ops.stats import backlog_by_queue, open_by_handler
 
 
 class OpsCollector:
@@ -117,5 +117,3 @@ def _histogram(name: str, doc: str, label: str, stored: dict[str, str]) -> Histo
         family.add_metric([value], buckets, total_sum)
     return family
 
-
-__all__ = ["OpsCollector", "queue_of"]

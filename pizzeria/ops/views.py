@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from pizzeria.eventbus import registry
 from pizzeria.ops.broker import queue_depths
 from pizzeria.ops.failures import failure_groups, group_discard, group_replay
-from pizzeria.ops.stats import backlog_by_queue, finished_by_handler, open_by_handler
+from pizzeria.ops.stats import backlog_by_queue, finished_by_handler, open_by_handler, queue_of
 from pizzeria.ops.workers import workers_online
 from pizzeria.security.permissions import has_any_perm, permission_required
 
@@ -61,7 +61,7 @@ def screen_data(now=None) -> dict:
         w5, w60 = last5.get(name), last60.get(name)
         handlers.append(HandlerRow(
             handler=name,
-            queue=o.queue if o else _queue(name),
+            queue=o.queue if o else queue_of(name),
             last5=w5.finished if w5 else 0,
             last60=w60.finished if w60 else 0,
             failure_rate=w60.failure_rate if w60 else None,
@@ -99,12 +99,6 @@ def screen_data(now=None) -> dict:
         "now": now, "queues": queues, "handlers": handlers, "workers": workers or [],
         "warnings": warnings, "groups": failure_groups(), "threshold": threshold,
     }
-
-
-def _queue(name: str) -> str:
-    from pizzeria.ops.stats import queue_of
-
-    return queue_of(name)
 
 
 @permission_required(VIEW_PERMISSION, message="The ops screen needs the eventbus.view_delivery permission.")
