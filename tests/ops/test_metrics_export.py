@@ -19,7 +19,8 @@ def scrape(client, settings) -> dict[str, float]:
 
 
 def metrics_samples(client, token: str) -> dict[str, float]:
-    """Every sample of /metrics: {'name{labels}': value}."""
+    """Every sample of /metrics: {'name{labels}': value} (this process's batched counts sent first)."""
+    counters.flush()
     response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
     samples = {}
@@ -97,3 +98,14 @@ def test_queue_depths_from_the_real_broker():
     depths = queue_depths()
     assert depths is not None and set(depths) == set(QUEUES)
     assert all(d.messages >= 0 for d in depths.values())
+
+
+def test_a_process_sends_its_batched_counts_by_itself_shortly_after():
+    from tests.worker import wait_for
+
+    counters.flush()
+    for _ in range(3):
+        counters.order_placed()
+
+    wait_for(lambda: (counters.read() or {}).get("orders_placed_total", {}).get("") in ("3", "3.0"),
+             timeout=10, what="the timer's flush")
