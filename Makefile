@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # manage.py, wsgi and celery default to production settings (fail closed); the dev targets say so.
 DEV := DJANGO_SETTINGS_MODULE=pizzeria.settings.dev
 
-.PHONY: install run ps demo test test-fast bench check clean
+.PHONY: install run ps demo flower test test-fast bench check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is required"'
@@ -44,6 +44,13 @@ demo: install
 	@set -a; [ -n "$$REDIS_URL" ] || [ ! -f .run/services.env ] || . ./.run/services.env; set +a; \
 	$(DEV) $(PY) manage.py simulate --orders $(DEMO_ORDERS) --rate $(DEMO_RATE) --failure-rate $(DEMO_FAILURE_RATE) \
 	  --minute $(DEMO_MINUTE) --base-url http://127.0.0.1:$${PORT:-8000}
+
+## Flower (pinned in requirements.txt) on http://127.0.0.1:5555/ against the broker of `make run`
+## (or CELERY_BROKER_URL / REDIS_URL). Local only; FLOWER_BASIC_AUTH=user:pass to share it.
+flower: install
+	@url="$${CELERY_BROKER_URL:-$${REDIS_URL:-$$(cat .run/broker-url 2>/dev/null)}}"; \
+	test -n "$$url" || { echo "make flower: start 'make run' first, or set CELERY_BROKER_URL or REDIS_URL"; exit 1; }; \
+	CELERY_BROKER_URL="$$url" $(DEV) $(VENV)/bin/celery -A pizzeria flower --address=127.0.0.1 --port=$${FLOWER_PORT:-5555}
 
 ## The whole suite (real worker, real broker, real database).
 test: install

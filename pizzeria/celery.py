@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from pizzeria import brokerfix
 
@@ -15,7 +15,27 @@ QUEUES = ("events", "kitchen", "inventory", "notifications", "analytics", "integ
 
 app = Celery("pizzeria")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [Queue(name) for name in QUEUES]
+
+
+def task_queues(amqp: bool) -> list[Queue]:
+    """Redis: plain queues. RabbitMQ: durable quorum queues (replicated, poison-message safe),
+    each on a topic exchange of its own, which Celery's native delayed delivery needs to route a
+    countdown retry back to its queue (direct exchanges would hold it in a worker's memory)."""
+    if not amqp:
+        return [Queue(name) for name in QUEUES]
+    return [
+        Queue(name, Exchange(name, type="topic"), routing_key=name, queue_arguments={"x-queue-type": "quorum"})
+        for name in QUEUES
+    ]
+
+
+def broker_is_amqp() -> bool:
+    return app.conf.broker_url.split("://", 1)[0] in ("amqp", "amqps", "pyamqp")
+
+
+@app.on_after_configure.connect
+def _declare_queues(sender, **kwargs) -> None:
+    sender.conf.task_queues = task_queues(broker_is_amqp())
 
 
 app.autodiscover_tasks()

@@ -143,6 +143,9 @@ def run_stack() -> int:
     if (ROOT / "kitchen" / "management" / "commands" / "seed_kitchen.py").exists():
         if code := _run(manage + ["seed_kitchen"]):
             return code
+    # `make flower` (another terminal) finds the broker here, embedded Valkey included.
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    (RUN_DIR / "broker-url").write_text(os.environ.get("CELERY_BROKER_URL") or os.environ["REDIS_URL"])
     port = os.environ.setdefault("PORT", "8000")
     print(f"devservices: web on http://127.0.0.1:{port}/ (admin: /admin/, API docs: /api/docs/)")
     print("devservices: bring it to life from another shell with `make demo` "

@@ -5,6 +5,7 @@ from pizzeria import health
 from pizzeria.eventbus.metrics import metrics_view
 
 urlpatterns = [
+    path("admin/ops/", include("pizzeria.ops.urls")),  # before the admin's catch-all
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

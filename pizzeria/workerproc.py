@@ -124,8 +124,16 @@ class WorkerProcess:
 
 def queues_purge(*, extra_patterns: tuple[str, ...] = ()) -> None:
     """Empty the bus queues on this broker DB, with the Redis transport's bookkeeping of messages
-    a killed worker had taken but not acknowledged, and any keys matching extra_patterns."""
+    a killed worker had taken but not acknowledged, and any keys matching extra_patterns.
+    On RabbitMQ: declare and purge each queue (unacknowledged messages return on their own when
+    the consumer's channel closes)."""
     with app.connection_for_write() as conn:
+        if conn.transport.driver_type == "amqp":
+            channel = conn.default_channel
+            for queue in app.amqp.queues.values():
+                queue.bind(channel).declare()  # a first run finds them missing
+                channel.queue_purge(queue.name)
+            return
         client = conn.default_channel.client
         keys: list = []
         for queue in QUEUES:

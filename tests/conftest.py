@@ -19,6 +19,9 @@ def clear_shared_cache() -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_shared_cache():
+    from pizzeria.ops import counters
+
+    counters.flush()  # this process's batched metric increments land before the keys go
     clear_shared_cache()
     yield
 

@@ -8,11 +8,20 @@ import subprocess
 import time
 from collections.abc import Callable
 
+import pytest
 from django.conf import settings
 
 from pizzeria.celery import QUEUES, app
 from pizzeria.simulation.faults import database_url
 from pizzeria.workerproc import WorkerProcess, queues_purge
+
+
+BROKER_IS_REDIS = settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+# Tests that kill or replace a redis-server *as the broker*: `.ci/run` runs the worker tests a
+# second time with CELERY_BROKER_URL on RabbitMQ, where they do not apply.
+redis_broker_only = pytest.mark.skipif(
+    not BROKER_IS_REDIS, reason="kills or replaces a private redis-server as the Celery broker"
+)
 
 
 def worker_database_url() -> str:

@@ -35,6 +35,7 @@ from pizzeria.eventbus.errors import DeliveryPostponed, PermanentError
 from pizzeria.eventbus.events import event_class
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
 from pizzeria.eventbus.registry import HandlerSpec
+from pizzeria.ops import context as log_context
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +224,7 @@ def delivery_run(delivery_id: int, *, worker: str = "", abandoned_attempt: int |
     if claim is None:
         logger.debug("delivery_id=%s not claimable (done, running elsewhere or not due)", delivery_id)
         return RunOutcome.SKIPPED
+    log_context.bind_claim(claim)  # handler, attempt, event and order ids on every record
     try:
         return _run_claimed(claim, worker=worker)
     except DatabaseError as exc:

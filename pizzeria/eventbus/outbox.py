@@ -13,6 +13,7 @@ from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.events import DomainEvent
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 from pizzeria.eventbus.schema import payload_validate
+from pizzeria.ops import context as log_context
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,11 @@ def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> li
     ]
     if deliveries:
         Delivery.objects.using(using).bulk_create(deliveries)
+    for e in events:
+        logger.info(
+            "%s recorded for %s %s", e.type, e.aggregate_type, e.aggregate_id,
+            extra={"event_id": str(e.event_id), **({"order_id": e.aggregate_id} if e.aggregate_type == "order" else {})},
+        )
     if _delivery_sink is not None:
         _delivery_sink(list(events), [d.pk for d in deliveries])
     elif deliveries:
@@ -88,6 +94,9 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
         return 0
     items = list(items)
     sent = 0
+    # The web request's id travels with the message, for the worker's log records.
+    request_id = log_context.value("request_id")
+    headers = {"request_id": request_id} if request_id else None
     try:
         with app.producer_or_acquire() as producer:
             for delivery_id, handler_name in items:
@@ -97,6 +106,7 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
                     queue=queue_for(handler_name),
                     producer=producer,
                     countdown=countdown,
+                    headers=headers,
                     **options,
                 )
                 sent += 1

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import environ
 
+from pizzeria.ops.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -36,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI / ReDoc files, served locally (no CDN)
     "pizzeria.eventbus",
+    "pizzeria.ops",  # ops screen, failure groups, shared counters, structured logs
     "orders",
     "kitchen",
     "notifications",
@@ -47,6 +50,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: an oversized body is refused (413) before anything reads it.
     "pizzeria.security.middleware.RequestBodyLimitMiddleware",
+    # A request id for the request's log records and the deliveries it publishes.
+    "pizzeria.ops.logs.RequestIdMiddleware",
+    # Request duration by view into the shared counters (/metrics).
+    "pizzeria.ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # admin/static files under gunicorn too
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -234,22 +241,38 @@ EVENTBUS_PURGE_TIME_BUDGET = env.float("EVENTBUS_PURGE_TIME_BUDGET", default=10.
 EVENTBUS_DB_RETRY_BASE = env.float("EVENTBUS_DB_RETRY_BASE", default=1.0)
 EVENTBUS_DB_RETRY_CAP = env.float("EVENTBUS_DB_RETRY_CAP", default=10.0)
 
-CELERY_BROKER_URL = REDIS_URL
+# The broker: Redis by default (`make run` needs nothing else), RabbitMQ in production if wanted
+# (CELERY_BROKER_URL=amqp://user:pass@host:5672/vhost). Redis keeps the cache and the kitchen
+# display's pub/sub either way. pizzeria/celery.py declares quorum queues on RabbitMQ.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+BROKER_IS_AMQP = CELERY_BROKER_URL.split("://", 1)[0] in ("amqp", "amqps", "pyamqp")
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A worker never gives up reconnecting to the broker (Celery's default is 100 tries, after which
 # the worker exits); the supervisor restarts it if it dies anyway.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # Above the longest hard time limit plus the longest countdown, or Redis would hand an
-    # unacknowledged (acks_late) message to a second worker while the first still runs it.
-    "visibility_timeout": 900,
-    "socket_connect_timeout": 1.0,
-    "socket_timeout": 5.0,
-    # kombu retries connecting on first use of a channel (3 tries, ~2 s) unless told otherwise:
-    # one try, then the publisher gives up and leaves the delivery to the sweeper.
-    "max_retries": 0,
-}
+if BROKER_IS_AMQP:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # The broker confirms each publish: an on-commit publish that returns has reached a queue.
+        "confirm_publish": True,
+        # One try on first use of a channel, as on Redis: the sweeper re-sends what failed.
+        "max_retries": 0,
+    }
+    # Countdown retries on quorum queues go through RabbitMQ's delay exchanges (Celery's native
+    # delayed delivery) instead of waiting unacknowledged in a worker's memory.
+    CELERY_BROKER_NATIVE_DELAYED_DELIVERY_QUEUE_TYPE = "quorum"
+    CELERY_WORKER_DETECT_QUORUM_QUEUES = True
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Above the longest hard time limit plus the longest countdown, or Redis would hand an
+        # unacknowledged (acks_late) message to a second worker while the first still runs it.
+        "visibility_timeout": 900,
+        "socket_connect_timeout": 1.0,
+        "socket_timeout": 5.0,
+        # kombu retries connecting on first use of a channel (3 tries, ~2 s) unless told otherwise:
+        # one try, then the publisher gives up and leaves the delivery to the sweeper.
+        "max_retries": 0,
+    }
 # The web request publishes on commit: never loop on a dead broker there, the sweeper re-sends.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_ACKS_LATE = True
@@ -361,18 +384,16 @@ TRACKER_SSE_HEARTBEAT_SECONDS = env.float("TRACKER_SSE_HEARTBEAT_SECONDS", defau
 # /metrics answers a scraper with "Authorization: Bearer <METRICS_TOKEN>", or a signed-in user
 # holding eventbus.view_delivery; nobody else. Empty: only such users.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# The ops screen (/admin/ops/) reloads its figures this often, and warns when a queue's oldest
+# due delivery has waited longer than the threshold (the alert rule in deploy/ uses the same).
+OPS_REFRESH_SECONDS = env.int("OPS_REFRESH_SECONDS", default=5)
+OPS_OLDEST_AGE_WARNING_SECONDS = env.float("OPS_OLDEST_AGE_WARNING_SECONDS", default=120.0)
 
+# Log lines: "console" (readable, the default) or "json" (one object a line, for a log shipper).
+# Every record of the bus carries event_id, delivery_id, handler, attempt, order_id and the Celery
+# task id; the API's records a request_id that the deliveries it published carry too.
+LOG_FORMAT = env("LOG_FORMAT", default="console")
 PROCESS_TAG = f"[{env('SUPERVISOR_PROCESS_NAME')}] " if env("SUPERVISOR_PROCESS_NAME", default="") else ""
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    # Phone numbers and e-mail addresses are masked in every record the console writes, ours
-    # and the libraries' (the Twilio SDK logs each request's To at INFO). Under supervisord each
-    # process's lines carry its Procfile name (web, worker_kitchen, beat).
-    "filters": {"mask_contacts": {"()": "pizzeria.security.privacy.MaskContactsFilter"}},
-    "formatters": {"plain": {"format": f"%(asctime)s {PROCESS_TAG}%(levelname)s %(name)s %(message)s"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_contacts"]}
-    },
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-}
+# Phone numbers and e-mail addresses are masked in every record either format writes (see
+# pizzeria.ops.logs.logging_config); under supervisord each line carries its Procfile name.
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="INFO"), process_tag=PROCESS_TAG)

@@ -17,7 +17,7 @@ from tests.eventbus.probes import (
     side_effects,
     wait_status,
 )
-from tests.worker import app_broker, free_port, make_worker, private_redis, wait_for
+from tests.worker import app_broker, free_port, make_worker, private_redis, redis_broker_only, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.faults]
 
@@ -55,6 +55,7 @@ def test_handler_that_always_kills_its_worker_ends_dead(worker):
 
 
 @pytest.mark.django_db(transaction=True)
+@redis_broker_only
 def test_broker_down_at_commit_then_sweeper_delivers_everything():
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"

@@ -12,9 +12,9 @@ import pytest
 
 from tests.eventbus.probes import PROBE_A, PROBE_B, emit, side_effects
 from tests.faults.conftest import wait_all_succeeded
-from tests.worker import app_broker, free_port, make_worker, private_redis, wait_for
+from tests.worker import app_broker, free_port, make_worker, private_redis, redis_broker_only, wait_for
 
-pytestmark = [pytest.mark.worker, pytest.mark.faults]
+pytestmark = [pytest.mark.worker, pytest.mark.faults, redis_broker_only]
 
 WORKER_ENV = {"EVENTBUS_REDISPATCH_AFTER": "300"}
 

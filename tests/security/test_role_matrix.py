@@ -212,6 +212,19 @@ def ops_pages(client, user) -> bool:
     return page(client, "/admin/eventbus/delivery/")
 
 
+def ops_screen(client, user) -> bool:
+    return page(client, "/admin/ops/")
+
+
+def deadletter_group_replay(client, user) -> bool:
+    from pizzeria.ops.failures import failure_groups
+
+    dead = rows.dead(handler="matrix.group", last_error=f"probe {uuid.uuid4()}")
+    group = next(g for g in failure_groups(with_tracebacks=False) if dead.pk in g.delivery_ids)
+    client.post(f"/admin/ops/groups/{group.id}/replay/")
+    return Delivery.objects.get(pk=dead.pk).status != Delivery.Status.DEAD
+
+
 def metrics(client, user) -> bool:
     return page(client, "/metrics")
 
@@ -219,7 +232,8 @@ def metrics(client, user) -> bool:
 PROBES = {fn.__name__: fn for fn in [
     api_order_place, api_order_cancel, kitchen_board, dispatch_board, ticket_start, ticket_ready,
     ticket_admin_start, send_out, deliver, pay, staff_cancel, restock, analytics, deadletter_replay,
-    deadletter_discard, notification_resend, webhook_subscriptions, ops_pages, metrics,
+    deadletter_discard, deadletter_group_replay, notification_resend, webhook_subscriptions, ops_pages, ops_screen,
+    metrics,
 ]}  # fmt: skip
 
 

@@ -4,6 +4,8 @@
     manage.py deadletters replay --id 12 --id 13
     manage.py deadletters replay --handler notifications.handlers.sms_order_confirmation
     manage.py deadletters discard --all
+    manage.py deadletters groups
+    manage.py deadletters replay --group 3f2a9c01b7de
 
 replay and discard refuse to run without --id, a filter or --all, so a bare command never acts on
 every dead letter by accident.
@@ -20,6 +22,7 @@ from tqdm import tqdm
 
 from pizzeria.eventbus.models import Delivery
 from pizzeria.eventbus.services import delivery_discard, delivery_replay
+from pizzeria.ops.failures import failure_group, failure_groups
 
 CHUNK = 200
 COLUMNS = ("id", "handler", "event type", "attempts", "error class", "last error", "updated")
@@ -29,29 +32,50 @@ class Command(BaseCommand):
     help = "List, replay or discard dead deliveries (dead letters)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=("list", "replay", "discard"))
+        parser.add_argument("action", choices=("list", "groups", "replay", "discard"))
         parser.add_argument("--handler", help="only this handler (its full name)")
         parser.add_argument("--event-type", dest="event_type", help="only this CloudEvents type")
         parser.add_argument(
             "--id", dest="ids", action="append", type=int, default=[], help="a delivery id (repeatable)"
+        )
+        parser.add_argument(
+            "--group", help="every dead letter of this failure group (an id shown by `groups`)"
         )
         parser.add_argument("--all", action="store_true", help="every dead letter (replay/discard)")
         parser.add_argument("--limit", type=int, default=100, help="rows shown by list (default 100)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, action: str, **options) -> None:
+        if action == "groups":
+            self._groups()
+            return
+        if options["group"]:
+            group = failure_group(options["group"])
+            if group is None:
+                raise CommandError(f"No failure group {options['group']!r} (run `deadletters groups`)")
+            options["ids"] = [*options["ids"], *group.delivery_ids]
         queryset = self._select(options)
         if action == "list":
             self._list(queryset, limit=options["limit"])
             return
         if not (options["ids"] or options["handler"] or options["event_type"] or options["all"]):
-            raise CommandError(f"{action} needs --id, --handler, --event-type or --all")
+            raise CommandError(f"{action} needs --id, --group, --handler, --event-type or --all")
         actor = "manage.py deadletters"
         if action == "replay":
             self._replay(queryset, actor=actor, progress=not options["no_progress"])
         else:
             count = delivery_discard(deliveries=list(queryset), actor=actor)
             self.stdout.write(self.style.SUCCESS(f"{count} dead deliveries discarded"))
+
+    def _groups(self) -> None:
+        groups = failure_groups(with_tracebacks=False)
+        for g in groups:
+            self.stdout.write(
+                f"{g.id}  {g.count:>5}  {g.handler}  {g.error_class}\n"
+                f"              first {g.first_seen:%Y-%m-%d %H:%M:%S}  last {g.last_seen:%Y-%m-%d %H:%M:%S}  "
+                f"{Truncator(g.message).chars(100)}"
+            )
+        self.stdout.write(f"{len(groups)} failure groups, {sum(g.count for g in groups)} dead deliveries")
 
     def _select(self, options: dict) -> QuerySet[Delivery]:
         queryset = Delivery.objects.filter(status=Delivery.Status.DEAD).select_related("event")

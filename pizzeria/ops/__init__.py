@@ -1,0 +1,1 @@
+"""Operating the estate: counters, queue depths, the ops screen, failure groups, structured logs."""
