@@ -7,7 +7,8 @@ import pytest
 
 from pizzeria.celery import QUEUES
 from tests.factories import make_customer, make_order, make_role_user
-from tests.kitchen.test_browser import CHROMIUM, PASSWORD, browser  # noqa: F401  (browser: the fixture)
+from tests.browser import CHROMIUM, browser  # noqa: F401  (browser: the fixture)
+from tests.kitchen.test_browser import PASSWORD
 from tests.worker import make_worker, purge_queues
 
 TIMEOUT_MS = 30_000
