@@ -10,12 +10,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orders import pricing
+from orders import pricing, selectors
 from orders.errors import IdempotencyConflict, InvalidOrder
-from orders.models import Customer, Order, OrderItem, Pizza, Size, Topping
+from orders.models import Customer, Order, OrderItem
 from orders.models.order import MAX_QUANTITY, delivery_estimate, prep_estimate
 from orders.phones import phone_normalize, validate_sms_region
 
@@ -24,40 +24,41 @@ logger = logging.getLogger(__name__)
 MAX_ITEMS = 50
 
 
-def _resolve_items(items: Sequence[dict]) -> list[OrderItem]:
-    """Turn item requests into unsaved OrderItems priced from the menu; collect every problem."""
-    errors: dict[str, list[str]] = {}
-    if not items:
-        errors["items"] = ["An order needs at least one item."]
-    elif len(items) > MAX_ITEMS:
-        errors["items"] = [f"An order can have at most {MAX_ITEMS} items."]
-    if errors:
-        raise InvalidOrder(errors)
+def _resolve_items(items: Sequence[dict]) -> tuple[list[OrderItem], list[dict[str, list[str]]]]:
+    """Turn item requests into unsaved OrderItems priced from the menu (read in one query).
+
+    Returns (lines, problems): problems has one {field: [messages]} per item ({} for a good one)
+    when any item is wrong. This is the one rule for what may be ordered; the API shows these
+    messages as they are.
+    """
     ids = [i.get("pizza") for i in items if isinstance(i.get("pizza"), int)]
-    pizzas = {p.pk: p for p in Pizza.objects.filter(pk__in=ids, active=True)}
-    sizes = {s.code: s for s in Size.objects.all()}
-    codes = {c for i in items for c in (i.get("toppings") or [])}
-    toppings = {t.code: t for t in Topping.objects.filter(code__in=codes, active=True)}
+    wanted = {c for i in items for c in (i.get("toppings") or [])}
+    menu = selectors.menu_choices(pizza_ids=ids, topping_codes=wanted)
     lines: list[OrderItem] = []
-    for n, item in enumerate(items):
-        pizza, size = pizzas.get(item.get("pizza")), sizes.get(item.get("size"))
+    problems: list[dict[str, list[str]]] = []
+    for item in items:
+        pizza, size = menu.pizzas.get(item.get("pizza")), menu.sizes.get(item.get("size"))
         quantity = item.get("quantity", 1)
         codes = list(item.get("toppings") or [])
-        problems = []
+        e: dict[str, list[str]] = {}
         if pizza is None:
-            problems.append(f"Pizza {item.get('pizza')!r} is not on the menu.")
+            e["pizza"] = [f"Pizza {item.get('pizza')!r} is not on the menu."]
         if size is None:
-            problems.append(f"Size {item.get('size')!r} does not exist.")
-        problems += [f"Topping {c!r} is not available." for c in codes if c not in toppings]
-        if len(set(codes)) != len(codes):
-            problems.append("A topping is listed twice.")
+            e["size"] = [f"Unknown size {item.get('size')!r}; see /api/menu/."]
+        unknown = [c for c in codes if c not in menu.toppings]
+        if unknown:
+            e["toppings"] = [f"Unknown topping {c!r}; see /api/menu/." for c in unknown]
+        elif len(set(codes)) != len(codes):
+            e["toppings"] = ["Each topping can be listed once."]
         if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
-            problems.append(f"Quantity must be between 1 and {MAX_QUANTITY}.")
-        if problems:
-            errors[f"items[{n}]"] = problems
+            e["quantity"] = [f"Quantity must be between 1 and {MAX_QUANTITY}."]
+        problems.append(e)
+        if e:
             continue
         unit = pricing.unit_price(
-            base_price=pizza.base_price, topping_prices=[toppings[c].price for c in codes], multiplier=size.multiplier
+            base_price=pizza.base_price,
+            topping_prices=[menu.toppings[c].price for c in codes],
+            multiplier=size.multiplier,
         )
         lines.append(
             OrderItem(
@@ -69,9 +70,7 @@ def _resolve_items(items: Sequence[dict]) -> list[OrderItem]:
                 line_total=pricing.line_total(unit=unit, quantity=quantity),
             )
         )
-    if errors:
-        raise InvalidOrder(errors)
-    return lines
+    return lines, (problems if any(problems) else [])
 
 
 def order_place(
@@ -102,36 +101,48 @@ def order_place(
         order_phone = phone_normalize(phone) if phone else customer.phone
         if order_phone != customer.phone:  # an override: SMS go to it, so it is checked
             phone_check_override(phone=order_phone)
+        elif phone:  # the profile's number typed again: still one the pizzeria may text
+            validate_sms_region(order_phone)
     except ValidationError as exc:
         errors["phone"] = list(exc.messages)
     if errors:
         raise InvalidOrder(errors)
-    lines = _resolve_items(items)
+    if not items:
+        raise InvalidOrder({"items": ["An order needs at least one item."]})
+    if len(items) > MAX_ITEMS:
+        raise InvalidOrder({"items": [f"An order can have at most {MAX_ITEMS} items."]})
+    lines, item_errors = _resolve_items(items)
+    if item_errors:
+        raise InvalidOrder({}, item_errors=item_errors)
 
+    now = timezone.now()
+    ready = now + prep_estimate(sum(line.quantity for line in lines))
+    order = Order(
+        customer=customer,
+        phone=order_phone,
+        email=customer.email or customer.user.email,
+        fulfilment=fulfilment,
+        delivery_address=delivery_address if fulfilment == Order.Fulfilment.DELIVERY else "",
+        notes=notes or "",
+        placed_at=now,
+        estimated_ready_time=ready,
+        estimated_delivery_time=ready + delivery_estimate() if fulfilment == Order.Fulfilment.DELIVERY else None,
+        total_amount=pricing.money(sum((line.line_total for line in lines), Decimal("0"))),
+        idempotency_key=idempotency_key,
+        request_fingerprint=request_fingerprint,
+    )
+    # Recorded before the insert, so one INSERT writes the order and its event (it gets the
+    # order's id when saved, see Order.drain_events); the items follow in the same transaction.
+    order.record_placed(items=lines, actor=actor or customer.user)
     with transaction.atomic():
-        now = timezone.now()
-        pizzas = sum(line.quantity for line in lines)
-        ready = now + prep_estimate(pizzas)
-        order = Order(
-            customer=customer,
-            phone=order_phone,
-            email=customer.email or customer.user.email,
-            fulfilment=fulfilment,
-            delivery_address=delivery_address if fulfilment == Order.Fulfilment.DELIVERY else "",
-            notes=notes or "",
-            placed_at=now,
-            estimated_ready_time=ready,
-            estimated_delivery_time=ready + delivery_estimate() if fulfilment == Order.Fulfilment.DELIVERY else None,
-            idempotency_key=idempotency_key,
-            request_fingerprint=request_fingerprint,
-        )
         order.save()
         for line in lines:
             line.order = order
         OrderItem.objects.bulk_create(lines)
-        order.total_amount = pricing.money(sum((line.line_total for line in lines), Decimal("0")))
-        order.record_placed(actor=actor or customer.user)
-        order.save()
+    # The caller (the API's response) reads the items and the timeline it just wrote without
+    # asking the database again: a new order's first events are all it has.
+    selectors.order_items_known(order=order, items=lines)
+    order.known_events = order.saved_events
     logger.info("Order placed order_id=%s customer_id=%s total=%s", order.pk, customer.pk, order.total_amount)
     return order
 
@@ -156,22 +167,26 @@ def phone_check_override(*, phone: str) -> None:
 def order_place_idempotent(*, customer: Customer, idempotency_key: str, request_fingerprint: str, **kwargs) -> tuple[Order, bool]:
     """Place an order once per (customer, Idempotency-Key); returns (order, created).
 
-    The customer row is locked so two concurrent requests with the same key cannot both create.
-    The same key with a different request body raises IdempotencyConflict.
+    The unique constraint on (customer, idempotency_key) decides: the first request inserts, a
+    repeat (or a concurrent twin, which waits on the index until the first commits) fails to
+    and answers with the order the key already made. The same key with a different request body
+    raises IdempotencyConflict. Placing first costs nothing extra on the usual path (no lock, no
+    look-up); a repeat pays for its refused insert and one look-up.
     """
-    with transaction.atomic():
-        Customer.objects.select_for_update().filter(pk=customer.pk).first()
-        existing = Order.objects.filter(customer=customer, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            if existing.request_fingerprint != request_fingerprint:
-                raise IdempotencyConflict(
-                    "This Idempotency-Key was already used for a different request; use a new key."
-                )
-            return existing, False
+    try:
         order = order_place(
             customer=customer, idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, **kwargs
         )
         return order, True
+    except (IntegrityError, InvalidOrder):
+        # The key is taken, or this body is no longer valid (the menu changed since the order
+        # it made): a repeat still gets its order.
+        existing = Order.objects.filter(customer=customer, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+    if existing.request_fingerprint != request_fingerprint:
+        raise IdempotencyConflict("This Idempotency-Key was already used for a different request; use a new key.")
+    return existing, False
 
 
 def _locked(order_id: int) -> Order:

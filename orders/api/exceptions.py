@@ -14,7 +14,7 @@ from orders.errors import IdempotencyConflict, IllegalTransition, InvalidOrder, 
 
 def exception_handler(exc, context):
     if isinstance(exc, InvalidOrder):
-        return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        return Response(exc.by_field(), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, IllegalTransition):
         return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, IdempotencyConflict):

@@ -108,6 +108,10 @@ class OrderItemInputSerializer(serializers.Serializer):
 
 
 class OrderCreateSerializer(serializers.Serializer):
+    """Shape only. What may be ordered (the menu, the address, the phone's region and hourly cap)
+    is orders.services.order_place's rule; its InvalidOrder answers 400 with field messages
+    (orders.api.exceptions), so the menu is read once per request."""
+
     items = OrderItemInputSerializer(many=True, allow_empty=False, max_length=MAX_ITEMS)
     fulfilment = serializers.ChoiceField(choices=Order.Fulfilment.choices)
     delivery_address = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
@@ -115,44 +119,6 @@ class OrderCreateSerializer(serializers.Serializer):
     phone = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=32, help_text="Overrides the profile phone for this order"
     )
-
-    def validate_phone(self, value: str) -> str:
-        return _phone(value)
-
-    def validate_items(self, items: list[dict]) -> list[dict]:
-        """Check every item against the menu in three queries; report problems per item."""
-        pizzas = set(Pizza.objects.filter(pk__in=[i["pizza"] for i in items], active=True).values_list("pk", flat=True))
-        sizes = set(Size.objects.values_list("code", flat=True))
-        codes = {c for i in items for c in i["toppings"]}
-        toppings = set(Topping.objects.filter(code__in=codes, active=True).values_list("code", flat=True))
-        errors, bad = [], False
-        for item in items:
-            e: dict[str, list[str]] = {}
-            if item["pizza"] not in pizzas:
-                e["pizza"] = [f"Pizza {item['pizza']} is not on the menu."]
-            if item["size"] not in sizes:
-                e["size"] = [f"Unknown size {item['size']!r}; see /api/menu/."]
-            unknown = [c for c in item["toppings"] if c not in toppings]
-            if unknown:
-                e["toppings"] = [f"Unknown topping {c!r}; see /api/menu/." for c in unknown]
-            elif len(set(item["toppings"])) != len(item["toppings"]):
-                e["toppings"] = ["Each topping can be listed once."]
-            errors.append(e)
-            bad = bad or bool(e)
-        if bad:
-            raise serializers.ValidationError(errors)
-        return items
-
-    def validate(self, attrs: dict) -> dict:
-        customer = self.context.get("customer")
-        attrs["delivery_address"] = attrs.get("delivery_address", "").strip()
-        if (
-            attrs["fulfilment"] == Order.Fulfilment.DELIVERY
-            and not attrs["delivery_address"]
-            and not (customer and customer.default_address.strip())
-        ):
-            raise serializers.ValidationError({"delivery_address": ["A delivery order needs a delivery address."]})
-        return attrs
 
 
 class OrderCancelSerializer(serializers.Serializer):

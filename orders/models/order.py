@@ -3,6 +3,7 @@ and record the matching event from orders/events.py. Saving publishes (pizzeria.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -108,6 +109,12 @@ class Order(AggregateRoot):
 
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Every event this order has, when this instance knows them all (the one order_place just
+    # saved): its timeline is then read from here instead of the outbox. None: ask the outbox.
+    known_events: tuple | None = None
+    # The events its last save wrote to the outbox, as written.
+    saved_events: tuple = ()
+
     class Meta:
         ordering = ["-placed_at", "-id"]
         constraints = [
@@ -142,11 +149,15 @@ class Order(AggregateRoot):
                 f"Order {self.pk} is {self.get_status_display().lower()}; only {names} orders can {action}"
             )
 
-    def record_placed(self, *, actor=None) -> None:
-        """Record OrderPlaced; call once the items exist and the total is set."""
+    def record_placed(self, *, items, actor=None) -> events.OrderPlaced:
+        """Record OrderPlaced; call once the items are priced and the total is set.
+
+        items: the order's OrderItems with their pizza and size (the caller has them; asking the
+        database would cost a query per order). Before the order's first save the event has no
+        order_id yet: saving gives it one (drain_events).
+        """
         self.placed_by = actor_name(actor)
-        items = list(self.items.select_related("pizza", "size").order_by("pk"))
-        self.record(
+        return self.record(
             events.OrderPlaced(
                 order_id=self.pk,
                 customer_id=self.customer_id,
@@ -283,10 +294,21 @@ class Order(AggregateRoot):
             events.OrderCancelled(order_id=self.pk, reason=reason, cancelled_by=self.cancelled_by, occurred_at=now)
         )
 
+    def drain_events(self) -> list:
+        """The events to write (the bus calls it after the row is saved): one recorded before the
+        first insert learns the order's id here, as its envelope's aggregate_id does."""
+        drained = [
+            dataclasses.replace(e, order_id=self.pk) if getattr(e, "order_id", 0) is None else e
+            for e in super().drain_events()
+        ]
+        self.saved_events = tuple(drained)
+        return drained
+
     def save(self, *args, **kwargs) -> None:
         changed = bool(self.pending_events)
         super().save(*args, **kwargs)
         if changed:
+            self.known_events = None  # no longer all of them
             # After commit, the customer's open tracker page re-reads the order (orders.tracker).
             order_changed(order_id=self.pk)
 

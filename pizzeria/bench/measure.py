@@ -6,6 +6,7 @@ import datetime as dt
 import statistics
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -52,6 +53,62 @@ def seed_minimal() -> dict:
     return {
         "customer": customer,
         "items": [{"pizza": pizza.pk, "size": "large", "toppings": ["mushrooms"], "quantity": 2}],
+    }
+
+
+# --- the order request ------------------------------------------------------------------------
+QUERY_BUDGET = 10  # issue 13: SQL queries of one order placement through the API
+
+
+def queries_per_order(seed: dict, *, rounds: int = 3) -> dict:
+    """SQL queries of POST /api/orders/ as a customer's app sends it, counted around the view.
+
+    Through Django's test client in this process (no server): token authentication, throttles,
+    an Idempotency-Key, a delivery order with two items and toppings. The webhook family the bench
+    process unregisters is put back meanwhile, so its subscription look-up counts as in production.
+    Each order commits and is published like any other (the worker runs its no-op handlers).
+    """
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from pizzeria.eventbus import registry
+    from pizzeria.integrations.webhooks import FAMILY
+    from pizzeria.security.tokens import token_issue
+
+    customer = seed["customer"]
+    client = Client(HTTP_AUTHORIZATION=f"Token {token_issue(user=customer.user).key}")
+    line = seed["items"][0]
+    body = {
+        "items": [line, {**line, "toppings": [], "quantity": 1}],
+        "fulfilment": "delivery",
+        "delivery_address": "12 Via Roma, Springfield",
+    }
+    counts, statements = [], []
+    registry.register_family(FAMILY)
+    try:
+        with warnings.catch_warnings():
+            # WhiteNoise notes the bench has no collected static files; nothing here serves them.
+            warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+            for _ in range(rounds):
+                with CaptureQueriesContext(connection) as ctx:
+                    response = client.post(
+                        "/api/orders/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex
+                    )
+                if response.status_code != 201:
+                    raise BenchError(f"POST /api/orders/ answered {response.status_code}: {response.content[:300]!r}")
+                counts.append(len(ctx.captured_queries))
+                statements = [" ".join(q["sql"].split())[:90] for q in ctx.captured_queries]
+    finally:
+        registry.unregister_family(FAMILY.prefix)
+    return {
+        "orders": rounds,
+        "queries": counts,
+        "min": min(counts),
+        "median": statistics.median(counts),
+        "max": max(counts),
+        "budget": QUERY_BUDGET,
+        "statements_last_order": statements,
     }
 
 
@@ -209,38 +266,50 @@ def percentile(sorted_values: list[float], p: float) -> float:
 
 
 # --- sweeper --------------------------------------------------------------------------------
-def stranded_create(n: int, handlers: list[str]) -> list[int]:
-    """n pending deliveries whose message never went out (enqueued_at NULL), 1 event per len(handlers)."""
+def stranded_create(n: int, handlers: list[str], *, chunk: int = 10_000) -> list[int]:
+    """n pending deliveries whose message never went out (enqueued_at NULL), 1 event per len(handlers).
+
+    Written `chunk` deliveries at a time, so 100,000 cost the bench no more memory than 10,000.
+    """
     template = OutboxEvent.objects.filter(type__endswith="order.placed").order_by("-occurred_at").first()
     payload = template.payload if template else {}
     now = timezone.now()
     due = now - dt.timedelta(seconds=1)
-    events = [
-        OutboxEvent(
-            event_id=uuid.uuid4(),
-            type=template.type if template else "com.mariopizzeria.order.placed",
-            aggregate_type="order",
-            aggregate_id=f"stranded-{i}",
-            aggregate_version=1,
-            occurred_at=now,
-            payload=payload,
-        )
-        for i in range((n + len(handlers) - 1) // len(handlers))
-    ]
-    OutboxEvent.objects.bulk_create(events, batch_size=1000)
-    rows = [
-        Delivery(event_id=e.event_id, handler=h, next_attempt_at=due, enqueued_at=None)
-        for e in events
-        for h in handlers
-    ][:n]
-    Delivery.objects.bulk_create(rows, batch_size=2000)
-    return [d.pk for d in rows]
+    per_event = len(handlers)
+    ids: list[int] = []
+    made = 0
+    while made < n:
+        size = min(chunk, n - made)
+        events = [
+            OutboxEvent(
+                event_id=uuid.uuid4(),
+                type=template.type if template else "com.mariopizzeria.order.placed",
+                aggregate_type="order",
+                aggregate_id=f"stranded-{made // per_event + i}",
+                aggregate_version=1,
+                occurred_at=now,
+                payload=payload,
+            )
+            for i in range((size + per_event - 1) // per_event)
+        ]
+        OutboxEvent.objects.bulk_create(events, batch_size=1000)
+        rows = [
+            Delivery(event_id=e.event_id, handler=h, next_attempt_at=due, enqueued_at=None)
+            for e in events
+            for h in handlers
+        ][:size]
+        Delivery.objects.bulk_create(rows, batch_size=2000)
+        ids.extend(d.pk for d in rows)
+        made += size
+    return ids
 
 
 def sweeper(n: int, handlers: list[str], *, timeout: float) -> dict:
     from pizzeria.eventbus.sweeper import sweep
 
     ids = stranded_create(n, handlers)
+    # 100,000 at the target's 1,000/s take 100 s: let a large run take that long before giving up.
+    timeout = max(timeout, n / 500)
     started = time.perf_counter()
     sweeps = sent = 0
     while sent < n:

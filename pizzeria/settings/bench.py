@@ -11,6 +11,7 @@ DEBUG = False  # DEBUG keeps every SQL query in memory: not what production pays
 SECRET_KEY = env("SECRET_KEY", default="") or "bench-only-key-never-serves-requests"  # noqa: S105
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # the seed's one user
 INSTALLED_APPS = [*INSTALLED_APPS, "pizzeria.bench"]  # noqa: F405  (last: its ready() runs last)
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405  (the order request measured with Django's test client)
 CELERY_BEAT_SCHEDULE = {}  # the bench calls the sweeper itself
 LOGGING = {
     **LOGGING,  # noqa: F405

@@ -266,3 +266,62 @@ def test_schema_and_docs_are_served():
     assert "409" in paths["/api/orders/{id}/cancel/"]["post"]["responses"]
     assert "422" in paths["/api/orders/"]["post"]["responses"]
     assert client.get("/api/docs/").status_code == 200
+
+
+# --- cost ---------------------------------------------------------------------------------------------
+QUERY_BUDGET = 10  # issue 13: a lean order request
+
+
+def two_item_delivery(menu) -> dict:
+    return order_body(
+        menu,
+        items=[
+            {"pizza": menu["pizzas"]["Margherita"].pk, "size": "large", "toppings": ["mushrooms", "olives"], "quantity": 2},
+            {"pizza": menu["pizzas"]["Diavola"].pk, "size": "small", "toppings": ["extra-cheese"], "quantity": 1},
+        ],
+    )
+
+
+def test_placing_an_order_runs_at_most_ten_queries(api, menu, django_assert_max_num_queries):
+    # given: a webhook subscription too, so the per-subscription delivery is part of the count
+    from pizzeria.eventbus.models import Delivery
+    from tests.integrations.helpers import subscribe
+
+    sub, _ = subscribe("http://127.0.0.1:9/hook")  # never called: nothing commits here
+    # when: the whole request, token auth, throttles and the Idempotency-Key path included
+    with django_assert_max_num_queries(QUERY_BUDGET):
+        response = api.post("/api/orders/", two_item_delivery(menu), format="json", HTTP_IDEMPOTENCY_KEY="lean-1")
+    # then
+    assert response.status_code == 201, response.json()
+    order = Order.objects.get()
+    assert [len(i["toppings"]) for i in response.json()["items"]] == [2, 1] and order.items.count() == 2
+    assert Delivery.objects.filter(handler=sub.handler_name, event__aggregate_id=str(order.pk)).count() == 1
+
+
+def test_the_placed_order_is_answered_as_it_reads_back(api, menu):
+    """The response is built from what the request wrote, not re-read: it must say what a read says."""
+    placed = api.post("/api/orders/", two_item_delivery(menu), format="json", HTTP_IDEMPOTENCY_KEY="same-1").json()
+    assert api.get(f"/api/orders/{placed['id']}/").json() == placed
+    replayed = api.post("/api/orders/", two_item_delivery(menu), format="json", HTTP_IDEMPOTENCY_KEY="same-1").json()
+    assert replayed == placed
+
+
+def test_a_replay_after_the_menu_changed_still_gets_its_order(api, menu):
+    first = api.post("/api/orders/", order_body(menu), format="json", HTTP_IDEMPOTENCY_KEY="menu-1")
+    menu["pizzas"]["Margherita"].active = False
+    menu["pizzas"]["Margherita"].save()
+    again = api.post("/api/orders/", order_body(menu), format="json", HTTP_IDEMPOTENCY_KEY="menu-1")
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    fresh = api.post("/api/orders/", order_body(menu), format="json", HTTP_IDEMPOTENCY_KEY="menu-2")
+    assert fresh.status_code == 400 and fresh.json()["items"] == [{"pizza": [f"Pizza {menu['pizzas']['Margherita'].pk} is not on the menu."]}]
+
+
+def test_item_errors_keep_the_api_messages(api, menu):
+    body = order_body(menu, items=[_item(menu), _item(menu, size="huge", toppings=["gold", "gold"]), _item(menu, toppings=["olives", "olives"])])
+    errors = api.post("/api/orders/", body, format="json").json()["items"]
+    assert errors == [
+        {},
+        {"size": ["Unknown size 'huge'; see /api/menu/."], "toppings": ["Unknown topping 'gold'; see /api/menu/."] * 2},
+        {"toppings": ["Each topping can be listed once."]},
+    ]

@@ -271,3 +271,49 @@ def test_order_placed_payload_round_trips_through_the_outbox():
     event = OrderPlaced.from_json(row.payload)
     assert event.items[0].unit_price == Decimal("15.59") and event.items[0].pizza_id == order.items.get().pizza_id
     assert event.total_amount == order.total_amount and event.estimated_ready_time == order.estimated_ready_time
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_with_one_key_at_the_same_time_make_one_order(monkeypatch):
+    """The unique index, not a lock, keeps a key to one order: the twin waits on it, then replays."""
+    import threading
+
+    from django.db import connections
+
+    from orders.models import order as order_module
+
+    menu = make_menu()
+    customer = make_customer()
+    kwargs = dict(items=[{"pizza": menu["pizzas"]["Margherita"].pk, "size": "small"}], fulfilment="pickup")
+    inserted = threading.Event()
+    original = order_module.order_changed
+
+    def slow_first(*, order_id):
+        original(order_id=order_id)
+        if not inserted.is_set():  # the first holds its inserted row, not yet committed
+            inserted.set()
+            threading.Event().wait(0.5)  # widen the window for the twin (no timing asserted)
+
+    monkeypatch.setattr(order_module, "order_changed", slow_first)
+    results = {}
+
+    def place(name):
+        try:
+            results[name] = services.order_place_idempotent(
+                customer=customer, idempotency_key="twin", request_fingerprint="same", **kwargs
+            )
+        finally:
+            connections.close_all()
+
+    with capture_events(run_handlers=False):
+        first = threading.Thread(target=place, args=("first",))
+        first.start()
+        assert inserted.wait(timeout=10)
+        second = threading.Thread(target=place, args=("second",))
+        second.start()
+        first.join(timeout=20)
+        second.join(timeout=20)
+
+    assert results["first"][1] is True and results["second"][1] is False
+    assert results["first"][0].pk == results["second"][0].pk
+    assert Order.objects.count() == 1
