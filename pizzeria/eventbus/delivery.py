@@ -1,7 +1,7 @@
 """Running one delivery: claim the row, call the handler, record the outcome.
 
-The claim is a conditional UPDATE, so a duplicate message, a message for a finished delivery or
-one that arrives early does nothing. The handler's writes and the "succeeded" mark commit in one
+The claim (claims.py) is a conditional UPDATE, so a duplicate message, a message for a finished
+delivery or one that arrives early does nothing. The handler's writes and the "succeeded" mark commit in one
 transaction fenced by the attempt number: if the lease expired meanwhile and another worker took
 the delivery over, the late finisher rolls back instead of committing a second time.
 
@@ -16,20 +16,17 @@ message once the database answers again, instead of acknowledging it away.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 import traceback
-import uuid
-from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
-from django.utils import timezone
 
 from pizzeria.eventbus import registry, retry
+from pizzeria.eventbus.claims import Claim, delivery_claim, delivery_release, not_claimable
 from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.errors import DeliveryPostponed, PermanentError
 from pizzeria.eventbus.events import event_class
@@ -39,7 +36,6 @@ from pizzeria.ops import context as log_context
 
 logger = logging.getLogger(__name__)
 
-ACTIVE = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
 # Errors that may mean the connection itself is gone (Postgres restart, failover, a cut socket).
 CONNECTION_ERRORS = (InterfaceError, OperationalError)
 
@@ -82,125 +78,6 @@ def connection_lost() -> bool:
         return True
 
 
-@dataclass(frozen=True)
-class Claim:
-    delivery_id: int
-    handler: str
-    attempt: int
-    event_id: str
-    claimed_at: dt.datetime  # the database's time of the claim
-    attempt_since_replay: int
-    # The event, fetched by the claim itself where the database allows (Postgres: UPDATE … FROM).
-    event_type: str | None = None
-    payload: dict | None = None
-    claimed_mono: float = field(default_factory=time.monotonic)
-
-    def now(self) -> dt.datetime:
-        """The database's time now, as seen from the claim plus the monotonic time since."""
-        return self.claimed_at + dt.timedelta(seconds=time.monotonic() - self.claimed_mono)
-
-
-def delivery_claim(delivery_id: int) -> Claim | None:
-    """pending/retrying and due → running with a lease, attempts + 1; None if not claimable.
-
-    Due and lease are judged by the database's clock. One round trip on Postgres: the UPDATE
-    joins the outbox row and returns the event too. Its commit is asynchronous (synchronous_commit
-    off for this one statement's transaction): a claim lost in a database crash only puts the
-    delivery back to pending, for the sweeper to re-send, and the attempt's durable "finish"
-    commit flushes the WAL past the claim anyway. The claim stays visible to every other session
-    at once. This saves one WAL flush (~1 ms) per delivery.
-    """
-    qn = connection.ops.quote_name
-    table = qn(Delivery._meta.db_table)
-    lease = settings.EVENTBUS_LEASE_SECONDS
-    if connection.vendor == "postgresql":
-        outbox = qn(OutboxEvent._meta.db_table)
-        # Only when not nested in a caller's transaction: set_config(..., true) lasts until the
-        # end of the transaction, and a caller's own commit must stay synchronous.
-        relaxed = "" if connection.in_atomic_block else ", (SELECT set_config('synchronous_commit', 'off', true)) AS _async"
-        sql = (
-            f"UPDATE {table} AS d SET status = %s, attempts = d.attempts + 1, "
-            "claimed_at = STATEMENT_TIMESTAMP(), "
-            "lease_until = STATEMENT_TIMESTAMP() + %s * INTERVAL '1 second', "
-            f"updated_at = STATEMENT_TIMESTAMP() FROM {outbox} AS e{relaxed} "
-            "WHERE d.id = %s AND d.status IN (%s, %s) AND d.next_attempt_at <= STATEMENT_TIMESTAMP() "
-            "AND e.event_id = d.event_id "
-            "RETURNING d.handler, d.attempts, d.event_id, d.attempts_before_replay, d.claimed_at, e.type, e.payload"
-        )
-        params = [Delivery.Status.RUNNING, lease, delivery_id, *ACTIVE]
-    else:  # SQLite: one machine, the process clock is the database's; RETURNING may not join
-        now = timezone.now()
-        sql = (
-            f"UPDATE {table} SET status = %s, attempts = attempts + 1, claimed_at = %s, "
-            "lease_until = %s, updated_at = %s "
-            "WHERE id = %s AND status IN (%s, %s) AND next_attempt_at <= %s "
-            "RETURNING handler, attempts, event_id, attempts_before_replay"
-        )
-        params = [
-            Delivery.Status.RUNNING, now, now + dt.timedelta(seconds=lease), now, delivery_id, *ACTIVE, now,
-        ]
-    mono = time.monotonic()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    handler, attempt, raw_event_id, before_replay, *rest = row
-    event_id = str(uuid.UUID(str(raw_event_id)))  # SQLite returns the hex form
-    if rest:
-        claimed_at, event_type, payload = rest
-        if isinstance(payload, (str, bytes)):  # Django reads jsonb as text (JSONField decodes it)
-            payload = json.loads(payload)
-        return Claim(
-            delivery_id, handler, attempt, event_id, claimed_at, attempt - before_replay,
-            event_type, payload, claimed_mono=mono,
-        )
-    return Claim(delivery_id, handler, attempt, event_id, now, attempt - before_replay, claimed_mono=mono)
-
-
-def delivery_release(delivery_id: int, *, attempt: int, error: str) -> bool:
-    """Record an attempt cut short by a lost database connection and make the delivery due now.
-
-    Fenced like a finish: if the sweeper already counted the attempt as lost, nothing changes.
-    It does not count against the retry budget's backoff: the handler did not fail.
-    """
-    with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update()
-            .filter(pk=delivery_id, status=Delivery.Status.RUNNING, attempts=attempt)
-            .first()
-        )
-        if delivery is None:
-            return False
-        Delivery.objects.filter(pk=delivery_id).update(
-            status=Delivery.Status.RETRYING,
-            lease_until=None,
-            next_attempt_at=DbNow(),
-            enqueued_at=None,
-            last_error_class="DatabaseLost",
-            last_error=error[:2000],
-            updated_at=DbNow(),
-        )
-        DeliveryAttempt.objects.create(
-            delivery_id=delivery_id,
-            number=attempt,
-            started_at=delivery.claimed_at or timezone.now(),
-            outcome=DeliveryAttempt.Outcome.FAILED,
-            error_class="DatabaseLost",
-            error_message=error[:2000],
-        )
-    logger.warning("delivery_id=%s attempt %s released after a lost database connection", delivery_id, attempt)
-    return True
-
-
-def _not_claimable(delivery_id: int) -> None:
-    """A message for an active delivery that is not due yet (a clock-skewed countdown, or a
-    duplicate) must not be the only wake-up: hand the delivery back to the sweeper."""
-    Delivery.objects.filter(
-        pk=delivery_id, status__in=ACTIVE, next_attempt_at__gt=DbNow(), enqueued_at__isnull=False
-    ).update(enqueued_at=None)
-
-
 def _event_load(claim: Claim):
     if claim.event_type is None:
         outbox = OutboxEvent.objects.only("type", "payload").get(pk=claim.event_id)
@@ -218,7 +95,7 @@ def delivery_run(delivery_id: int, *, worker: str = "", abandoned_attempt: int |
             delivery_release(delivery_id, attempt=abandoned_attempt, error="Database connection lost during the attempt")
         claim = delivery_claim(delivery_id)
         if claim is None:
-            _not_claimable(delivery_id)
+            not_claimable(delivery_id)
     except CONNECTION_ERRORS as exc:
         raise DatabaseLost(delivery_id, abandoned_attempt) from exc
     if claim is None:
