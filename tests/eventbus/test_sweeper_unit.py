@@ -157,3 +157,28 @@ def test_running_with_a_live_lease_is_left_alone(published):
     assert (result.leases_expired, result.redispatched) == (0, 0)
     d.refresh_from_db()
     assert d.status == RUNNING and not DeliveryAttempt.objects.exists()
+
+
+def test_broker_that_lost_its_data_gets_every_open_delivery_resent_at_once(published, settings):
+    """A flush of the broker's Redis DB (a restart without persistence, or a careless
+    cache.clear() on a shared DB) takes the queued messages with it: the epoch key goes too."""
+    from pizzeria.celery import app
+    from pizzeria.eventbus.broker import EPOCH_KEY
+
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        pytest.skip("only Redis loses its queues this way")
+    sweeper.sweep()  # the epoch key exists now
+    # given deliveries whose messages went out recently (the stale re-send would wait 300 s)
+    settings.EVENTBUS_REDISPATCH_AFTER = 300
+    sent = [rows.delivery(enqueued_at=rows.ago(1), next_attempt_at=rows.ago(2)) for _ in range(3)]
+    assert sweeper.sweep().redispatched == 0
+
+    # when the broker's database is emptied
+    with app.connection_for_write() as conn:
+        conn.default_channel.client.delete(EPOCH_KEY)
+
+    # then the next sweep notices and re-sends every one of them, once
+    result = sweeper.sweep()
+    assert result.broker_reset is True
+    assert sorted(published) == sorted(d.pk for d in sent)
+    assert sweeper.sweep().broker_reset is False
