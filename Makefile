@@ -62,7 +62,7 @@ test-fast: install
 
 ## Event-bus benchmark: JSON + table, baseline measured in the same run.
 bench: install
-	$(PY) -m pizzeria.devservices exec -- $(PY) -m pizzeria.bench
+	$(PY) -m pizzeria.devservices exec -- $(PY) -m bench
 
 check: install
 	$(DEV) $(PY) manage.py check

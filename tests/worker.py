@@ -13,7 +13,7 @@ from django.conf import settings
 
 from pizzeria.celery import QUEUES, app
 from pizzeria.simulation.faults import database_url
-from pizzeria.workerproc import WorkerProcess, queues_purge
+from pizzeria.simulation.workerproc import WorkerProcess, queues_purge
 
 
 BROKER_IS_REDIS = settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://"))

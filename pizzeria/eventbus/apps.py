@@ -7,4 +7,11 @@ class EventbusConfig(AppConfig):
     verbose_name = "Event bus"
 
     def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
         from pizzeria.eventbus import signals  # noqa: F401  (connects the one post_save receiver)
+
+        # The catalogue: every installed app's `events` module. Every app is imported before any
+        # ready() runs, so this does not depend on where an app sits in INSTALLED_APPS, and the
+        # catalogue is only read later (requests, tasks), never while apps are loading.
+        autodiscover_modules("events")

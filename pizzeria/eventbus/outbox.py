@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from functools import partial
 
 from django.db import transaction
@@ -16,11 +16,6 @@ from pizzeria.eventbus.schema import payload_validate
 from pizzeria.ops import context as log_context
 
 logger = logging.getLogger(__name__)
-
-# Set by the in-memory test helper (testing.capture_events) to take deliveries instead of
-# publishing them; None in production.
-_delivery_sink: Callable[[list[DomainEvent], list[int]], None] | None = None
-
 
 def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> list[Delivery]:
     """Store events and one pending delivery per subscribed handler; publish after commit.
@@ -65,13 +60,20 @@ def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> li
             "%s recorded for %s %s", e.type, e.aggregate_type, e.aggregate_id,
             extra={"event_id": str(e.event_id), **({"order_id": e.aggregate_id} if e.aggregate_type == "order" else {})},
         )
-    if _delivery_sink is not None:
-        _delivery_sink(list(events), [d.pk for d in deliveries])
-    elif deliveries:
+    publish_on_commit(events, deliveries, using=using)
+    return deliveries
+
+
+def publish_on_commit(events: Sequence[DomainEvent], deliveries: list[Delivery], *, using: str) -> None:
+    """Ring the broker once the recording transaction commits (nothing if it rolls back).
+
+    The tests' in-memory helper (tests/capture.py) replaces this function for the length of a
+    block to run the deliveries itself; production code has no hook here.
+    """
+    if deliveries:
         transaction.on_commit(
             partial(publish_deliveries, [(d.pk, d.handler) for d in deliveries]), using=using
         )
-    return deliveries
 
 
 def queue_for(handler_name: str) -> str:
@@ -88,10 +90,6 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
     from pizzeria.celery import app
     from pizzeria.eventbus.tasks import run_delivery
 
-    if _delivery_sink is not None:
-        # The in-memory test helper runs deliveries itself: a retry (or a replay) stays in its
-        # row instead of reaching a real broker with the id of an uncommitted test row.
-        return 0
     items = list(items)
     sent = 0
     # The web request's id travels with the message, for the worker's log records.

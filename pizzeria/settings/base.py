@@ -44,7 +44,7 @@ INSTALLED_APPS = [
     "notifications",
     "analytics",
     "pizzeria.simulation",  # `manage.py simulate`
-    "pizzeria.integrations",  # last: registers a webhook handler for every public event
+    "pizzeria.integrations",  # webhook deliveries: one handler per subscription (a registry family)
 ]
 
 MIDDLEWARE = [

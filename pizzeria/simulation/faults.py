@@ -17,7 +17,7 @@ from django.db import connection
 
 from pizzeria.celery import app
 from pizzeria.simulation.providerstub import ProviderStub
-from pizzeria.workerproc import WorkerProcess
+from pizzeria.simulation.workerproc import WorkerProcess
 
 logger = logging.getLogger(__name__)
 QUEUE = "notifications"

@@ -17,7 +17,7 @@ from analytics.models import DailyRollup, OrderFact
 from analytics.selectors import percentile
 from orders import services
 from pizzeria.eventbus.models import Delivery
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from tests.analytics.test_handlers import ANALYTICS
 from tests.factories import advance_order, make_menu, make_order, make_staff, make_user
 

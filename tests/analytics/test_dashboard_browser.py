@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from analytics.models import OrderFact
 from orders import services
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from tests.analytics.test_handlers import ANALYTICS
 from tests.browser import browser, needs_chromium, screenshot  # noqa: F401  (fixture)
 from tests.factories import advance_order, make_menu, make_order, make_user

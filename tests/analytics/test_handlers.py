@@ -10,7 +10,7 @@ from analytics.services import rollup_day
 from orders import services
 from pizzeria.eventbus.delivery import delivery_run
 from pizzeria.eventbus.models import Delivery
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from tests.factories import advance_order, make_order
 
 pytestmark = pytest.mark.django_db

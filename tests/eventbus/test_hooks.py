@@ -12,7 +12,7 @@ from pizzeria.eventbus.errors import DeliveryPostponed, PermanentError, Transien
 from pizzeria.eventbus.models import Delivery
 from pizzeria.eventbus.outbox import outbox_write
 from pizzeria.eventbus.registry import HandlerFamily, HandlerSpec
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from tests.eventbus import rows
 from tests.testapp.events import ProbeHappened
 

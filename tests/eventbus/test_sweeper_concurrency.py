@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from pizzeria.eventbus import sweeper
 from pizzeria.eventbus.models import Delivery
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from tests.eventbus.probes import emit
 
 

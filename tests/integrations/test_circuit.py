@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from notifications.models import Notification
 from pizzeria.eventbus.models import Delivery
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from pizzeria.integrations.circuit import POSTPONED_CLASS, cooldown
 from pizzeria.integrations.models import WebhookSubscription
 from tests.factories import make_order

@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 
 from orders.events import PaymentProcessed
 from pizzeria.eventbus.models import OutboxEvent
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from pizzeria.integrations.models import InboundCloudEvent
 from tests.factories import make_order
 

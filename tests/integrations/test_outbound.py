@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from pizzeria.integrations import outbound
 from tests.factories import make_order
 from tests.integrations.helpers import deliveries_of, subscribe

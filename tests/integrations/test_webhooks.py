@@ -13,7 +13,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from notifications.models import Notification
 from orders.events import OrderPlaced
 from pizzeria.eventbus.models import Delivery, OutboxEvent
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from pizzeria.integrations.catalogue import public_data_schema
 from pizzeria.integrations.events import WebhookSubscriptionDeactivated
 from pizzeria.integrations.services import subscription_deactivate

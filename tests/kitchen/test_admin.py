@@ -60,7 +60,7 @@ def test_stale_page_is_refused_when_the_ingredient_changed_meanwhile(client):
 
 def test_ticket_admin_start_respects_capacity(client, kitchen_menu, settings):
     from kitchen.models import KitchenTicket
-    from pizzeria.eventbus.testing import capture_events
+    from tests.capture import capture_events
     from tests.factories import make_order
     from tests.kitchen.conftest import KITCHEN_HANDLERS, one_margherita
 

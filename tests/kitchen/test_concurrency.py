@@ -8,7 +8,7 @@ from django.db import connection
 from kitchen import services
 from kitchen.errors import AtCapacity
 from kitchen.models import KitchenTicket
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from tests.factories import make_order
 from tests.kitchen.conftest import one_margherita
 

@@ -13,7 +13,7 @@ from orders.events import OrderCookingStarted, OrderPlaced
 from orders.models import Order
 from pizzeria.eventbus.delivery import delivery_run
 from pizzeria.eventbus.models import Delivery, OutboxEvent
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from tests.factories import make_order
 from tests.kitchen.conftest import KITCHEN_HANDLERS, one_margherita
 

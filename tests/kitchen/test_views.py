@@ -8,7 +8,7 @@ from django.core.management import call_command
 from kitchen import services
 from kitchen.models import Ingredient, PurchaseOrder, RecipeLine
 from orders.models import Order
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from tests.factories import make_customer, make_role_user
 from tests.kitchen.conftest import KITCHEN_HANDLERS, one_margherita
 from tests.kitchen.test_handlers import place, ticket

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from notifications.models import Notification
 from pizzeria.eventbus.models import Delivery, OutboxEvent
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from tests.factories import make_staff
 from tests.notifications.helpers import RESEND
 

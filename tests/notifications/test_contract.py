@@ -9,7 +9,7 @@ from notifications.channels import ProviderPermanentError
 from notifications.channels import email as email_channel
 from notifications.models import Notification
 from pizzeria.eventbus import PermanentError
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from tests.factories import advance_order, make_customer, make_order
 from tests.notifications import prism
 from tests.notifications.conftest import TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN

@@ -6,7 +6,7 @@ from django.utils import timezone
 from notifications.models import Notification
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
 from pizzeria.eventbus.services import delivery_replay
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from tests.factories import advance_order, make_customer, make_order
 from tests.notifications.helpers import (
     EMAIL_CONFIRM,

@@ -8,7 +8,7 @@ import pytest
 from notifications.models import Notification
 from orders import services
 from pizzeria.eventbus.models import Delivery
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from tests.factories import advance_order, make_customer, make_order
 from tests.notifications.helpers import (
     EMAIL_CANCEL,

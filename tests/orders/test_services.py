@@ -18,7 +18,7 @@ from orders.events import (
 from orders.models import Order
 from orders.selectors import CustomerContact, customer_contact, order_get, order_timeline
 from pizzeria.eventbus.models import OutboxEvent
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from tests.factories import advance_order, make_customer, make_menu, make_order
 
 pytestmark = pytest.mark.django_db

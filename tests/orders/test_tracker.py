@@ -9,7 +9,7 @@ from orders.events import OrderPlaced
 from orders.tracker.live import order_channel
 from orders.tracker.selectors import street_only
 from orders.tracker.tokens import tracker_path, tracker_token
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from tests.factories import advance_order, make_customer, make_menu, make_order
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from notifications.models import Notification
 from orders.models import Order
 from pizzeria.eventbus.models import Delivery
-from pizzeria.eventbus.testing import capture_events
+from tests.capture import capture_events
 from tests.factories import make_customer, make_menu, make_order
 from tests.notifications.conftest import no_providers  # noqa: F401  (fixture)
 from tests.notifications.helpers import EMAIL_CANCEL, SMS_CANCEL, SMS_CONFIRM

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pizzeria.celery import QUEUES, app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class WorkerProcess:

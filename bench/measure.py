@@ -14,8 +14,8 @@ from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
-from pizzeria.bench.handlers import QUEUES
-from pizzeria.bench.tasks import noop, redis_client
+from bench.handlers import QUEUES
+from bench.tasks import noop, redis_client
 from pizzeria.celery import app
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pizzeria.celery import app
-from pizzeria.workerproc import WorkerProcess, queues_purge
+from pizzeria.simulation.workerproc import WorkerProcess, queues_purge
 
 
 def bench_worker(*, concurrency: int, loglevel: str = "WARNING", env: dict[str, str] | None = None) -> WorkerProcess:

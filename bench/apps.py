@@ -2,13 +2,13 @@ from django.apps import AppConfig
 
 
 class BenchConfig(AppConfig):
-    """Installed last by pizzeria.settings.bench: swaps the real handlers for no-ops."""
+    """Installed last by bench.settings: swaps the real handlers for no-ops."""
 
-    name = "pizzeria.bench"
+    name = "bench"
     label = "bench"
     verbose_name = "Event-bus benchmark"
 
     def ready(self) -> None:
-        from pizzeria.bench import handlers
+        from bench import handlers
 
         handlers.install_noop_handlers()

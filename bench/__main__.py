@@ -1,6 +1,6 @@
 """Event-bus benchmark (`make bench`).
 
-    python -m pizzeria.bench [--out PATH] [--orders N] [--noop-tasks N] [--concurrency C] ...
+    python -m bench [--out PATH] [--orders N] [--noop-tasks N] [--concurrency C] ...
 
 Against DATABASE_URL / REDIS_URL from the environment (an embedded Valkey when REDIS_URL is unset,
 a temporary SQLite file when DATABASE_URL is unset). It creates its own database (`pz_bench_<pid>`
@@ -42,7 +42,7 @@ TARGETS = {"ratio": 0.5, "p50_ms": 15.0, "p99_ms": 50.0, "sweeper_per_s": 1000.0
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m pizzeria.bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, help="JSON file (default bench-results/bench-<time>.json)")
     p.add_argument("--orders", type=int, default=400, help="orders in the throughput pass (default 400)")
     p.add_argument("--noop-tasks", type=int, default=4000, help="baseline no-op tasks (default 4000)")
@@ -83,14 +83,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pizzeria.bench.database import BenchDatabase
+    from bench.database import BenchDatabase
 
     source_url = os.environ.get("DATABASE_URL", "")
     db = BenchDatabase(source_url)
     worker = None
     try:
         os.environ["DATABASE_URL"] = db.create()
-        os.environ["DJANGO_SETTINGS_MODULE"] = "pizzeria.settings.bench"
+        os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
         os.environ.setdefault("LOG_LEVEL", "WARNING")
         print(f"bench: database {db.kind} {db.name}, broker {_redacted(os.environ['REDIS_URL'])}", flush=True)
         import django
@@ -98,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
         django.setup()
         from django.core.management import call_command
 
-        from pizzeria.bench import measure
-        from pizzeria.bench.worker import bench_worker, broker_keys_purge, other_workers
+        from bench import measure
+        from bench.worker import bench_worker, broker_keys_purge, other_workers
 
         t0 = time.perf_counter()
         call_command("migrate", verbosity=0, interactive=False)
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         worker = bench_worker(concurrency=args.concurrency, loglevel=args.worker_loglevel).start()
         print(f"bench: worker {worker.name} pid {worker.proc.pid} pool {worker.pool_pids()}", flush=True)
         per_order = measure.per_order(seed)  # also warms this process up
-        from pizzeria.bench.handlers import QUEUES
+        from bench.handlers import QUEUES
 
         measure.baseline(min(200, args.noop_tasks), timeout=args.timeout)  # warm the pool
         api_orders = 0
@@ -185,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
                 if worker.alive():
                     worker.stop()
             with contextlib.suppress(Exception):
-                from pizzeria.bench.worker import broker_keys_purge
+                from bench.worker import broker_keys_purge
 
                 broker_keys_purge()
         with contextlib.suppress(Exception):
@@ -199,8 +199,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def profile_pass(args, worker, seed, per_order) -> dict:
-    from pizzeria.bench import measure
-    from pizzeria.bench.profiling import PySpy, summarise
+    from bench import measure
+    from bench.profiling import PySpy, summarise
 
     pids = [worker.proc.pid]
     print(f"bench: profiling worker {pids} and its pool with py-spy during an extra pipeline pass ...", flush=True)
@@ -238,7 +238,7 @@ def machine_info(db_kind: str) -> dict:
     import kombu
     from django.db import connection
 
-    from pizzeria.bench.tasks import redis_client
+    from bench.tasks import redis_client
 
     with connection.cursor() as c:
         c.execute("SHOW server_version" if db_kind == "postgresql" else "SELECT sqlite_version()")

@@ -1,0 +1,2 @@
+"""Event-bus benchmark: `python -m bench --help`. See __main__.py."""
+

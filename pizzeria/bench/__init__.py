@@ -1,2 +1,0 @@
-"""Event-bus benchmark: `python -m pizzeria.bench --help`. See __main__.py."""
-
