@@ -36,7 +36,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"ratio": 0.5, "p50_ms": 15.0, "p99_ms": 50.0, "sweeper_per_s": 1000.0, "queries_per_order": 10,
            "sweeper_100k_s": 100.0}
 
