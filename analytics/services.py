@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from analytics.models import DailyRollup, OrderFact
 from orders import selectors as order_selectors
-from orders.models.order import delivery_estimate, prep_estimate
+from orders.estimates import delivery_estimate, prep_estimate
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -72,7 +72,7 @@ def _fact_from_order(order) -> dict:
     delivery = order.fulfilment == "delivery"
     # The promise made at placement, recomputed the way order_place computed it (the order row's
     # own estimates move on as the kitchen works, and the OrderPlaced row may be purged).
-    promised = order.placed_at + prep_estimate(pizzas) + (delivery_estimate() if delivery else dt.timedelta())
+    promised = order.placed_at + prep_estimate(pizzas=pizzas) + (delivery_estimate() if delivery else dt.timedelta())
     paid = order.payment_status in ("paid", "refund_due")
     seconds = lambda a, b: (b - a).total_seconds() if a and b else None  # noqa: E731
     return {

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Collection, Sequence
 
+from django.contrib.auth import get_user_model
 from django.db.models import CharField, Prefetch, QuerySet, Value
 
 from orders.models import Customer, Order, OrderItem, Pizza, Size, Topping
@@ -192,6 +193,12 @@ def menu_get() -> dict:
         "sizes": list(Size.objects.order_by("multiplier", "code")),
         "toppings": list(Topping.objects.filter(active=True).order_by("name")),
     }
+
+
+def drivers() -> list[str]:
+    """Usernames of the active drivers (the dispatch display and the order admin offer them)."""
+    users = get_user_model().objects.filter(groups__name="driver", is_active=True).order_by("username")
+    return list(users.values_list("username", flat=True).distinct())
 
 
 def orders_with_items(*, chunk_size: int = 500):

@@ -16,8 +16,10 @@ from django.utils import timezone
 from orders import pricing, selectors
 from orders.errors import IdempotencyConflict, InvalidOrder
 from orders.models import Customer, Order, OrderItem
-from orders.models.order import MAX_QUANTITY, delivery_estimate, prep_estimate
+from orders.estimates import delivery_estimate, prep_estimate
+from orders.models.order import MAX_QUANTITY
 from orders.phones import phone_normalize, validate_sms_region
+from pizzeria.actors import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +83,7 @@ def order_place(
     delivery_address: str = "",
     notes: str = "",
     phone: str | None = None,
-    actor=None,
+    actor: Actor = None,
     idempotency_key: str = "",
     request_fingerprint: str = "",
 ) -> Order:
@@ -116,7 +118,7 @@ def order_place(
         raise InvalidOrder({}, item_errors=item_errors)
 
     now = timezone.now()
-    ready = now + prep_estimate(sum(line.quantity for line in lines))
+    ready = now + prep_estimate(pizzas=sum(line.quantity for line in lines))
     order = Order(
         customer=customer,
         phone=order_phone,
@@ -193,7 +195,7 @@ def _locked(order_id: int) -> Order:
     return Order.objects.select_for_update().get(pk=order_id)
 
 
-def order_pay(*, order_id: int, method: str, reference: str = "", actor) -> Order:
+def order_pay(*, order_id: int, method: str, reference: str = "", actor: Actor) -> Order:
     with transaction.atomic():
         order = _locked(order_id)
         order.pay(method=method, reference=reference, actor=actor)
@@ -201,7 +203,7 @@ def order_pay(*, order_id: int, method: str, reference: str = "", actor) -> Orde
     return order
 
 
-def order_start_cooking(*, order_id: int, actor, estimated_ready_time: dt.datetime | None = None) -> Order:
+def order_start_cooking(*, order_id: int, actor: Actor, estimated_ready_time: dt.datetime | None = None) -> Order:
     with transaction.atomic():
         order = _locked(order_id)
         order.start_cooking(actor=actor, estimated_ready_time=estimated_ready_time)
@@ -209,7 +211,7 @@ def order_start_cooking(*, order_id: int, actor, estimated_ready_time: dt.dateti
     return order
 
 
-def order_mark_ready(*, order_id: int, actor, pickup_instructions: str = "") -> Order:
+def order_mark_ready(*, order_id: int, actor: Actor, pickup_instructions: str = "") -> Order:
     with transaction.atomic():
         order = _locked(order_id)
         order.mark_ready(actor=actor, pickup_instructions=pickup_instructions)
@@ -217,7 +219,7 @@ def order_mark_ready(*, order_id: int, actor, pickup_instructions: str = "") -> 
     return order
 
 
-def order_send_out(*, order_id: int, actor, driver) -> Order:
+def order_send_out(*, order_id: int, actor: Actor, driver: str) -> Order:
     with transaction.atomic():
         order = _locked(order_id)
         order.send_out(actor=actor, driver=driver)
@@ -225,7 +227,7 @@ def order_send_out(*, order_id: int, actor, driver) -> Order:
     return order
 
 
-def order_mark_delivered(*, order_id: int, actor) -> Order:
+def order_mark_delivered(*, order_id: int, actor: Actor) -> Order:
     with transaction.atomic():
         order = _locked(order_id)
         order.mark_delivered(actor=actor)
@@ -233,7 +235,7 @@ def order_mark_delivered(*, order_id: int, actor) -> Order:
     return order
 
 
-def order_cancel(*, order_id: int, actor, reason: str) -> Order:
+def order_cancel(*, order_id: int, actor: Actor, reason: str) -> Order:
     with transaction.atomic():
         order = _locked(order_id)
         order.cancel(actor=actor, reason=reason)
