@@ -4,14 +4,19 @@ method that checks the transition, and saves (saving publishes the recorded even
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from orders import pricing, selectors
 from orders.errors import IdempotencyConflict, InvalidOrder
@@ -20,6 +25,7 @@ from orders.estimates import delivery_estimate, prep_estimate
 from orders.models.order import MAX_QUANTITY
 from orders.phones import phone_normalize, validate_sms_region
 from pizzeria.actors import Actor
+from pizzeria.security.tokens import token_issue
 
 logger = logging.getLogger(__name__)
 
@@ -166,18 +172,45 @@ def phone_check_override(*, phone: str) -> None:
         )
 
 
-def order_place_idempotent(*, customer: Customer, idempotency_key: str, request_fingerprint: str, **kwargs) -> tuple[Order, bool]:
+def request_fingerprint_of(
+    *, items: list[dict], fulfilment: str, delivery_address: str = "", notes: str = "", phone: str | None = None
+) -> str:
+    """A hash of an order request: the same body gives the same fingerprint (keys sorted)."""
+    body = {
+        "items": items,
+        "fulfilment": fulfilment,
+        "delivery_address": delivery_address,
+        "notes": notes,
+        "phone": phone or "",
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def order_place_idempotent(
+    *,
+    customer: Customer,
+    idempotency_key: str,
+    items: list[dict],
+    fulfilment: str,
+    delivery_address: str = "",
+    notes: str = "",
+    phone: str | None = None,
+    actor: Actor = None,
+) -> tuple[Order, bool]:
     """Place an order once per (customer, Idempotency-Key); returns (order, created).
 
     The unique constraint on (customer, idempotency_key) decides: the first request inserts, a
     repeat (or a concurrent twin, which waits on the index until the first commits) fails to
-    and answers with the order the key already made. The same key with a different request body
-    raises IdempotencyConflict. Placing first costs nothing extra on the usual path (no lock, no
-    look-up); a repeat pays for its refused insert and one look-up.
+    and answers with the order the key already made. The same key with a different request
+    (another fingerprint, see request_fingerprint_of) raises IdempotencyConflict. Placing first
+    costs nothing extra on the usual path (no lock, no look-up); a repeat pays for its refused
+    insert and one look-up.
     """
+    request = dict(items=items, fulfilment=fulfilment, delivery_address=delivery_address, notes=notes, phone=phone)
+    fingerprint = request_fingerprint_of(**request)
     try:
         order = order_place(
-            customer=customer, idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, **kwargs
+            customer=customer, idempotency_key=idempotency_key, request_fingerprint=fingerprint, actor=actor, **request
         )
         return order, True
     except (IntegrityError, InvalidOrder):
@@ -186,7 +219,7 @@ def order_place_idempotent(*, customer: Customer, idempotency_key: str, request_
         existing = Order.objects.filter(customer=customer, idempotency_key=idempotency_key).first()
         if existing is None:
             raise
-    if existing.request_fingerprint != request_fingerprint:
+    if existing.request_fingerprint != fingerprint:
         raise IdempotencyConflict("This Idempotency-Key was already used for a different request; use a new key.")
     return existing, False
 
@@ -243,7 +276,7 @@ def order_cancel(*, order_id: int, actor: Actor, reason: str) -> Order:
     return order
 
 
-def customer_create(*, user, phone: str = "", email: str = "", default_address: str = "") -> Customer:
+def customer_create(*, user: AbstractBaseUser, phone: str = "", email: str = "", default_address: str = "") -> Customer:
     """Create the Customer profile of `user` (phone normalised to E.164)."""
     customer = Customer(
         user=user, phone=phone_normalize(phone), email=email or user.email, default_address=default_address
@@ -251,3 +284,20 @@ def customer_create(*, user, phone: str = "", email: str = "", default_address: 
     customer.full_clean(exclude=["user"])
     customer.save()
     return customer
+
+
+def customer_register(
+    *, username: str, password: str, email: str = "", phone: str = "", default_address: str = ""
+) -> tuple[Customer, Token]:
+    """Create a customer account: the user, its Customer profile and an API token, together.
+
+    Raises ValidationError on the username when a concurrent registration took it first.
+    """
+    try:
+        with transaction.atomic():
+            user = get_user_model().objects.create_user(username=username, password=password, email=email)
+            customer = customer_create(user=user, phone=phone, email=email, default_address=default_address)
+            token = token_issue(user=user)
+    except IntegrityError:  # two registrations raced for one username
+        raise ValidationError({"username": ["A user with that username already exists."]}) from None
+    return customer, token
