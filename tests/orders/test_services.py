@@ -18,7 +18,6 @@ from orders.events import (
     PaymentProcessed,
 )
 from orders.models import Order
-from orders.selectors import CustomerContact, customer_contact, order_get, order_timeline
 from pizzeria.eventbus.models import OutboxEvent
 from pizzeria.eventbus.testing import capture_events
 from tests.factories import advance_order, make_customer, make_menu, make_order
@@ -231,28 +230,6 @@ def test_cancel_records_reason_and_flags_refund():
     assert isinstance(event, OrderCancelled)
     assert (event.reason, event.cancelled_by) == ("too slow", "customer")
     assert order.payment_status == "refund_due"
-
-
-def test_events_land_in_outbox_and_timeline():
-    order = make_order(status="ready")
-    types = list(OutboxEvent.objects.filter(aggregate_id=str(order.pk)).values_list("type", flat=True))
-    assert types[0] == "com.mariopizzeria.order.placed" and len(types) == 4
-    timeline = order_timeline(order=order)
-    assert [e["status"] for e in timeline] == ["placed", "paid", "cooking", "ready"]
-
-
-def test_timeline_falls_back_to_timestamps_when_outbox_purged():
-    order = make_order(status="cooking")
-    OutboxEvent.objects.all().delete()
-    timeline = order_timeline(order=order_get(order_id=order.pk))
-    assert [e["type"].rsplit(".", 1)[1] for e in timeline] == ["placed", "payment_processed", "cooking_started"]
-
-
-def test_customer_contact():
-    customer = make_customer(username="anna", email="anna@example.com")
-    assert customer_contact(customer_id=customer.pk) == CustomerContact(
-        name="anna", email="anna@example.com", phone="+15005550006"
-    )
 
 
 def test_idempotent_place_replays_and_conflicts():
