@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -187,15 +188,7 @@ def request_fingerprint_of(
 
 
 def order_place_idempotent(
-    *,
-    customer: Customer,
-    idempotency_key: str,
-    items: list[dict],
-    fulfilment: str,
-    delivery_address: str = "",
-    notes: str = "",
-    phone: str | None = None,
-    actor: Actor = None,
+    *, customer: Customer, idempotency_key: str, actor: Actor = None, **request: Any
 ) -> tuple[Order, bool]:
     """Place an order once per (customer, Idempotency-Key); returns (order, created).
 
@@ -206,8 +199,7 @@ def order_place_idempotent(
     costs nothing extra on the usual path (no lock, no look-up); a repeat pays for its refused
     insert and one look-up.
     """
-    request = dict(items=items, fulfilment=fulfilment, delivery_address=delivery_address, notes=notes, phone=phone)
-    fingerprint = request_fingerprint_of(**request)
+    fingerprint = request_fingerprint_of(**request)  # request: order_place's items, fulfilment, …
     try:
         order = order_place(
             customer=customer, idempotency_key=idempotency_key, request_fingerprint=fingerprint, actor=actor, **request
