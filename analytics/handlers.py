@@ -9,6 +9,7 @@ from orders.events import (
     OrderReady,
     PaymentProcessed,
 )
+from orders.models import Order
 from pizzeria.eventbus import event_handler
 
 
@@ -21,7 +22,7 @@ def order_metrics(event: OrderPlaced) -> None:
         total_amount=event.total_amount,
         item_count=sum(item.quantity for item in event.items),
         fulfilment=event.fulfilment,
-        promised_at=event.estimated_delivery_time if event.fulfilment == "delivery" else event.estimated_ready_time,
+        promised_at=event.estimated_delivery_time if event.fulfilment == Order.Fulfilment.DELIVERY else event.estimated_ready_time,
         items=[
             {"pizza": i.pizza, "size": i.size, "toppings": list(i.toppings), "quantity": i.quantity}
             for i in event.items

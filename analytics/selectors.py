@@ -12,16 +12,17 @@ import statistics
 from collections import Counter
 from decimal import Decimal
 
-from django.db.models import Count, Min
+from django.db.models import Avg, Count, Min, Q, Sum
 from django.utils import timezone
 
 from analytics.models import DailyRollup, OrderFact
-from analytics.services import day_bounds, rollup_values
+from orders.models import Order
 from pizzeria.eventbus.models import Delivery
 
 OPEN = (Delivery.Status.PENDING, Delivery.Status.RUNNING, Delivery.Status.RETRYING)
 STATUSES = [s.value for s in Delivery.Status]
 TOP = 10
+CENT = Decimal("0.01")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +55,37 @@ def percentile(values: list[float], q: int) -> float | None:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a day in the pizzeria's time zone (settings.TIME_ZONE)."""
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
+    return start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=start.tzinfo)
+
+
+def rollup_values(*, day: dt.date) -> dict:
+    """One day's rollup computed from the fact rows, without writing anything.
+
+    Revenue is net of refunds: an order paid and then cancelled is owed back (refund due), so its
+    payment counts under `refunds`, not `revenue`.
+    """
+    start, end = day_bounds(day)
+    agg = OrderFact.objects.filter(placed_at__gte=start, placed_at__lt=end).aggregate(
+        orders=Count("pk"),
+        cancelled=Count("pk", filter=Q(cancelled_at__isnull=False)),
+        revenue=Sum("paid_amount", filter=Q(cancelled_at__isnull=True)),
+        refunds=Sum("paid_amount", filter=Q(cancelled_at__isnull=False)),
+        average_order_value=Avg("total_amount", filter=Q(cancelled_at__isnull=True)),
+        average_preparation_seconds=Avg("preparation_seconds"),
+        average_delivery_seconds=Avg("delivery_seconds"),
+    )
+    aov = agg["average_order_value"]
+    return {
+        **agg,
+        "revenue": agg["revenue"] or Decimal("0"),
+        "refunds": agg["refunds"] or Decimal("0"),
+        "average_order_value": Decimal(aov).quantize(CENT) if aov is not None else None,
+    }
 
 
 def _days(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -100,7 +132,7 @@ def _stored(row: DailyRollup) -> dict:
 
 def _finish(fact: dict):
     """When the order was done for the customer: delivered, or ready for pickup."""
-    return fact["delivered_at"] if fact["fulfilment"] == "delivery" else fact["ready_at"]
+    return fact["delivered_at"] if fact["fulfilment"] == Order.Fulfilment.DELIVERY else fact["ready_at"]
 
 
 def times(*, facts: list[dict]) -> Table:

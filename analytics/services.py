@@ -5,54 +5,55 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
-from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from analytics.models import DailyRollup, OrderFact
+from analytics.selectors import rollup_values
 from orders import selectors as order_selectors
-from orders.models.order import delivery_estimate, prep_estimate
+from orders.estimates import delivery_estimate, prep_estimate
+from orders.models import Order
 
 logger = logging.getLogger(__name__)
-CENT = Decimal("0.01")
 
 
-def order_fact_update(*, order_id: int, **fields) -> None:
-    """Set columns of an order's fact row, creating it if this is the first event to arrive."""
-    OrderFact.objects.update_or_create(order_id=order_id, defaults=fields)
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
 
 
-def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of a day in the pizzeria's time zone (settings.TIME_ZONE)."""
-    start = dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
-    return start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=start.tzinfo)
+UNSET: Any = _Unset()  # a column the caller leaves as it is (None is a value: NULL)
 
 
-def rollup_values(*, day: dt.date) -> dict:
-    """One day's rollup computed from the fact rows, without writing anything.
-
-    Revenue is net of refunds: an order paid and then cancelled is owed back (refund due), so its
-    payment counts under `refunds`, not `revenue`.
-    """
-    start, end = day_bounds(day)
-    agg = OrderFact.objects.filter(placed_at__gte=start, placed_at__lt=end).aggregate(
-        orders=Count("pk"),
-        cancelled=Count("pk", filter=Q(cancelled_at__isnull=False)),
-        revenue=Sum("paid_amount", filter=Q(cancelled_at__isnull=True)),
-        refunds=Sum("paid_amount", filter=Q(cancelled_at__isnull=False)),
-        average_order_value=Avg("total_amount", filter=Q(cancelled_at__isnull=True)),
-        average_preparation_seconds=Avg("preparation_seconds"),
-        average_delivery_seconds=Avg("delivery_seconds"),
-    )
-    aov = agg["average_order_value"]
-    return {
-        **agg,
-        "revenue": agg["revenue"] or Decimal("0"),
-        "refunds": agg["refunds"] or Decimal("0"),
-        "average_order_value": Decimal(aov).quantize(CENT) if aov is not None else None,
-    }
+def order_fact_update(
+    *,
+    order_id: int,
+    customer_id: int | None = UNSET,
+    placed_at: dt.datetime | None = UNSET,
+    total_amount: Decimal | None = UNSET,
+    item_count: int | None = UNSET,
+    fulfilment: str = UNSET,
+    paid_amount: Decimal | None = UNSET,
+    payment_method: str = UNSET,
+    paid_at: dt.datetime | None = UNSET,
+    cooking_started_at: dt.datetime | None = UNSET,
+    ready_at: dt.datetime | None = UNSET,
+    preparation_seconds: float | None = UNSET,
+    delivered_at: dt.datetime | None = UNSET,
+    delivery_seconds: float | None = UNSET,
+    cancelled_at: dt.datetime | None = UNSET,
+    cancel_reason: str = UNSET,
+    promised_at: dt.datetime | None = UNSET,
+    items: list[dict] = UNSET,
+) -> None:
+    """Set the given columns of an order's fact row, creating it if this is the first event to
+    arrive; the columns not given keep their values."""
+    # The arguments are the row's columns by name: every one given (not UNSET) is written.
+    given = {name: value for name, value in locals().items() if name != "order_id" and value is not UNSET}
+    OrderFact.objects.update_or_create(order_id=order_id, defaults=given)
 
 
 def rollup_day(*, day: dt.date) -> DailyRollup:
@@ -69,11 +70,11 @@ def rollup_recent(*, days: int = 2) -> list[DailyRollup]:
 def _fact_from_order(order) -> dict:
     items = list(order.items.all())
     pizzas = sum(i.quantity for i in items)
-    delivery = order.fulfilment == "delivery"
+    delivery = order.fulfilment == Order.Fulfilment.DELIVERY
     # The promise made at placement, recomputed the way order_place computed it (the order row's
     # own estimates move on as the kitchen works, and the OrderPlaced row may be purged).
-    promised = order.placed_at + prep_estimate(pizzas) + (delivery_estimate() if delivery else dt.timedelta())
-    paid = order.payment_status in ("paid", "refund_due")
+    promised = order.placed_at + prep_estimate(pizzas=pizzas) + (delivery_estimate() if delivery else dt.timedelta())
+    paid = order.payment_status in (Order.PaymentStatus.PAID, Order.PaymentStatus.REFUND_DUE)
     seconds = lambda a, b: (b - a).total_seconds() if a and b else None  # noqa: E731
     return {
         "customer_id": order.customer_id,

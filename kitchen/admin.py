@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from kitchen import services
 from kitchen.errors import KitchenError
 from kitchen.models import Ingredient, KitchenTicket, PurchaseOrder, RecipeLine, StockMovement, format_quantity
-from pizzeria.admin_mixins import ConcurrencySafeAdmin
+from pizzeria.admin_mixins import ConcurrencySafeAdmin, ReadOnlyAdminMixin
 from pizzeria.security.permissions import admin_permission
 
 
@@ -136,16 +136,8 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    deletable = False  # the stock's history
     list_display = ["created_at", "ingredient", "kind", "quantity", "shortfall", "order_id", "purchase_order"]
     list_filter = ["kind", "ingredient"]
     search_fields = ["=order_id", "ingredient__name"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,13 +1,10 @@
 """Kitchen errors: the message is the human reason, shown to cooks as it is."""
 
+from pizzeria.errors import DomainError
 
-class KitchenError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
-    def __str__(self) -> str:
-        return self.message
+class KitchenError(DomainError):
+    """Base class of the kitchen's errors (the displays and the admin show them as messages)."""
 
 
 class AtCapacity(KitchenError):

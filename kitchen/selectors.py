@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
 from django.db.models import F, QuerySet
 
 from kitchen.models import Ingredient, KitchenTicket
 from orders import selectors as order_selectors
+from orders.models import Order
 
 READY_SHOWN = 30
 Status = KitchenTicket.Status
+
+
+def capacity() -> int:
+    """How many tickets may cook at once (KITCHEN_CAPACITY, at least one)."""
+    return max(settings.KITCHEN_CAPACITY, 1)
 
 
 def _size_names() -> dict[str, str]:
@@ -35,8 +41,6 @@ def _annotate(tickets: QuerySet[KitchenTicket] | list[KitchenTicket], sizes: dic
 
 def board() -> dict:
     """The kitchen display: queued (priority, age), cooking (oldest start first), ready."""
-    from kitchen.services.tickets import capacity
-
     sizes = _size_names()
     queued = KitchenTicket.objects.filter(status=Status.QUEUED).order_by("-priority", "placed_at", "id")
     cooking = KitchenTicket.objects.filter(status=Status.COOKING).order_by("started_at", "id")
@@ -55,16 +59,11 @@ def dispatch_board() -> dict:
     ready = KitchenTicket.objects.filter(status=Status.READY, dispatch_status="").order_by("ready_at", "id")
     out = KitchenTicket.objects.filter(dispatch_status=KitchenTicket.Dispatch.OUT).order_by("dispatched_at", "id")
     return {
-        "ready_delivery": _annotate(ready.filter(fulfilment="delivery"), sizes),
-        "ready_pickup": _annotate(ready.filter(fulfilment="pickup"), sizes),
+        "ready_delivery": _annotate(ready.filter(fulfilment=Order.Fulfilment.DELIVERY), sizes),
+        "ready_pickup": _annotate(ready.filter(fulfilment=Order.Fulfilment.PICKUP), sizes),
         "out": _annotate(out, sizes),
-        "drivers": drivers(),
+        "drivers": order_selectors.drivers(),
     }
-
-
-def drivers() -> list[str]:
-    users = get_user_model().objects.filter(groups__name="driver", is_active=True).order_by("username")
-    return list(users.values_list("username", flat=True).distinct())
 
 
 def ingredients_low() -> QuerySet[Ingredient]:

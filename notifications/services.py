@@ -36,6 +36,7 @@ from notifications.events import NotificationResendRequested
 from notifications.messages import Rendered
 from notifications.models import Notification
 from orders.phones import sms_region_allowed, sms_regions
+from pizzeria.actors import Actor, actor_name
 from pizzeria.eventbus import DomainEvent, PermanentError, TransientError
 from pizzeria.security.privacy import mask_contact, mask_phone, mask_text
 
@@ -170,9 +171,9 @@ def _attempt(row: Notification, *, event: DomainEvent) -> Notification | Provide
 
 
 # --- resend (staff) ---------------------------------------------------------------------------
-def notification_resend_request(*, notifications: Iterable[Notification], actor: Any = None) -> int:
+def notification_resend_request(*, notifications: Iterable[Notification], actor: Actor = None) -> int:
     """Record NotificationResendRequested for each row; the bus delivers it to notification_resend."""
-    requested_by = getattr(actor, "get_username", lambda: str(actor or "system"))()
+    requested_by = actor_name(actor)
     count = 0
     for pk in [n.pk for n in notifications]:
         with transaction.atomic():

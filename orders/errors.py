@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
+from pizzeria.errors import DomainError
 
-class OrderError(Exception):
-    """Base class: the message is the human reason, safe to show to staff and customers."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
+class OrderError(DomainError):
+    """Base class of the order aggregate's errors (API: 400 unless a subclass says otherwise)."""
 
 
 class IllegalTransition(OrderError):

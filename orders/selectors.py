@@ -6,31 +6,40 @@ import dataclasses
 import datetime as dt
 from collections.abc import Collection, Sequence
 
+from django.contrib.auth import get_user_model
 from django.db.models import CharField, Prefetch, QuerySet, Value
 
+from orders import events
 from orders.models import Customer, Order, OrderItem, Pizza, Size, Topping
 from pizzeria.eventbus.events import DomainEvent
 from pizzeria.eventbus.models import OutboxEvent
 
-EVENT_STATUS = {
-    "com.mariopizzeria.order.placed": ("placed", "Order placed"),
-    "com.mariopizzeria.order.payment_processed": ("paid", "Payment received"),
-    "com.mariopizzeria.order.cooking_started": ("cooking", "Cooking started"),
-    "com.mariopizzeria.order.ready": ("ready", "Ready"),
-    "com.mariopizzeria.order.out_for_delivery": ("out_for_delivery", "Out for delivery"),
-    "com.mariopizzeria.order.delivered": ("delivered", "Delivered"),
-    "com.mariopizzeria.order.cancelled": ("cancelled", "Cancelled"),
-}
-# Fallback when the outbox rows were purged by retention: the order's own timestamps.
-_TIMESTAMPS = [
-    ("placed_at", "placed_by", "com.mariopizzeria.order.placed"),
-    ("paid_at", "paid_by", "com.mariopizzeria.order.payment_processed"),
-    ("cooking_started_at", "cooking_started_by", "com.mariopizzeria.order.cooking_started"),
-    ("ready_at", "ready_by", "com.mariopizzeria.order.ready"),
-    ("out_for_delivery_at", "out_for_delivery_by", "com.mariopizzeria.order.out_for_delivery"),
-    ("delivered_at", "delivered_by", "com.mariopizzeria.order.delivered"),
-    ("cancelled_at", "cancelled_by", "com.mariopizzeria.order.cancelled"),
-]
+
+@dataclasses.dataclass(frozen=True)
+class TimelineStep:
+    """How the timeline reads one order event."""
+
+    event: type[DomainEvent]
+    status: str  # the Order.Status it brings
+    label: str
+    column: str  # the order's own <column>_at / <column>_by, kept when the outbox rows are purged
+    role: str = "pizzeria"  # who acted, as the customer sees it (actor_role)
+
+
+TIMELINE_STEPS = (
+    TimelineStep(events.OrderPlaced, Order.Status.PLACED, "Order placed", "placed"),
+    TimelineStep(events.PaymentProcessed, Order.Status.PAID, "Payment received", "paid"),
+    TimelineStep(events.OrderCookingStarted, Order.Status.COOKING, "Cooking started", "cooking_started", "kitchen"),
+    TimelineStep(events.OrderReady, Order.Status.READY, "Ready", "ready", "kitchen"),
+    TimelineStep(
+        events.OrderOutForDelivery, Order.Status.OUT_FOR_DELIVERY, "Out for delivery", "out_for_delivery", "driver"
+    ),
+    TimelineStep(events.OrderDelivered, Order.Status.DELIVERED, "Delivered", "delivered", "driver"),
+    TimelineStep(events.OrderCancelled, Order.Status.CANCELLED, "Cancelled", "cancelled"),
+)
+# Derived from the steps, by CloudEvents type: (status, label), and the role a customer sees.
+EVENT_STATUS = {step.event.type: (step.status, step.label) for step in TIMELINE_STEPS}
+CUSTOMER_FACING_ROLE = {step.event.type: step.role for step in TIMELINE_STEPS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,15 +95,6 @@ def order_get_for_customer(*, customer: Customer, order_id: int) -> Order:
     return order_list_for_customer(customer=customer).get(pk=order_id)
 
 
-# What a customer sees instead of a staff username: the role that acted.
-CUSTOMER_FACING_ROLE = {
-    "com.mariopizzeria.order.cooking_started": "kitchen",
-    "com.mariopizzeria.order.ready": "kitchen",
-    "com.mariopizzeria.order.out_for_delivery": "driver",
-    "com.mariopizzeria.order.delivered": "driver",
-}
-
-
 def actor_role(*, order: Order, event_type: str, actor: str) -> str:
     """"you" for the order's customer, else the role ("kitchen", "driver", "pizzeria").
 
@@ -103,7 +103,7 @@ def actor_role(*, order: Order, event_type: str, actor: str) -> str:
     """
     if actor == order.customer.user.get_username():
         return "you"
-    if event_type == "com.mariopizzeria.order.delivered" and order.fulfilment == Order.Fulfilment.PICKUP:
+    if event_type == events.OrderDelivered.type and order.fulfilment == Order.Fulfilment.PICKUP:
         return "pizzeria"
     return CUSTOMER_FACING_ROLE.get(event_type, "pizzeria")
 
@@ -137,13 +137,14 @@ def order_timeline(
         timeline.append(entry)
     if timeline:
         return timeline
-    for at_field, by_field, event_type in _TIMESTAMPS:
-        at: dt.datetime | None = getattr(order, at_field)
+    # The outbox rows were purged by retention: the order's own timestamps.
+    for step in TIMELINE_STEPS:
+        at: dt.datetime | None = getattr(order, f"{step.column}_at")
         if at is None:
             continue
-        status, label = EVENT_STATUS[event_type]
-        entry = {"type": event_type, "at": at, "status": status, "label": label}
-        if by := getattr(order, by_field):
+        event_type = step.event.type
+        entry = {"type": event_type, "at": at, "status": step.status, "label": step.label}
+        if by := getattr(order, f"{step.column}_by"):
             entry["by"] = actor_role(order=order, event_type=event_type, actor=by) if for_customer else by
         timeline.append(entry)
     return sorted(timeline, key=lambda e: e["at"])
@@ -192,6 +193,12 @@ def menu_get() -> dict:
         "sizes": list(Size.objects.order_by("multiplier", "code")),
         "toppings": list(Topping.objects.filter(active=True).order_by("name")),
     }
+
+
+def drivers() -> list[str]:
+    """Usernames of the active drivers (the dispatch display and the order admin offer them)."""
+    users = get_user_model().objects.filter(groups__name="driver", is_active=True).order_by("username")
+    return list(users.values_list("username", flat=True).distinct())
 
 
 def orders_with_items(*, chunk_size: int = 500):

@@ -4,20 +4,29 @@ method that checks the transition, and saves (saving publishes the recorded even
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from orders import pricing, selectors
 from orders.errors import IdempotencyConflict, InvalidOrder
 from orders.models import Customer, Order, OrderItem
-from orders.models.order import MAX_QUANTITY, delivery_estimate, prep_estimate
+from orders.estimates import delivery_estimate, prep_estimate
+from orders.models.order import MAX_QUANTITY
 from orders.phones import phone_normalize, validate_sms_region
+from pizzeria.actors import Actor
+from pizzeria.security.tokens import token_issue
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +90,7 @@ def order_place(
     delivery_address: str = "",
     notes: str = "",
     phone: str | None = None,
-    actor=None,
+    actor: Actor = None,
     idempotency_key: str = "",
     request_fingerprint: str = "",
 ) -> Order:
@@ -116,7 +125,7 @@ def order_place(
         raise InvalidOrder({}, item_errors=item_errors)
 
     now = timezone.now()
-    ready = now + prep_estimate(sum(line.quantity for line in lines))
+    ready = now + prep_estimate(pizzas=sum(line.quantity for line in lines))
     order = Order(
         customer=customer,
         phone=order_phone,
@@ -164,18 +173,36 @@ def phone_check_override(*, phone: str) -> None:
         )
 
 
-def order_place_idempotent(*, customer: Customer, idempotency_key: str, request_fingerprint: str, **kwargs) -> tuple[Order, bool]:
+def request_fingerprint_of(
+    *, items: list[dict], fulfilment: str, delivery_address: str = "", notes: str = "", phone: str | None = None
+) -> str:
+    """A hash of an order request: the same body gives the same fingerprint (keys sorted)."""
+    body = {
+        "items": items,
+        "fulfilment": fulfilment,
+        "delivery_address": delivery_address,
+        "notes": notes,
+        "phone": phone or "",
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def order_place_idempotent(
+    *, customer: Customer, idempotency_key: str, actor: Actor = None, **request: Any
+) -> tuple[Order, bool]:
     """Place an order once per (customer, Idempotency-Key); returns (order, created).
 
     The unique constraint on (customer, idempotency_key) decides: the first request inserts, a
     repeat (or a concurrent twin, which waits on the index until the first commits) fails to
-    and answers with the order the key already made. The same key with a different request body
-    raises IdempotencyConflict. Placing first costs nothing extra on the usual path (no lock, no
-    look-up); a repeat pays for its refused insert and one look-up.
+    and answers with the order the key already made. The same key with a different request
+    (another fingerprint, see request_fingerprint_of) raises IdempotencyConflict. Placing first
+    costs nothing extra on the usual path (no lock, no look-up); a repeat pays for its refused
+    insert and one look-up.
     """
+    fingerprint = request_fingerprint_of(**request)  # request: order_place's items, fulfilment, …
     try:
         order = order_place(
-            customer=customer, idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, **kwargs
+            customer=customer, idempotency_key=idempotency_key, request_fingerprint=fingerprint, actor=actor, **request
         )
         return order, True
     except (IntegrityError, InvalidOrder):
@@ -184,7 +211,7 @@ def order_place_idempotent(*, customer: Customer, idempotency_key: str, request_
         existing = Order.objects.filter(customer=customer, idempotency_key=idempotency_key).first()
         if existing is None:
             raise
-    if existing.request_fingerprint != request_fingerprint:
+    if existing.request_fingerprint != fingerprint:
         raise IdempotencyConflict("This Idempotency-Key was already used for a different request; use a new key.")
     return existing, False
 
@@ -193,7 +220,7 @@ def _locked(order_id: int) -> Order:
     return Order.objects.select_for_update().get(pk=order_id)
 
 
-def order_pay(*, order_id: int, method: str, reference: str = "", actor) -> Order:
+def order_pay(*, order_id: int, method: str, reference: str = "", actor: Actor) -> Order:
     with transaction.atomic():
         order = _locked(order_id)
         order.pay(method=method, reference=reference, actor=actor)
@@ -201,7 +228,7 @@ def order_pay(*, order_id: int, method: str, reference: str = "", actor) -> Orde
     return order
 
 
-def order_start_cooking(*, order_id: int, actor, estimated_ready_time: dt.datetime | None = None) -> Order:
+def order_start_cooking(*, order_id: int, actor: Actor, estimated_ready_time: dt.datetime | None = None) -> Order:
     with transaction.atomic():
         order = _locked(order_id)
         order.start_cooking(actor=actor, estimated_ready_time=estimated_ready_time)
@@ -209,7 +236,7 @@ def order_start_cooking(*, order_id: int, actor, estimated_ready_time: dt.dateti
     return order
 
 
-def order_mark_ready(*, order_id: int, actor, pickup_instructions: str = "") -> Order:
+def order_mark_ready(*, order_id: int, actor: Actor, pickup_instructions: str = "") -> Order:
     with transaction.atomic():
         order = _locked(order_id)
         order.mark_ready(actor=actor, pickup_instructions=pickup_instructions)
@@ -217,7 +244,7 @@ def order_mark_ready(*, order_id: int, actor, pickup_instructions: str = "") -> 
     return order
 
 
-def order_send_out(*, order_id: int, actor, driver) -> Order:
+def order_send_out(*, order_id: int, actor: Actor, driver: str) -> Order:
     with transaction.atomic():
         order = _locked(order_id)
         order.send_out(actor=actor, driver=driver)
@@ -225,7 +252,7 @@ def order_send_out(*, order_id: int, actor, driver) -> Order:
     return order
 
 
-def order_mark_delivered(*, order_id: int, actor) -> Order:
+def order_mark_delivered(*, order_id: int, actor: Actor) -> Order:
     with transaction.atomic():
         order = _locked(order_id)
         order.mark_delivered(actor=actor)
@@ -233,7 +260,7 @@ def order_mark_delivered(*, order_id: int, actor) -> Order:
     return order
 
 
-def order_cancel(*, order_id: int, actor, reason: str) -> Order:
+def order_cancel(*, order_id: int, actor: Actor, reason: str) -> Order:
     with transaction.atomic():
         order = _locked(order_id)
         order.cancel(actor=actor, reason=reason)
@@ -241,7 +268,7 @@ def order_cancel(*, order_id: int, actor, reason: str) -> Order:
     return order
 
 
-def customer_create(*, user, phone: str = "", email: str = "", default_address: str = "") -> Customer:
+def customer_create(*, user: AbstractBaseUser, phone: str = "", email: str = "", default_address: str = "") -> Customer:
     """Create the Customer profile of `user` (phone normalised to E.164)."""
     customer = Customer(
         user=user, phone=phone_normalize(phone), email=email or user.email, default_address=default_address
@@ -249,3 +276,20 @@ def customer_create(*, user, phone: str = "", email: str = "", default_address: 
     customer.full_clean(exclude=["user"])
     customer.save()
     return customer
+
+
+def customer_register(
+    *, username: str, password: str, email: str = "", phone: str = "", default_address: str = ""
+) -> tuple[Customer, Token]:
+    """Create a customer account: the user, its Customer profile and an API token, together.
+
+    Raises ValidationError on the username when a concurrent registration took it first.
+    """
+    try:
+        with transaction.atomic():
+            user = get_user_model().objects.create_user(username=username, password=password, email=email)
+            customer = customer_create(user=user, phone=phone, email=email, default_address=default_address)
+            token = token_issue(user=user)
+    except IntegrityError:  # two registrations raced for one username
+        raise ValidationError({"username": ["A user with that username already exists."]}) from None
+    return customer, token

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 
 
 class VersionCheckedForm(forms.ModelForm):
@@ -57,3 +58,22 @@ class ConcurrencySafeAdmin(admin.ModelAdmin):
         auto_now = [f.name for f in obj._meta.concrete_fields if getattr(f, "auto_now", False)]
         if changed:
             obj.save(update_fields=[*changed, *auto_now])
+
+
+class ReadOnlyAdminMixin:
+    """No add and no change form for anyone: the rows are written by code (events, handlers, the
+    bus), not by staff. Put it before the admin class: `class X(ReadOnlyAdminMixin, admin.ModelAdmin)`.
+
+    deletable: False refuses deleting too (a row other rows or the audit trail depend on).
+    """
+
+    deletable = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self.deletable and super().has_delete_permission(request, obj)

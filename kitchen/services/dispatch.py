@@ -7,10 +7,11 @@ from django.db import transaction
 from kitchen.errors import TicketStateError
 from kitchen.live import board_changed
 from kitchen.models import KitchenTicket
-from kitchen.services.common import actor_name
-from kitchen.services.tickets import _sync_dispatch
+from kitchen.services.common import NOBODY
+from kitchen.services.tickets import ticket_sync_dispatch
 from orders import services as order_services
 from orders.errors import OrderError
+from pizzeria.actors import Actor, actor_name
 
 
 def _locked_ticket(order_id: int) -> KitchenTicket | None:
@@ -22,26 +23,26 @@ def _follow(ticket: KitchenTicket | None, order_id: int) -> None:
     # The OrderOutForDelivery/OrderDelivered handler does the same later; doing it here too means
     # the page that made the change shows it at once.
     if ticket is not None:
-        _sync_dispatch(ticket)
+        ticket_sync_dispatch(ticket=ticket)
     board_changed(order_id=order_id, reason="dispatch")
 
 
-def dispatch_send_out(*, order_id: int, actor, driver: str) -> None:
+def dispatch_send_out(*, order_id: int, actor: Actor, driver: str) -> None:
     with transaction.atomic():
         ticket = _locked_ticket(order_id)
         try:
-            order_services.order_send_out(order_id=order_id, actor=actor_name(actor), driver=driver)
+            order_services.order_send_out(order_id=order_id, actor=actor_name(actor, nobody=NOBODY), driver=driver)
         except OrderError as exc:
             raise TicketStateError(str(exc)) from exc
         _follow(ticket, order_id)
 
 
-def dispatch_mark_delivered(*, order_id: int, actor) -> None:
+def dispatch_mark_delivered(*, order_id: int, actor: Actor) -> None:
     """Delivered (delivery orders out with a driver) or collected (pickup orders that are ready)."""
     with transaction.atomic():
         ticket = _locked_ticket(order_id)
         try:
-            order_services.order_mark_delivered(order_id=order_id, actor=actor_name(actor))
+            order_services.order_mark_delivered(order_id=order_id, actor=actor_name(actor, nobody=NOBODY))
         except OrderError as exc:
             raise TicketStateError(str(exc)) from exc
         _follow(ticket, order_id)

@@ -28,8 +28,9 @@ from kitchen.models import (
     StockMovement,
     format_quantity,
 )
-from kitchen.services.common import actor_name
+from kitchen.services.common import NOBODY
 from orders import selectors as order_selectors
+from pizzeria.actors import Actor, actor_name
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def ingredients_release(*, order_id: int) -> int:
     return len(taken)
 
 
-def restock_request(*, ingredient_id: int, trigger_event_id: uuid.UUID | None = None, actor=None) -> PurchaseOrder | None:
+def restock_request(*, ingredient_id: int, trigger_event_id: uuid.UUID | None = None, actor: Actor = None) -> PurchaseOrder | None:
     """Ask the supplier for stock, unless a request is already open (or the stock recovered)."""
     with transaction.atomic():
         ingredient = Ingredient.objects.select_for_update().get(pk=ingredient_id)
@@ -120,13 +121,13 @@ def restock_request(*, ingredient_id: int, trigger_event_id: uuid.UUID | None = 
             supplier_name=ingredient.supplier_name,
             supplier_email=ingredient.supplier_email,
             trigger_event_id=trigger_event_id,
-            requested_by=actor_name(actor or "inventory"),
+            requested_by=actor_name(actor or "inventory", nobody=NOBODY),
         )
     logger.info("Restock requested po=%s ingredient_id=%s quantity=%s", po.pk, ingredient_id, po.quantity)
     return po
 
 
-def restock_receive(*, purchase_order_id: int, actor) -> PurchaseOrder:
+def restock_receive(*, purchase_order_id: int, actor: Actor) -> PurchaseOrder:
     """Staff received the delivery: add the stock and close the request."""
     with transaction.atomic():
         po = PurchaseOrder.objects.select_for_update().get(pk=purchase_order_id)
@@ -138,6 +139,6 @@ def restock_receive(*, purchase_order_id: int, actor) -> PurchaseOrder:
         StockMovement.objects.create(
             ingredient=ingredient, kind=StockMovement.Kind.RESTOCK, quantity=po.quantity, purchase_order=po
         )
-        po.status, po.received_at, po.received_by = PurchaseOrder.Status.RECEIVED, timezone.now(), actor_name(actor)
+        po.status, po.received_at, po.received_by = PurchaseOrder.Status.RECEIVED, timezone.now(), actor_name(actor, nobody=NOBODY)
         po.save()
     return po

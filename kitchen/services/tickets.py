@@ -16,32 +16,29 @@ from kitchen.errors import AtCapacity, TicketStateError
 from kitchen.live import board_changed
 from kitchen.locks import capacity_lock, order_lock
 from kitchen.models import KitchenTicket, StockMovement, format_quantity
-from kitchen.services.common import actor_name
+from kitchen.selectors import capacity
+from kitchen.services.common import NOBODY
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.errors import OrderError
+from orders.estimates import prep_estimate
+from orders.models import Order
+from pizzeria.actors import Actor, actor_name
 
 logger = logging.getLogger(__name__)
 Status = KitchenTicket.Status
 # Order statuses that mean "the kitchen is done with it".
-_ORDER_DONE = ("ready", "out_for_delivery", "delivered")
-
-
-def capacity() -> int:
-    return max(int(getattr(settings, "KITCHEN_CAPACITY", 3)), 1)
+_ORDER_DONE = (Order.Status.READY, Order.Status.OUT_FOR_DELIVERY, Order.Status.DELIVERED)
 
 
 def prep_time(*, pizzas: int, cooking: int) -> dt.timedelta:
-    """From the items (a base plus a little per extra pizza) and the load (per ticket cooking)."""
-    base = getattr(settings, "ORDER_PREP_MINUTES", 12)
-    per_pizza = getattr(settings, "ORDER_PREP_MINUTES_PER_PIZZA", 2)
-    per_ticket = getattr(settings, "KITCHEN_LOAD_MINUTES_PER_TICKET", 1)
-    return dt.timedelta(minutes=base + per_pizza * max(pizzas - 1, 0) + per_ticket * cooking)
+    """The order's prep estimate (orders.estimates) plus the load: a little per ticket cooking."""
+    return prep_estimate(pizzas=pizzas) + dt.timedelta(minutes=settings.KITCHEN_LOAD_MINUTES_PER_TICKET * cooking)
 
 
 def default_priority(*, fulfilment: str) -> int:
     # A pickup customer waits at the counter at the promised time; a driver can make up minutes.
-    return 1 if fulfilment == "pickup" else 0
+    return 1 if fulfilment == Order.Fulfilment.PICKUP else 0
 
 
 def _shortages_of(order_id: int) -> list[dict]:
@@ -92,10 +89,10 @@ def ticket_create(
 def _sync_from_order(ticket: KitchenTicket) -> bool:
     """Align a ticket with an order changed elsewhere (cancelled, or started from the admin)."""
     order = order_selectors.order_get(order_id=ticket.order_id)
-    if order.status == "cancelled" and ticket.status != Status.CANCELLED:
+    if order.status == Order.Status.CANCELLED and ticket.status != Status.CANCELLED:
         ticket.status, ticket.cancelled_at, ticket.cancel_reason = Status.CANCELLED, order.cancelled_at, order.cancel_reason
         return True
-    if order.status == "cooking" and ticket.status == Status.QUEUED:
+    if order.status == Order.Status.COOKING and ticket.status == Status.QUEUED:
         ticket.status = Status.COOKING
         ticket.started_at, ticket.started_by = order.cooking_started_at, order.cooking_started_by
         ticket.estimated_ready_time = order.estimated_ready_time
@@ -107,7 +104,7 @@ def _sync_from_order(ticket: KitchenTicket) -> bool:
     return False
 
 
-def _start_locked(ticket: KitchenTicket, *, actor) -> KitchenTicket:
+def _start_locked(ticket: KitchenTicket, *, actor: Actor) -> KitchenTicket:
     """Start a locked ticket; the caller holds the capacity lock."""
     if ticket.status != Status.QUEUED:
         raise TicketStateError(f"Order {ticket.order_id} is {ticket.get_status_display().lower()}; only queued tickets can start")
@@ -117,10 +114,10 @@ def _start_locked(ticket: KitchenTicket, *, actor) -> KitchenTicket:
     now = timezone.now()
     ready = now + ticket.estimated_prep_time
     try:
-        order_services.order_start_cooking(order_id=ticket.order_id, actor=actor_name(actor), estimated_ready_time=ready)
+        order_services.order_start_cooking(order_id=ticket.order_id, actor=actor_name(actor, nobody=NOBODY), estimated_ready_time=ready)
     except OrderError as exc:
         raise TicketStateError(str(exc)) from exc
-    ticket.status, ticket.started_at, ticket.started_by = Status.COOKING, now, actor_name(actor)
+    ticket.status, ticket.started_at, ticket.started_by = Status.COOKING, now, actor_name(actor, nobody=NOBODY)
     ticket.estimated_ready_time = ready
     ticket.save()
     board_changed(order_id=ticket.order_id, reason="started")
@@ -128,7 +125,7 @@ def _start_locked(ticket: KitchenTicket, *, actor) -> KitchenTicket:
     return ticket
 
 
-def ticket_start(*, ticket_id: int, actor) -> KitchenTicket:
+def ticket_start(*, ticket_id: int, actor: Actor) -> KitchenTicket:
     """A cook starts a queued ticket by hand while there is room (AtCapacity otherwise)."""
     with transaction.atomic():
         capacity_lock()
@@ -136,7 +133,7 @@ def ticket_start(*, ticket_id: int, actor) -> KitchenTicket:
         return _start_locked(ticket, actor=actor)
 
 
-def ticket_start_next(*, actor=None) -> list[KitchenTicket]:
+def ticket_start_next(*, actor: Actor = None) -> list[KitchenTicket]:
     """Start queued tickets (priority, then age) while there is capacity; return those started."""
     started: list[KitchenTicket] = []
     skipped: set[int] = set()
@@ -165,7 +162,7 @@ def ticket_start_next(*, actor=None) -> list[KitchenTicket]:
     return started
 
 
-def ticket_mark_ready(*, ticket_id: int, actor, pickup_instructions: str = "") -> KitchenTicket:
+def ticket_mark_ready(*, ticket_id: int, actor: Actor, pickup_instructions: str = "") -> KitchenTicket:
     """Cooks press Ready: the order records OrderReady, whose handler starts the next ticket."""
     with transaction.atomic():
         ticket = KitchenTicket.objects.select_for_update().get(pk=ticket_id)
@@ -175,11 +172,11 @@ def ticket_mark_ready(*, ticket_id: int, actor, pickup_instructions: str = "") -
             )
         try:
             order = order_services.order_mark_ready(
-                order_id=ticket.order_id, actor=actor_name(actor), pickup_instructions=pickup_instructions
+                order_id=ticket.order_id, actor=actor_name(actor, nobody=NOBODY), pickup_instructions=pickup_instructions
             )
         except OrderError as exc:
             raise TicketStateError(str(exc)) from exc
-        ticket.status, ticket.ready_at, ticket.finished_by = Status.READY, order.ready_at, actor_name(actor)
+        ticket.status, ticket.ready_at, ticket.finished_by = Status.READY, order.ready_at, actor_name(actor, nobody=NOBODY)
         ticket.save()
         board_changed(order_id=ticket.order_id, reason="ready")
     return ticket
@@ -210,17 +207,18 @@ def ticket_on_dispatch(*, order_id: int) -> None:
     with transaction.atomic():
         ticket = KitchenTicket.objects.select_for_update().filter(order_id=order_id).first()
         if ticket is not None:
-            _sync_dispatch(ticket)
+            ticket_sync_dispatch(ticket=ticket)
         board_changed(order_id=order_id, reason="dispatch")
 
 
-def _sync_dispatch(ticket: KitchenTicket) -> None:
+def ticket_sync_dispatch(*, ticket: KitchenTicket) -> None:
+    """Copy the order's dispatch state (driver, out, delivered) onto its locked ticket and save it."""
     order = order_selectors.order_get(order_id=ticket.order_id)
     _sync_from_order(ticket)
-    if order.status == "out_for_delivery":
+    if order.status == Order.Status.OUT_FOR_DELIVERY:
         ticket.dispatch_status, ticket.driver = KitchenTicket.Dispatch.OUT, order.driver
         ticket.dispatched_at = order.out_for_delivery_at
-    elif order.status == "delivered":
+    elif order.status == Order.Status.DELIVERED:
         ticket.dispatch_status, ticket.delivered_at = KitchenTicket.Dispatch.DONE, order.delivered_at
         ticket.driver = order.driver
         ticket.dispatched_at = order.out_for_delivery_at

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -30,7 +29,7 @@ WAITING_MINUTES = 20
 TRANSITIONS = {
     "pay_cash": (
         "Mark paid (cash)", "orders.take_payment",
-        lambda oid, req, data: services.order_pay(order_id=oid, method="cash", actor=req.user),
+        lambda oid, req, data: services.order_pay(order_id=oid, method=Order.PaymentMethod.CASH, actor=req.user),
     ),
     "mark_ready": (
         "Mark ready", "orders.cook_order",
@@ -95,7 +94,7 @@ class WaitingFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() == "yes":
             cutoff = timezone.now() - dt.timedelta(minutes=WAITING_MINUTES)
-            return queryset.filter(placed_at__lt=cutoff).exclude(status__in=["delivered", "cancelled"])
+            return queryset.filter(placed_at__lt=cutoff).exclude(status__in=[Order.Status.DELIVERED, Order.Status.CANCELLED])
         return queryset
 
 
@@ -212,12 +211,11 @@ class OrderAdmin(ConcurrencySafeAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            drivers = get_user_model().objects.filter(groups__name="driver", is_active=True).order_by("username")
             context["transitions"] = [
                 {"name": n, "label": label, "url": reverse("admin:orders_order_transition", args=[obj.pk, n])}
                 for n, (label, _, _) in TRANSITIONS.items()
                 if may_transition(request.user, n)  # a button only for what this user may do
             ]
-            context["drivers"] = [u.get_username() for u in drivers]
+            context["drivers"] = selectors.drivers()
             context["can_transition"] = bool(context["transitions"])
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)

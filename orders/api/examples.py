@@ -5,9 +5,15 @@ They follow the seeded menu and the README's walk-through, so a reader can paste
 
 from drf_spectacular.utils import OpenApiExample
 
+from orders.events import OrderCancelled, OrderPlaced
+from orders.models import Order
+
+# Plain strings (.value), as the JSON a client receives.
+PLACED, CANCELLED_STATUS = Order.Status.PLACED.value, Order.Status.CANCELLED.value
+
 ORDER = {
     "id": 42,
-    "status": "placed",
+    "status": PLACED,
     "fulfilment": "delivery",
     "delivery_address": "12 Via Roma, Springfield",
     "notes": "",
@@ -17,7 +23,7 @@ ORDER = {
          "unit_price": "15.59", "line_total": "31.18"}
     ],
     "total_amount": "31.18",
-    "payment_status": "unpaid",
+    "payment_status": Order.PaymentStatus.UNPAID.value,
     "payment_method": "",
     "placed_at": "2026-11-26T19:05:00Z",
     "estimated_ready_time": "2026-11-26T19:19:00Z",
@@ -26,17 +32,17 @@ ORDER = {
     "cancel_reason": "",
     "tracker_url": "https://pizza.example/track/42/3f1c0e5b9a7d44c2b8e6f0a1d2c3b4a5/",
     "timeline": [
-        {"type": "com.mariopizzeria.order.placed", "at": "2026-11-26T19:05:00Z", "status": "placed",
+        {"type": OrderPlaced.type, "at": "2026-11-26T19:05:00Z", "status": PLACED,
          "label": "Order placed"}
     ],
 }
 CANCELLED = {
     **ORDER,
-    "status": "cancelled",
+    "status": CANCELLED_STATUS,
     "cancel_reason": "Ordered twice by mistake",
     "timeline": [
         *ORDER["timeline"],
-        {"type": "com.mariopizzeria.order.cancelled", "at": "2026-11-26T19:07:00Z", "status": "cancelled",
+        {"type": OrderCancelled.type, "at": "2026-11-26T19:07:00Z", "status": CANCELLED_STATUS,
          "label": "Cancelled", "by": "ann"},
     ],
 }

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
-from django.db import IntegrityError, transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -60,18 +56,7 @@ class RegisterApi(APIView):
     def post(self, request):
         serializer = s.RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        try:
-            with transaction.atomic():
-                user = get_user_model().objects.create_user(
-                    username=data["username"], password=data["password"], email=data["email"]
-                )
-                services.customer_create(
-                    user=user, phone=data["phone"], email=data["email"], default_address=data["default_address"]
-                )
-                token = token_issue(user=user)
-        except IntegrityError:  # two registrations raced for one username
-            raise ValidationError({"username": ["A user with that username already exists."]}) from None
+        _, token = services.customer_register(**serializer.validated_data)
         return Response({"token": token.key}, status=status.HTTP_201_CREATED)
 
 
@@ -190,12 +175,7 @@ class OrderListCreateApi(generics.ListAPIView):
         )
         headers = {}
         if key:
-            fingerprint = hashlib.sha256(
-                json.dumps(serializer.validated_data, sort_keys=True, default=str).encode()
-            ).hexdigest()
-            order, created = services.order_place_idempotent(
-                idempotency_key=key, request_fingerprint=fingerprint, **kwargs
-            )
+            order, created = services.order_place_idempotent(idempotency_key=key, **kwargs)
             if not created:
                 headers["Idempotent-Replayed"] = "true"
                 order = selectors.order_get(order_id=order.pk)

@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -15,32 +14,14 @@ from django.utils import timezone
 
 from orders import events
 from orders.errors import IllegalTransition
+from orders.estimates import delivery_estimate, prep_estimate
 from orders.models.customers import Customer
 from orders.models.menu import Pizza, Size
 from orders.tracker.live import order_changed
+from pizzeria.actors import Actor, actor_name
 from pizzeria.eventbus.aggregate import AggregateRoot
 
 MAX_QUANTITY = 20
-
-
-def prep_estimate(pizza_count: int) -> dt.timedelta:
-    """Kitchen time for an order: a base plus a little per pizza (settings can tune both)."""
-    base = getattr(settings, "ORDER_PREP_MINUTES", 12)
-    per_pizza = getattr(settings, "ORDER_PREP_MINUTES_PER_PIZZA", 2)
-    return dt.timedelta(minutes=base + per_pizza * max(pizza_count - 1, 0))
-
-
-def delivery_estimate() -> dt.timedelta:
-    return dt.timedelta(minutes=getattr(settings, "ORDER_DELIVERY_MINUTES", 20))
-
-
-def actor_name(actor) -> str:
-    """Who acted, as a username string ("system" when nobody in particular)."""
-    if actor is None:
-        return "system"
-    if hasattr(actor, "get_username"):
-        return actor.get_username() or "anonymous"
-    return str(actor)
 
 
 class Order(AggregateRoot):
@@ -149,7 +130,7 @@ class Order(AggregateRoot):
                 f"Order {self.pk} is {self.get_status_display().lower()}; only {names} orders can {action}"
             )
 
-    def record_placed(self, *, items, actor=None) -> events.OrderPlaced:
+    def record_placed(self, *, items, actor: Actor = None) -> events.OrderPlaced:
         """Record OrderPlaced; call once the items are priced and the total is set.
 
         items: the order's OrderItems with their pizza and size (the caller has them; asking the
@@ -183,7 +164,7 @@ class Order(AggregateRoot):
             )
         )
 
-    def pay(self, *, method: str, reference: str = "", actor=None) -> None:
+    def pay(self, *, method: str, reference: str = "", actor: Actor = None) -> None:
         """Take payment. Before cooking the order moves to `paid`; later (cash on delivery or on
         collection) only the payment status changes."""
         if self.status == self.Status.CANCELLED:
@@ -205,13 +186,13 @@ class Order(AggregateRoot):
             )
         )
 
-    def start_cooking(self, *, actor=None, estimated_ready_time: dt.datetime | None = None) -> None:
+    def start_cooking(self, *, actor: Actor = None, estimated_ready_time: dt.datetime | None = None) -> None:
         self._require((self.Status.PLACED, self.Status.PAID), "start cooking")
         now = timezone.now()
         pizzas = sum(i.quantity for i in self.items.all())
         self.status = self.Status.COOKING
         self.cooking_started_at, self.cooking_started_by = now, actor_name(actor)
-        self.estimated_ready_time = estimated_ready_time or now + prep_estimate(pizzas)
+        self.estimated_ready_time = estimated_ready_time or now + prep_estimate(pizzas=pizzas)
         if self.fulfilment == self.Fulfilment.DELIVERY:
             self.estimated_delivery_time = self.estimated_ready_time + delivery_estimate()
         self.record(
@@ -223,7 +204,7 @@ class Order(AggregateRoot):
             )
         )
 
-    def mark_ready(self, *, actor=None, pickup_instructions: str = "") -> None:
+    def mark_ready(self, *, actor: Actor = None, pickup_instructions: str = "") -> None:
         self._require((self.Status.COOKING,), "be marked ready")
         now = timezone.now()
         self.status = self.Status.READY
@@ -243,7 +224,7 @@ class Order(AggregateRoot):
             )
         )
 
-    def send_out(self, *, driver: str, actor=None) -> None:
+    def send_out(self, *, driver: str, actor: Actor = None) -> None:
         if self.fulfilment != self.Fulfilment.DELIVERY:
             raise IllegalTransition(f"Order {self.pk} is for pickup; only delivery orders go out for delivery")
         self._require((self.Status.READY,), "go out for delivery")
@@ -264,7 +245,7 @@ class Order(AggregateRoot):
             )
         )
 
-    def mark_delivered(self, *, actor=None) -> None:
+    def mark_delivered(self, *, actor: Actor = None) -> None:
         if self.fulfilment == self.Fulfilment.PICKUP:
             self._require((self.Status.READY,), "be collected")
         else:
@@ -282,7 +263,7 @@ class Order(AggregateRoot):
             )
         )
 
-    def cancel(self, *, reason: str, actor=None) -> None:
+    def cancel(self, *, reason: str, actor: Actor = None) -> None:
         self._require((self.Status.PLACED, self.Status.PAID), "be cancelled")
         now = timezone.now()
         self.status = self.Status.CANCELLED

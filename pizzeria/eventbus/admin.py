@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from pizzeria.admin_mixins import ReadOnlyAdminMixin
 from pizzeria.eventbus.models import DeadLetter, Delivery, DeliveryAttempt, OutboxEvent
 from pizzeria.eventbus.services import REPLAYABLE, delivery_discard, delivery_replay
 
@@ -28,17 +29,10 @@ def _pretty_json(value) -> str:
     )
 
 
-class ReadOnlyMixin:
-    """No add, change form or delete for anyone: rows are written by the bus, not by staff."""
+class ReadOnlyMixin(ReadOnlyAdminMixin):
+    """Rows are written by the bus, not by staff: no add, change form or delete for anyone."""
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+    deletable = False
 
 
 class DeliveryInline(ReadOnlyMixin, admin.TabularInline):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from pizzeria.admin_mixins import ReadOnlyAdminMixin
 from pizzeria.integrations import circuit
 from pizzeria.integrations.catalogue import contact_field_names, public_event_types
 from pizzeria.integrations.models import InboundCloudEvent, WebhookSubscription
@@ -149,14 +150,8 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(InboundCloudEvent)
-class InboundCloudEventAdmin(admin.ModelAdmin):
+class InboundCloudEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("received_at", "type", "source", "event_id", "order_id")
     list_filter = ("type",)
     search_fields = ("=event_id", "source", "=order_id")
     readonly_fields = ("source", "event_id", "type", "body_sha256", "order_id", "result", "received_at")
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

@@ -367,6 +367,11 @@ CLOUDEVENTS_INBOUND_SECRET = env("CLOUDEVENTS_INBOUND_SECRET", default="")
 CLOUDEVENTS_INBOUND_MAX_BYTES = env.int("CLOUDEVENTS_INBOUND_MAX_BYTES", default=65536)
 
 # --- Kitchen ----------------------------------------------------------------------------------
+# Estimates (orders.estimates): prep = ORDER_PREP_MINUTES + ORDER_PREP_MINUTES_PER_PIZZA per pizza
+# after the first; the kitchen adds KITCHEN_LOAD_MINUTES_PER_TICKET per ticket already cooking.
+ORDER_PREP_MINUTES = env.int("ORDER_PREP_MINUTES", default=12)
+ORDER_PREP_MINUTES_PER_PIZZA = env.int("ORDER_PREP_MINUTES_PER_PIZZA", default=2)
+ORDER_DELIVERY_MINUTES = env.int("ORDER_DELIVERY_MINUTES", default=20)
 KITCHEN_CAPACITY = env.int("KITCHEN_CAPACITY", default=3)
 KITCHEN_LOAD_MINUTES_PER_TICKET = env.int("KITCHEN_LOAD_MINUTES_PER_TICKET", default=1)
 # Server-Sent Events on the kitchen display: each open screen holds a gthread thread (Procfile

@@ -19,8 +19,9 @@ from notifications.models import Notification
 from orders.models import Order
 from pizzeria.eventbus.models import Delivery
 
-ORDER_COLUMNS = [("waiting", ("placed", "paid")), ("cooking", ("cooking",)), ("ready", ("ready",)),
-                 ("out", ("out_for_delivery",)), ("delivered", ("delivered",)), ("cancelled", ("cancelled",))]
+S = Order.Status
+ORDER_COLUMNS = [("waiting", (S.PLACED, S.PAID)), ("cooking", (S.COOKING,)), ("ready", (S.READY,)),
+                 ("out", (S.OUT_FOR_DELIVERY,)), ("delivered", (S.DELIVERED,)), ("cancelled", (S.CANCELLED,))]
 DELIVERY_STATES = ["pending", "running", "retrying", "succeeded", "dead"]
 OPEN_DELIVERIES = ("pending", "running", "retrying")
 

@@ -160,7 +160,7 @@ class Simulation:
         with self._lock:
             ids = list(self.order_ids)
         snap = snapshot(order_ids=ids, since=since, requested=self.o.orders)
-        done = Order.objects.filter(pk__in=ids, status="delivered").values_list("placed_at", "delivered_at")
+        done = Order.objects.filter(pk__in=ids, status=Order.Status.DELIVERED).values_list("placed_at", "delivered_at")
         lifecycle = [(b - a).total_seconds() for a, b in done]
         accepted = stub.accepted() if stub else None
         return Summary(

@@ -5,7 +5,6 @@ from decimal import Decimal
 import pytest
 
 from kitchen import handlers, services
-from kitchen.errors import AtCapacity
 from kitchen.events import InventoryLow
 from kitchen.models import KitchenTicket, OrderConsumption, PurchaseOrder, StockMovement
 from orders import services as order_services
@@ -57,14 +56,6 @@ def test_capacity_limits_cooking_tickets(kitchen_menu, settings):
     orders = [place(kitchen_menu) for _ in range(3)]
     assert statuses(*orders) == ["cooking", "cooking", "queued"]
     assert [Order.objects.get(pk=o.pk).status for o in orders] == ["cooking", "cooking", "placed"]
-
-
-def test_cook_cannot_start_by_hand_at_capacity(kitchen_menu, settings):
-    settings.KITCHEN_CAPACITY = 1
-    first, second = place(kitchen_menu), place(kitchen_menu)
-    with pytest.raises(AtCapacity, match="at capacity"):
-        services.ticket_start(ticket_id=ticket(second).pk, actor="cook")
-    assert statuses(first, second) == ["cooking", "queued"]
 
 
 def test_ready_starts_the_next_ticket_by_priority_then_age(kitchen_menu, settings):

@@ -1,4 +1,6 @@
 import datetime as dt
+import hashlib
+import json
 from decimal import Decimal
 
 import pytest
@@ -16,7 +18,6 @@ from orders.events import (
     PaymentProcessed,
 )
 from orders.models import Order
-from orders.selectors import CustomerContact, customer_contact, order_get, order_timeline
 from pizzeria.eventbus.models import OutboxEvent
 from tests.capture import capture_events
 from tests.factories import advance_order, make_customer, make_menu, make_order
@@ -231,38 +232,28 @@ def test_cancel_records_reason_and_flags_refund():
     assert order.payment_status == "refund_due"
 
 
-def test_events_land_in_outbox_and_timeline():
-    order = make_order(status="ready")
-    types = list(OutboxEvent.objects.filter(aggregate_id=str(order.pk)).values_list("type", flat=True))
-    assert types[0] == "com.mariopizzeria.order.placed" and len(types) == 4
-    timeline = order_timeline(order=order)
-    assert [e["status"] for e in timeline] == ["placed", "paid", "cooking", "ready"]
-
-
-def test_timeline_falls_back_to_timestamps_when_outbox_purged():
-    order = make_order(status="cooking")
-    OutboxEvent.objects.all().delete()
-    timeline = order_timeline(order=order_get(order_id=order.pk))
-    assert [e["type"].rsplit(".", 1)[1] for e in timeline] == ["placed", "payment_processed", "cooking_started"]
-
-
-def test_customer_contact():
-    customer = make_customer(username="anna", email="anna@example.com")
-    assert customer_contact(customer_id=customer.pk) == CustomerContact(
-        name="anna", email="anna@example.com", phone="+15005550006"
-    )
-
-
 def test_idempotent_place_replays_and_conflicts():
     menu = make_menu()
     customer = make_customer()
     kwargs = dict(items=[{"pizza": menu["pizzas"]["Margherita"].pk, "size": "small"}], fulfilment="pickup")
-    first, created = services.order_place_idempotent(customer=customer, idempotency_key="k", request_fingerprint="a", **kwargs)
-    again, created_again = services.order_place_idempotent(customer=customer, idempotency_key="k", request_fingerprint="a", **kwargs)
+    first, created = services.order_place_idempotent(customer=customer, idempotency_key="k", **kwargs)
+    again, created_again = services.order_place_idempotent(customer=customer, idempotency_key="k", **kwargs)
     assert created and not created_again and first.pk == again.pk
     with pytest.raises(IdempotencyConflict):
-        services.order_place_idempotent(customer=customer, idempotency_key="k", request_fingerprint="b", **kwargs)
+        services.order_place_idempotent(customer=customer, idempotency_key="k", notes="another request", **kwargs)
     assert Order.objects.count() == 1
+
+
+def test_the_request_fingerprint_is_the_request_body_hashed():
+    # given: one request, written as the API's view passes it or with its defaults spelled out
+    items = [{"pizza": 1, "size": "small", "toppings": ["olives"], "quantity": 2}]
+    body = {"items": items, "fulfilment": "pickup", "delivery_address": "", "notes": "", "phone": ""}
+    expected = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+    # then: the same fingerprint (orders placed before the move keep replaying), another body another
+    assert services.request_fingerprint_of(items=items, fulfilment="pickup", phone=None) == expected
+    assert services.request_fingerprint_of(items=[dict(reversed(items[0].items()))], fulfilment="pickup") == expected
+    assert services.request_fingerprint_of(items=items, fulfilment="pickup", notes="ring twice") != expected
 
 
 def test_order_placed_payload_round_trips_through_the_outbox():
@@ -300,7 +291,7 @@ def test_two_requests_with_one_key_at_the_same_time_make_one_order(monkeypatch):
     def place(name):
         try:
             results[name] = services.order_place_idempotent(
-                customer=customer, idempotency_key="twin", request_fingerprint="same", **kwargs
+                customer=customer, idempotency_key="twin", **kwargs
             )
         finally:
             connections.close_all()
@@ -317,3 +308,22 @@ def test_two_requests_with_one_key_at_the_same_time_make_one_order(monkeypatch):
     assert results["first"][1] is True and results["second"][1] is False
     assert results["first"][0].pk == results["second"][0].pk
     assert Order.objects.count() == 1
+
+
+def test_customer_register_creates_the_user_its_profile_and_a_token():
+    customer, token = services.customer_register(
+        username="ann", password="a-long-secret-1", email="ann@example.com", phone="+1 500 555 0006"
+    )
+    assert customer.user.username == "ann" and customer.user.check_password("a-long-secret-1")
+    assert customer.phone == "+15005550006" and customer.email == "ann@example.com"
+    assert token.user == customer.user
+
+
+def test_customer_register_refuses_a_taken_username_and_creates_nothing(django_user_model):
+    from django.core.exceptions import ValidationError
+
+    django_user_model.objects.create_user(username="ann", password="x")
+    with pytest.raises(ValidationError) as exc:
+        services.customer_register(username="ann", password="a-long-secret-1", phone="+15005550006")
+    assert exc.value.message_dict == {"username": ["A user with that username already exists."]}
+    assert django_user_model.objects.count() == 1

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from orders.models import Customer, Pizza, Size, Topping
-from orders.phones import phone_normalize
+from orders.services import customer_create
 
 # Prices chosen so the example, 2 × large Margherita + mushrooms, totals 31.18:
 # (9.50 + 1.25) × 1.45 = 15.5875 → 15.59 per pizza.
@@ -121,14 +121,10 @@ class Command(BaseCommand):
             lines.append((username, shown, ", ".join(groups) or
                           ("superuser" if is_superuser else "customer")))  # fmt: skip
         customer_user = User.objects.get(username="customer")
-        Customer.objects.get_or_create(
-            user=customer_user,
-            defaults={
-                "phone": phone_normalize(CUSTOMER_PHONE),
-                "email": customer_user.email,
-                "default_address": CUSTOMER_ADDRESS,
-            },
-        )
+        if not Customer.objects.filter(user=customer_user).exists():
+            customer_create(
+                user=customer_user, phone=CUSTOMER_PHONE, email=customer_user.email, default_address=CUSTOMER_ADDRESS
+            )
         self.stdout.write(self.style.SUCCESS("Demo users (admin at /admin/, API at /api/):"))
         for username, password, role in lines:
             self.stdout.write(f"  {username:<10} {password:<28} {role}")
