@@ -36,7 +36,7 @@ def stream_slot_acquire(*, user_id: int, max_seconds: float) -> str | None:
     A sorted set of slot ids scored by when they lapse: a stream that ends releases its slot,
     and one whose process died lapses on its own after max_seconds (no counter to leak).
     """
-    limit = int(getattr(settings, "KITCHEN_SSE_MAX_STREAMS_PER_USER", 4))
+    limit = settings.KITCHEN_SSE_MAX_STREAMS_PER_USER
     key, slot, now = _slots_key(user_id), uuid.uuid4().hex, time.time()
     try:
         client = redis_client()
