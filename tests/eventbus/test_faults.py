@@ -17,7 +17,8 @@ from tests.eventbus.probes import (
     side_effects,
     wait_status,
 )
-from tests.worker import app_broker, free_port, make_worker, private_redis, redis_broker_only, wait_for
+from tests.polling import wait_until
+from tests.worker import app_broker, free_port, make_worker, private_redis, redis_broker_only
 
 pytestmark = [pytest.mark.worker, pytest.mark.faults]
 
@@ -25,7 +26,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.faults]
 def test_worker_killed_mid_handler_completes_once_after_lease(worker):
     event = emit("block")
     r = redis_client()
-    pid = int(wait_for(lambda: r.get(key(event, "started")), what="handler to start"))
+    pid = int(wait_until(lambda: r.get(key(event, "started")), message="handler to start"))
 
     # when the pool process dies in the middle of the handler (side effect written, not committed)
     os.kill(pid, signal.SIGKILL)
