@@ -8,7 +8,6 @@ a display that misses a note catches up on its next message or reconnect.
 from __future__ import annotations
 
 from pizzeria import live
-from pizzeria.live import redis_client  # noqa: F401  (re-exported: tests subscribe with it)
 
 CHANNEL = "pizzeria:kitchen:board"
 

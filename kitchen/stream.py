@@ -19,15 +19,16 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from kitchen.access import display_required
-from kitchen.live import CHANNEL, redis_client
+from kitchen.live import CHANNEL
 from pizzeria import live
+from pizzeria.redisclient import redis_client
 
 logger = logging.getLogger(__name__)
 
 
 def _slots_key(user_id: int) -> str:
     # Under the cache's key prefix, so the tests' per-test cache cleanup clears it too.
-    return f"{settings.CACHES['default'].get('KEY_PREFIX', 'pizzeria')}:kitchen-streams:{user_id}"
+    return f"{settings.CACHES['default']['KEY_PREFIX']}:kitchen-streams:{user_id}"
 
 
 def stream_slot_acquire(*, user_id: int, max_seconds: float) -> str | None:
@@ -36,10 +37,10 @@ def stream_slot_acquire(*, user_id: int, max_seconds: float) -> str | None:
     A sorted set of slot ids scored by when they lapse: a stream that ends releases its slot,
     and one whose process died lapses on its own after max_seconds (no counter to leak).
     """
-    limit = int(getattr(settings, "KITCHEN_SSE_MAX_STREAMS_PER_USER", 4))
+    limit = settings.KITCHEN_SSE_MAX_STREAMS_PER_USER
     key, slot, now = _slots_key(user_id), uuid.uuid4().hex, time.time()
     try:
-        client = redis_client()
+        client = redis_client(settings.REDIS_URL)
         pipe = client.pipeline()  # MULTI/EXEC: the count and the add are one step
         pipe.zremrangebyscore(key, "-inf", now)
         pipe.zadd(key, {slot: now + max_seconds + 30})
@@ -56,7 +57,7 @@ def stream_slot_acquire(*, user_id: int, max_seconds: float) -> str | None:
 
 def stream_slot_release(*, user_id: int, slot: str) -> None:
     try:
-        redis_client().zrem(_slots_key(user_id), slot)
+        redis_client(settings.REDIS_URL).zrem(_slots_key(user_id), slot)
     except (redis.RedisError, OSError):
         logger.warning("Could not release stream slot %s", slot, exc_info=True)
 

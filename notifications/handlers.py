@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from kitchen.events import InventoryLow
 from notifications import messages, recipients
 from notifications.events import NotificationResendRequested
 from notifications.recipients import Contact
@@ -89,19 +90,12 @@ def resend_notification(event: NotificationResendRequested) -> None:
     notification_resend(event=event)
 
 
-try:  # the kitchen app's catalogue may not exist yet; notifications must load without it
-    from kitchen.events import InventoryLow
-except ImportError:  # pragma: no cover - depends on the kitchen app's progress
-    InventoryLow = None
-
-if InventoryLow is not None:
-
-    @event_handler(InventoryLow, queue=QUEUE)
-    def email_inventory_low(event) -> None:
-        """Email the supplier contact and the manager; each recipient is its own log row."""
-        context = messages.inventory_low_context(event)
-        for address in dict.fromkeys(a for a in (context["supplier_email"], recipients.manager_email()) if a):
-            notification_send(event=event, channel=EMAIL, template="inventory_low", recipient=address, context=context)
+@event_handler(InventoryLow, queue=QUEUE)
+def email_inventory_low(event: InventoryLow) -> None:
+    """Email the supplier contact and the manager; each recipient is its own log row."""
+    context = messages.inventory_low_context(event)
+    for address in dict.fromkeys(a for a in (context["supplier_email"], recipients.manager_email()) if a):
+        notification_send(event=event, channel=EMAIL, template="inventory_low", recipient=address, context=context)
 
 
 @event_handler(WebhookSubscriptionDeactivated, queue=QUEUE)

@@ -61,8 +61,8 @@ def durable(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 def stale_after() -> dt.timedelta:
     # Past this, the attempt that claimed the row has finished its HTTP call or died: a "sending"
     # row this old will never be completed by it.
-    default = 2 * http_timeout() + 5
-    return dt.timedelta(seconds=getattr(settings, "NOTIFY_SENDING_STALE_SECONDS", default))
+    seconds = settings.NOTIFY_SENDING_STALE_SECONDS
+    return dt.timedelta(seconds=2 * http_timeout() + 5 if seconds is None else seconds)
 
 
 def _open(key: dict, defaults: dict) -> Notification:

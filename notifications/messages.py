@@ -16,6 +16,8 @@ from django.template import Context, TemplateDoesNotExist, engines
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
+from kitchen.events import InventoryLow
+
 
 @dataclasses.dataclass(frozen=True)
 class Rendered:
@@ -115,17 +117,15 @@ def order_cancelled_context(event, *, customer_name: str = "") -> dict[str, Any]
     return {"order_id": event.order_id, "customer_name": customer_name, "reason": event.reason}
 
 
-def inventory_low_context(event) -> dict[str, Any]:
+def inventory_low_context(event: InventoryLow) -> dict[str, Any]:
     supplier = event.supplier_info
     return {
         "ingredient_id": event.ingredient_id,
         "ingredient_name": event.ingredient_name,
         "current_quantity": event.current_quantity,
         "minimum_threshold": event.minimum_threshold,
-        "unit": getattr(event, "unit", ""),
-        "supplier_name": getattr(supplier, "name", "") if supplier else "",
-        "supplier_email": getattr(supplier, "email", "") if supplier else "",
-        "supplier_phone": getattr(supplier, "phone", "") if supplier else "",
-        # Not in the event catalogue yet; shown when the kitchen app adds it.
-        "restock_quantity": getattr(event, "restock_quantity", None),
+        "unit": event.unit,
+        "supplier_name": supplier.name,
+        "supplier_email": supplier.email,
+        "supplier_phone": supplier.phone,
     }

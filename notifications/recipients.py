@@ -32,4 +32,4 @@ def for_order(*, order_id: int) -> Contact:
 
 
 def manager_email() -> str:
-    return getattr(settings, "MANAGER_EMAIL", "manager@mariospizzeria.example")
+    return settings.MANAGER_EMAIL

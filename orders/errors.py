@@ -39,7 +39,3 @@ class InvalidOrder(OrderError):
 
 class IdempotencyConflict(OrderError):
     """The Idempotency-Key was already used by this customer for a different request (API: 422)."""
-
-
-class NoCustomerProfile(OrderError):
-    """The acting user has no Customer profile (e.g. staff accounts); they cannot order via the API."""

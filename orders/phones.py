@@ -10,12 +10,12 @@ from django.core.exceptions import ValidationError
 def phone_normalize(raw: str) -> str:
     """Return `raw` in E.164 ("+15005550006"), or raise ValidationError.
 
-    Numbers without a leading "+" are read in PHONE_DEFAULT_REGION when that setting exists.
+    Numbers without a leading "+" are read in PHONE_DEFAULT_REGION.
     """
     raw = (raw or "").strip()
     if not raw:
         return ""
-    region = getattr(settings, "PHONE_DEFAULT_REGION", None)
+    region = settings.PHONE_DEFAULT_REGION
     try:
         number = phonenumbers.parse(raw, None if raw.startswith("+") else region)
     except phonenumbers.NumberParseException:
@@ -35,7 +35,7 @@ def validate_e164(value: str) -> None:
 
 
 def sms_regions() -> list[str]:
-    return [r.upper() for r in getattr(settings, "SMS_ALLOWED_REGIONS", None) or []]
+    return [r.upper() for r in settings.SMS_ALLOWED_REGIONS]
 
 
 def sms_region_allowed(e164: str) -> bool:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -25,26 +24,14 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.http import StreamingHttpResponse
 
+from pizzeria.redisclient import redis_client
+
 logger = logging.getLogger(__name__)
-
-_client: redis.Redis | None = None
-_client_lock = threading.Lock()
-
-
-def redis_client() -> redis.Redis:
-    global _client
-    with _client_lock:
-        if _client is None:
-            _client = redis.Redis.from_url(
-                settings.REDIS_URL, socket_connect_timeout=1.0, socket_timeout=5.0, health_check_interval=30
-            )
-        return _client
-
 
 def publish(channel: str, note: str) -> None:
     """Publish at once; log and carry on when Redis is away."""
     try:
-        redis_client().publish(channel, note)
+        redis_client(settings.REDIS_URL).publish(channel, note)
     except Exception:
         logger.warning("Could not publish live note on %s: %s", channel, note, exc_info=True)
 
@@ -64,7 +51,7 @@ def sse_events(
 ) -> Iterator[str]:
     """The event stream of one channel. `relay` decides what of a note reaches the browser
     (None: nothing), so a public page never sees more than it should."""
-    pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+    pubsub = redis_client(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
     try:
         pubsub.subscribe(channel)
         yield "retry: 1000\nevent: hello\ndata: {}\n\n"

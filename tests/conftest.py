@@ -1,6 +1,7 @@
 import pytest
 
-from tests.worker import make_worker, purge_queues
+from pizzeria.simulation.workerproc import queues_purge
+from tests.worker import make_worker
 
 
 def clear_shared_cache() -> None:
@@ -32,7 +33,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
 
     Tests using it need committed rows: mark them @pytest.mark.django_db(transaction=True).
     """
-    purge_queues()
+    queues_purge()
     worker = make_worker().start()
     yield worker
     worker.stop()
@@ -48,9 +49,9 @@ def worker(celery_worker_process, transactional_db):
     """
     from pizzeria.celery import QUEUES, app
     from pizzeria.eventbus.models import Delivery
-    from tests.worker import wait_for
+    from tests.polling import wait_until
 
-    purge_queues()
+    queues_purge()
     if celery_worker_process.proc.poll() is not None:
         pytest.fail(f"Worker died:\n{celery_worker_process.log_tail()}")
     name = [celery_worker_process.name]
@@ -58,8 +59,8 @@ def worker(celery_worker_process, transactional_db):
         app.control.add_consumer(queue, destination=name, reply=True, timeout=2)
     yield celery_worker_process
     try:
-        wait_for(lambda: not Delivery.objects.filter(status__in=["pending", "running"]).exists(),
-                 timeout=5, what="deliveries settled")
+        wait_until(lambda: not Delivery.objects.filter(status__in=["pending", "running"]).exists(),
+                   timeout=5, message="deliveries settled")
     except AssertionError:
         pass  # a retry still waiting; stopping the consumers below is what matters
     for queue in QUEUES:
@@ -69,7 +70,7 @@ def worker(celery_worker_process, transactional_db):
         replies = app.control.inspect(destination=name, timeout=1).active()
         return replies is not None and not any(replies.values())
 
-    wait_for(idle, timeout=15, what="worker idle")
+    wait_until(idle, timeout=15, message="worker idle")
 
 
 @pytest.fixture

@@ -5,15 +5,14 @@ from __future__ import annotations
 import contextlib
 import socket
 import subprocess
-import time
-from collections.abc import Callable
 
 import pytest
 from django.conf import settings
 
 from pizzeria.celery import QUEUES, app
 from pizzeria.simulation.faults import database_url
-from pizzeria.simulation.workerproc import WorkerProcess, queues_purge
+from pizzeria.simulation.workerproc import WorkerProcess
+from tests.polling import wait_until
 
 
 BROKER_IS_REDIS = settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
@@ -26,22 +25,6 @@ redis_broker_only = pytest.mark.skipif(
 
 def worker_database_url() -> str:
     return database_url()
-
-
-def wait_for(predicate: Callable[[], object], *, timeout: float = 20.0, interval: float = 0.05, what: str = "") -> object:
-    """Poll until predicate() is truthy; fail with what was last seen."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"Timed out after {timeout}s waiting for {what or predicate}; last value {last!r}")
-
-
-def purge_queues() -> None:
-    queues_purge()
 
 
 def make_worker(
@@ -75,7 +58,7 @@ def private_redis(port: int):
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
     )
-    wait_for(lambda: _answers(port), timeout=10, what=f"redis on {port}")
+    wait_until(lambda: _answers(port), timeout=10, message=f"redis on {port}")
     try:
         yield proc
     finally:

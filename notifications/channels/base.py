@@ -65,4 +65,4 @@ CREDENTIAL_STATUSES = (401, 403)
 
 def http_timeout() -> float:
     # Well under the handler's soft time limit, so a hung provider is a retry, not a killed task.
-    return float(getattr(settings, "NOTIFY_HTTP_TIMEOUT", 8.0))
+    return settings.NOTIFY_HTTP_TIMEOUT

@@ -55,7 +55,7 @@ def status_callback_url() -> str | None:
 
 def send(message: OutgoingMessage) -> SendResult:
     sender = {}
-    if getattr(settings, "TWILIO_MESSAGING_SERVICE_SID", ""):
+    if settings.TWILIO_MESSAGING_SERVICE_SID:
         sender["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
     elif settings.TWILIO_FROM_NUMBER:
         sender["from_"] = settings.TWILIO_FROM_NUMBER

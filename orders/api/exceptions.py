@@ -1,5 +1,5 @@
 """Map domain errors to HTTP: IllegalTransition → 409, IdempotencyConflict → 422, InvalidOrder → 400,
-NoCustomerProfile → 403, a missing object → 404. Everything else is DRF's default."""
+a missing object → 404. Everything else is DRF's default."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from orders.errors import IdempotencyConflict, IllegalTransition, InvalidOrder, NoCustomerProfile, OrderError
+from orders.errors import IdempotencyConflict, IllegalTransition, InvalidOrder, OrderError
 
 
 def exception_handler(exc, context):
@@ -19,8 +19,6 @@ def exception_handler(exc, context):
         return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, IdempotencyConflict):
         return Response({"detail": exc.message}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
-    if isinstance(exc, NoCustomerProfile):
-        return Response({"detail": exc.message}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, OrderError):
         return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):

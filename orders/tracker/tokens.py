@@ -26,7 +26,7 @@ def tracker_token(*, order_id: int) -> str:
 
 
 def tracker_token_valid(*, order_id: int, token: str) -> bool:
-    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
     return any(constant_time_compare(token, _token(order_id, secret)) for secret in secrets)
 
 

@@ -158,7 +158,7 @@ def asyncapi_document() -> dict[str, Any]:
         "summary": "Accept CloudEvents from partners (payments).",
         "messages": [{"$ref": f"#/channels/cloudevents/messages/{k}"} for k in inbound_messages],
     }
-    base = getattr(settings, "PUBLIC_BASE_URL", "") or "http://127.0.0.1:8000"
+    base = settings.PUBLIC_BASE_URL or "http://127.0.0.1:8000"
     scheme, _, host = base.partition("://")
     return {
         "asyncapi": "3.0.0",

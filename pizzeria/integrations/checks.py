@@ -22,7 +22,7 @@ def integrations_deploy_check(app_configs=None, **kwargs) -> list:
             "WEBHOOKS_HTTPS_ONLY is off: signed events may travel in clear text.", id="integrations.W002",
         ))
     secret = settings.CLOUDEVENTS_INBOUND_SECRET
-    if secret and secret == getattr(settings, "DEV_CLOUDEVENTS_INBOUND_SECRET", None):
+    if secret and secret == settings.DEV_CLOUDEVENTS_INBOUND_SECRET:
         problems.append(Error(
             "CLOUDEVENTS_INBOUND_SECRET is the public development secret: anyone could mark orders paid.",
             hint="Generate one: python -c \"import base64,os;print('whsec_'+base64.b64encode(os.urandom(32)).decode())\"",

@@ -67,7 +67,7 @@ def _address_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str |
         return "an unspecified address"
     if ip.is_global:
         return None
-    if getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_TARGETS", False):
+    if settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS:
         networks = [ipaddress.ip_network(n, strict=False) for n in settings.WEBHOOKS_PRIVATE_TARGET_NETWORKS]
         if any(ip.version == net.version and ip in net for net in networks):
             return None
@@ -86,7 +86,7 @@ def target_check(url: str, *, resolve: bool = True) -> list[str]:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise TargetRefused(f"Only http(s) URLs can receive webhooks, not {scheme or 'no scheme'!r}")
-    if scheme == "http" and getattr(settings, "WEBHOOKS_HTTPS_ONLY", True):
+    if scheme == "http" and settings.WEBHOOKS_HTTPS_ONLY:
         raise TargetRefused("Webhook URLs must use https")
     if parts.username or parts.password:
         raise TargetRefused("Webhook URLs may not carry credentials (user:password@)")

@@ -35,7 +35,7 @@ def secret_hint(secret: str) -> str:
 
 
 def _fernet() -> MultiFernet:
-    keys = list(getattr(settings, "WEBHOOKS_SECRET_KEYS", None) or []) or [settings.SECRET_KEY]
+    keys = list(settings.WEBHOOKS_SECRET_KEYS) or [settings.SECRET_KEY]
     return MultiFernet([Fernet(_derive(key)) for key in keys])
 
 

@@ -48,7 +48,7 @@ os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def key(name: str) -> str:
-    return f"{settings.CACHES['default'].get('KEY_PREFIX', 'pizzeria')}:metrics:{name}"
+    return f"{settings.CACHES['default']['KEY_PREFIX']}:metrics:{name}"
 
 
 def _client():

@@ -7,7 +7,7 @@ with a message naming it, instead of running on a default that only suits a lapt
 from django.core.exceptions import ImproperlyConfigured
 
 from pizzeria.settings.base import *  # noqa: F401,F403
-from pizzeria.settings.base import env
+from pizzeria.settings.base import ALLOWED_HOSTS, env
 
 DEV_HINT = "For local development run `make run`, or export DJANGO_SETTINGS_MODULE=pizzeria.settings.dev."
 
@@ -25,13 +25,11 @@ def required(name: str, *, value: str | None = None) -> str:
 
 DEBUG = False
 SECRET_KEY = required("SECRET_KEY")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 required("ALLOWED_HOSTS", value=",".join(ALLOWED_HOSTS))
 # base falls back to a SQLite file and a local Redis: fine on a laptop, data loss in production.
 required("DATABASE_URL")
 # Redis carries the cache (throttles, lockouts), the display's pub/sub and, by default, the broker.
-REDIS_URL = required("REDIS_URL")
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+required("REDIS_URL")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -1,10 +1,10 @@
 from django.db import transaction
 
 from pizzeria.eventbus.models import Delivery
+from tests.polling import wait_until
 from tests.testapp.events import ProbeHappened
 from tests.testapp.handlers import PROBE_A, PROBE_B, key, redis_client
 from tests.testapp.models import Probe, SideEffect
-from tests.worker import wait_for
 
 __all__ = ["PROBE_A", "PROBE_B", "emit", "delivery", "side_effects", "key", "redis_client", "wait_status"]
 
@@ -32,7 +32,7 @@ def wait_status(event: ProbeHappened, status: str, handler: str = PROBE_A, timeo
         return d if d.status == status else None
 
     try:
-        return wait_for(check, timeout=timeout, what=f"{handler} -> {status}")
+        return wait_until(check, timeout=timeout, message=f"{handler} -> {status}")
     except AssertionError:
         d = delivery(event, handler)
         raise AssertionError(

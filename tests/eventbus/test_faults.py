@@ -6,7 +6,9 @@ import time
 
 import pytest
 
+from pizzeria.celery import app
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
+from pizzeria.ops.broker import queue_depths
 from tests.eventbus.probes import (
     PROBE_A,
     PROBE_B,
@@ -17,15 +19,26 @@ from tests.eventbus.probes import (
     side_effects,
     wait_status,
 )
-from tests.worker import app_broker, free_port, make_worker, private_redis, redis_broker_only, wait_for
+from tests.polling import wait_until
+from tests.worker import app_broker, free_port, make_worker, private_redis, redis_broker_only
 
 pytestmark = [pytest.mark.worker, pytest.mark.faults]
+
+
+def no_delivery_in_flight(worker, *, queue: str) -> bool:
+    """Nothing waiting in `queue`, and no delivery running in or reserved by the worker."""
+    depths = queue_depths((queue,))
+    inspect = app.control.inspect(destination=[worker.name], timeout=1)
+    held = [inspect.active(), inspect.reserved()]
+    if depths is None or depths[queue].messages or None in held:
+        return False
+    return not any(task["name"] == "eventbus.run_delivery" for replies in held for tasks in replies.values() for task in tasks)
 
 
 def test_worker_killed_mid_handler_completes_once_after_lease(worker):
     event = emit("block")
     r = redis_client()
-    pid = int(wait_for(lambda: r.get(key(event, "started")), what="handler to start"))
+    pid = int(wait_until(lambda: r.get(key(event, "started")), message="handler to start"))
 
     # when the pool process dies in the middle of the handler (side effect written, not committed)
     os.kill(pid, signal.SIGKILL)
@@ -49,8 +62,9 @@ def test_handler_that_always_kills_its_worker_ends_dead(worker):
     assert side_effects(event) == 0
     # the same event's other handler was unaffected
     assert delivery(event, PROBE_B).status == "succeeded"
-    # and it stays dead: no message keeps looping
-    time.sleep(2)
+    # and it stays dead: no message for it is left to loop (none waiting, none in the worker)
+    wait_until(lambda: no_delivery_in_flight(worker, queue="kitchen"), timeout=10,
+               message="no delivery message waiting or in the worker")
     assert delivery(event).attempts == 4
 
 

@@ -9,7 +9,8 @@ from orders.events import OrderPlaced
 from pizzeria.eventbus import registry
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 from tests.factories import make_customer, make_menu
-from tests.worker import app_broker, free_port, wait_for
+from tests.polling import wait_until
+from tests.worker import app_broker, free_port
 
 pytestmark = [pytest.mark.worker]
 
@@ -48,7 +49,7 @@ def test_order_placed_reaches_every_subscribed_handler_once(worker):
         return statuses if set(statuses.values()) == {"succeeded"} else None
 
     try:
-        wait_for(all_done, timeout=30, what="every OrderPlaced delivery to succeed")
+        wait_until(all_done, timeout=30, message="every OrderPlaced delivery to succeed")
     except AssertionError:
         raise AssertionError(list(deliveries.values_list("handler", "status", "last_error"))) from None
     assert set(deliveries.values_list("attempts", flat=True)) == {1}
@@ -71,9 +72,9 @@ def test_api_answers_201_fast_with_the_broker_unreachable_then_the_sweeper_deliv
     deliveries = Delivery.objects.filter(event=event)
     assert deliveries.exists()
     # The publishing side never reached a broker, so the worker can only get them via the sweeper.
-    wait_for(
+    wait_until(
         lambda: set(deliveries.values_list("status", flat=True)) == {"succeeded"},
         timeout=30,
-        what="the sweeper to deliver the stranded deliveries",
+        message="the sweeper to deliver the stranded deliveries",
     )
     assert set(deliveries.values_list("attempts", flat=True)) == {1}

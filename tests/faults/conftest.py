@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pizzeria.eventbus.models import Delivery
-from tests.worker import wait_for
+from tests.polling import wait_until
 
 REPORT = Path(os.environ.get("FAULT_REPORT", Path(__file__).resolve().parents[2] / ".run" / "fault-recovery.json"))
 
@@ -57,6 +57,6 @@ def wait_all_succeeded(event_ids, *, timeout: float = 60.0) -> None:
         return Delivery.objects.filter(event_id__in=event_ids).exists() and not open_ones()
 
     try:
-        wait_for(done, timeout=timeout, interval=0.2, what="every delivery succeeded")
+        wait_until(done, timeout=timeout, interval=0.2, message="every delivery succeeded")
     except AssertionError:
         raise AssertionError(f"not all deliveries succeeded within {timeout}s; e.g. {open_ones()}") from None

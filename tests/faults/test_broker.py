@@ -12,7 +12,8 @@ import pytest
 
 from tests.eventbus.probes import PROBE_A, PROBE_B, emit, side_effects
 from tests.faults.conftest import wait_all_succeeded
-from tests.worker import app_broker, free_port, make_worker, private_redis, redis_broker_only, wait_for
+from tests.polling import wait_until
+from tests.worker import app_broker, free_port, make_worker, private_redis, redis_broker_only
 
 pytestmark = [pytest.mark.worker, pytest.mark.faults, redis_broker_only]
 
@@ -39,8 +40,8 @@ def test_redis_killed_while_pools_are_busy_and_restarted_empty(restarts, recover
                 # given the pools busy and a backlog of messages waiting in Redis
                 backlog = [emit("slow:0.4") for _ in range(8)]
                 events += backlog
-                wait_for(lambda: side_effects(backlog[0], PROBE_A) or side_effects(backlog[0], PROBE_B),
-                         what="the pools to start on the backlog")
+                wait_until(lambda: side_effects(backlog[0], PROBE_A) or side_effects(backlog[0], PROBE_B),
+                           message="the pools to start on the backlog")
 
                 # when Redis is killed (no persistence: every queued message is gone) ...
                 _kill(broker)

@@ -6,9 +6,11 @@ import pytest
 from django.db import connection  # noqa: F401  (the skipif condition reads it)
 
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
+from pizzeria.simulation.workerproc import queues_purge
 from tests.eventbus.probes import PROBE_A, emit, key, redis_client, side_effects
 from tests.faults.conftest import wait_all_succeeded
-from tests.worker import make_worker, purge_queues, wait_for
+from tests.polling import wait_until
+from tests.worker import make_worker
 
 pytestmark = [
     pytest.mark.worker,
@@ -19,7 +21,7 @@ pytestmark = [
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_30s_behind_claims_due_deliveries_at_once():
-    purge_queues()
+    queues_purge()
     worker = make_worker(env={"TEST_CLOCK_OFFSET_SECONDS": "-30"}).start()
     try:
         events = [emit("ok") for _ in range(5)]
@@ -35,13 +37,13 @@ def test_worker_30s_behind_claims_due_deliveries_at_once():
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_30s_ahead_does_not_expire_a_live_lease(settings):
-    purge_queues()
+    queues_purge()
     # this worker also runs the sweeper (embedded beat), 30 s ahead of the database
     worker = make_worker(env={"TEST_CLOCK_OFFSET_SECONDS": "30"}).start()
     try:
         event = emit("block")
         r = redis_client()
-        wait_for(lambda: r.get(key(event, "started")), what="handler to start")
+        wait_until(lambda: r.get(key(event, "started")), message="handler to start")
         # the handler holds its lease for a while (less than the lease): several sweeps run
         time.sleep(settings.EVENTBUS_LEASE_SECONDS / 2)
         r.set(key(event, "release"), 1)

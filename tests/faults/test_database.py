@@ -6,10 +6,12 @@ import pytest
 from django.db import connection
 
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
+from pizzeria.simulation.workerproc import queues_purge
 from tests.eventbus.probes import PROBE_A, PROBE_B, emit, key, redis_client, side_effects
 from tests.faults.conftest import wait_all_succeeded
 from tests.faults.proxy import CuttableProxy
-from tests.worker import make_worker, purge_queues, worker_database_url, wait_for
+from tests.polling import wait_until
+from tests.worker import make_worker, worker_database_url
 
 pytestmark = [
     pytest.mark.worker,
@@ -30,13 +32,13 @@ def _terminate_app_connections() -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_all_connections_cut_mid_run(recovery):
-    purge_queues()
+    queues_purge()
     worker = make_worker(concurrency=2).start()
     try:
         # given a handler in the middle of its transaction and more deliveries flowing
         blocked = emit("block")
         r = redis_client()
-        wait_for(lambda: r.get(key(blocked, "started")), what="handler to start")
+        wait_until(lambda: r.get(key(blocked, "started")), message="handler to start")
         before = [emit("ok") for _ in range(5)]
 
         # when every connection of the application is cut
@@ -66,7 +68,7 @@ def test_all_connections_cut_mid_run(recovery):
 @pytest.mark.django_db(transaction=True)
 def test_database_stopped_for_15_seconds_then_back(recovery):
     """The workers reach Postgres through a proxy the test can stop: a restart as the app sees it."""
-    purge_queues()
+    queues_purge()
     s = connection.settings_dict
     proxy = CuttableProxy((s["HOST"] or "127.0.0.1", int(s["PORT"] or 5432))).start()
     url = worker_database_url().replace(f":{s['PORT'] or 5432}/", f":{proxy.port}/")

@@ -6,16 +6,18 @@ import pytest
 from django.db import transaction
 
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
+from pizzeria.simulation.workerproc import queues_purge
 from tests.eventbus.probes import PROBE_A, PROBE_B, emit, key, redis_client, side_effects
 from tests.faults.conftest import wait_all_succeeded
-from tests.worker import make_worker, purge_queues, wait_for
+from tests.polling import wait_until
+from tests.worker import make_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.faults]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_sigterm_mid_handler_finishes_it_once_and_a_new_worker_takes_the_rest():
-    purge_queues()
+    queues_purge()
     worker = make_worker(concurrency=1).start()
     replacement = None
     try:
@@ -25,7 +27,7 @@ def test_sigterm_mid_handler_finishes_it_once_and_a_new_worker_takes_the_rest():
             running = emit("block")
             queued = [emit("ok") for _ in range(3)]
         r = redis_client()
-        wait_for(lambda: r.get(key(running, "started")), what="handler to start")
+        wait_until(lambda: r.get(key(running, "started")), message="handler to start")
 
         # when the worker is told to stop (warm shutdown) and the handler then finishes
         worker.proc.send_signal(signal.SIGTERM)

@@ -31,7 +31,7 @@ from pizzeria.eventbus.models import Delivery
 from tests.factories import make_customer, make_menu, make_order
 from tests.faults.conftest import wait_all_succeeded
 from tests.worker import (
-    BROKER_IS_REDIS, app_broker, free_port, private_redis, redis_broker_only, wait_for, worker_database_url,
+    BROKER_IS_REDIS, app_broker, free_port, private_redis, redis_broker_only, wait_until, worker_database_url,
 )
 
 pytestmark = [pytest.mark.worker, pytest.mark.faults]
@@ -94,9 +94,9 @@ class Stack:
         return len(replies) >= len(POOLS)
 
     def wait_ready(self) -> None:
-        wait_for(self.all_running, timeout=60, interval=0.5, what="every process RUNNING")
-        wait_for(self.web_ok, timeout=60, interval=0.5, what="web /healthz")
-        wait_for(self.workers_answer, timeout=60, interval=0.5, what="every pool answers ping")
+        wait_until(self.all_running, timeout=60, interval=0.5, message="every process RUNNING")
+        wait_until(self.web_ok, timeout=60, interval=0.5, message="web /healthz")
+        wait_until(self.workers_answer, timeout=60, interval=0.5, message="every pool answers ping")
 
     def tail(self, lines: int = 80) -> str:
         return "\n".join((self.tmp / "stack.log").read_text(errors="replace").splitlines()[-lines:])
@@ -158,9 +158,9 @@ def test_a_sigkilled_pool_is_restarted_and_nothing_else_moves(stack, shop, recov
     os.kill(before["worker_kitchen"], signal.SIGKILL)
     recovery.start()
     # then the supervisor starts a new one, and no other process was touched
-    wait_for(
+    wait_until(
         lambda: stack.all_running() and stack.pids()["worker_kitchen"] != before["worker_kitchen"],
-        timeout=30, interval=0.2, what="worker_kitchen restarted",
+        timeout=30, interval=0.2, message="worker_kitchen restarted",
     )
     after = stack.pids()
     assert {n: p for n, p in after.items() if n != "worker_kitchen"} == {
@@ -168,7 +168,7 @@ def test_a_sigkilled_pool_is_restarted_and_nothing_else_moves(stack, shop, recov
     }
     assert "exited: worker_kitchen" in stack.tail(400)
     # and orders placed now are handled completely, the kitchen included
-    wait_for(stack.workers_answer, timeout=60, interval=0.5, what="pools answer")
+    wait_until(stack.workers_answer, timeout=60, interval=0.5, message="pools answer")
     orders = [make_order(customer=shop) for _ in range(3)]
     wait_all_succeeded(_order_events(orders), timeout=60)
     recovery.stop()  # kill -> restarted pool answering -> orders placed then all handled
@@ -179,15 +179,15 @@ def test_killed_beat_is_restarted_and_sweeps_resume(stack, shop, recovery):
     before = stack.pids()["beat"]
     os.kill(before, signal.SIGKILL)
     recovery.start()
-    wait_for(lambda: stack.all_running() and stack.pids()["beat"] != before, timeout=30, interval=0.2,
-             what="beat restarted")
+    wait_until(lambda: stack.all_running() and stack.pids()["beat"] != before, timeout=30, interval=0.2,
+               message="beat restarted")
     # a delivery whose message never went out can only be sent by a sweep
     order = make_order(customer=shop)
     stranded = Delivery.objects.filter(event__aggregate_id=str(order.pk)).first()
     wait_all_succeeded(_order_events([order]), timeout=60)
     Delivery.objects.filter(pk=stranded.pk).update(status=Delivery.Status.PENDING, enqueued_at=None)
-    wait_for(lambda: Delivery.objects.get(pk=stranded.pk).status == Delivery.Status.SUCCEEDED,
-             timeout=30, interval=0.2, what="the sweep after beat's restart")
+    wait_until(lambda: Delivery.objects.get(pk=stranded.pk).status == Delivery.Status.SUCCEEDED,
+               timeout=30, interval=0.2, message="the sweep after beat's restart")
     recovery.stop()
 
 

@@ -173,9 +173,9 @@ def test_half_open_lets_one_probe_through_at_a_time(receiver, settings):
 
         thread = threading.Thread(target=probe)
         thread.start()
-        from tests.worker import wait_for
+        from tests.polling import wait_until
 
-        wait_for(lambda: receiver.count() == 4, timeout=10, what="the probe's request")
+        wait_until(lambda: receiver.count() == 4, timeout=10, message="the probe's request")
         # while the probe is in flight, another delivery of the same subscription waits
         assert run_now(deliveries[4]) == "postponed"
         assert "probe is in flight" in reload(deliveries[4]).last_error

@@ -9,7 +9,7 @@ from pizzeria.integrations.models import WebhookSubscription
 from tests.factories import make_order
 from tests.integrations.helpers import subscribe
 from tests.integrations.receiver import Answer
-from tests.worker import wait_for
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.worker]
 
@@ -32,9 +32,9 @@ def test_healthy_gets_each_event_once_while_the_broken_ones_breaker_opens_probes
         make_order()
 
     # The broken receiver fails 3 times in a row (the test threshold): its breaker opens.
-    wait_for(lambda: WebhookSubscription.objects.get(pk=broken.pk).circuit_state == "open", timeout=30,
-             what="the broken subscription's breaker to open")
-    wait_for(lambda: set(statuses(healthy)) == {"succeeded"}, timeout=30, what="every healthy delivery to succeed")
+    wait_until(lambda: WebhookSubscription.objects.get(pk=broken.pk).circuit_state == "open", timeout=30,
+               message="the broken subscription's breaker to open")
+    wait_until(lambda: set(statuses(healthy)) == {"succeeded"}, timeout=30, message="every healthy delivery to succeed")
     healthy_deliveries = Delivery.objects.filter(handler=healthy.handler_name)
     event_ids = {str(e) for e in healthy_deliveries.values_list("event_id", flat=True)}
     assert len(event_ids) == ORDERS
@@ -51,8 +51,8 @@ def test_healthy_gets_each_event_once_while_the_broken_ones_breaker_opens_probes
     # waiting delivery is sent.
     receiver2.default = Answer(200)
     try:
-        wait_for(lambda: set(statuses(broken)) == {"succeeded"}, timeout=40,
-                 what="every broken delivery to succeed after the probe")
+        wait_until(lambda: set(statuses(broken)) == {"succeeded"}, timeout=40,
+                   message="every broken delivery to succeed after the probe")
     except AssertionError:
         raise AssertionError(
             list(Delivery.objects.filter(handler=broken.handler_name).values_list("status", "attempts", "last_error"))

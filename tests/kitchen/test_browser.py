@@ -13,9 +13,10 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from tests.browser import browser, needs_chromium  # noqa: F401  (fixture)
+from pizzeria.simulation.workerproc import queues_purge
 from tests.factories import make_customer, make_role_user, make_user
 from tests.kitchen.conftest import one_margherita
-from tests.worker import make_worker, purge_queues
+from tests.worker import make_worker
 
 PASSWORD = "pw-123456-xyz"
 TIMEOUT_MS = 10_000
@@ -25,7 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker, needs_chromium]
 
 @pytest.fixture(scope="module")
 def celery_worker_process(django_db_setup, django_db_blocker):
-    purge_queues()
+    queues_purge()
     worker = make_worker(env={"KITCHEN_CAPACITY": "1"}).start()
     yield worker
     worker.stop()

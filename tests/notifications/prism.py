@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
+from tests.polling import wait_until
 from tests.worker import free_port
 
 HERE = Path(__file__).resolve().parent
@@ -49,15 +49,18 @@ class PrismMock:
             [str(PRISM_BIN), "mock", "-h", "127.0.0.1", "-p", str(self.port), str(self.spec)],
             cwd=PRISM_DIR, stdout=self._log, stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def listening() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"Prism exited with {self.proc.returncode}:\n{self.log()}")
-            if "is listening on" in self.log():
-                return self
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"Prism did not start within {timeout}s:\n{self.log()}")
+            return "is listening on" in self.log()
+
+        try:
+            wait_until(listening, timeout=timeout, interval=0.1, message="Prism to listen")
+        except AssertionError:
+            self.stop()
+            raise RuntimeError(f"Prism did not start within {timeout}s:\n{self.log()}") from None
+        return self
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

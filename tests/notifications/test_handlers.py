@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from kitchen.events import InventoryLow, SupplierInfo
 from notifications.models import Notification
 from orders import services
 from pizzeria.eventbus.models import Delivery
@@ -110,14 +111,13 @@ def test_failing_notification_never_blocks_the_order(settings, providers):
 
 
 def test_inventory_low_emails_supplier_and_manager(no_providers, settings):
-    kitchen_events = pytest.importorskip("kitchen.events")
     settings.MANAGER_EMAIL = "boss@mariospizzeria.example"
     from pizzeria.eventbus.outbox import outbox_write
 
-    event = kitchen_events.InventoryLow(
+    event = InventoryLow(
         ingredient_id=3, ingredient_name="Mozzarella", current_quantity=Decimal("1.5"),
         minimum_threshold=Decimal("5"), unit="kg", aggregate_type="ingredient", aggregate_id="3",
-        supplier_info=kitchen_events.SupplierInfo(name="Caseificio Rossi", email="orders@rossi.example", phone="+390612345678"),
+        supplier_info=SupplierInfo(name="Caseificio Rossi", email="orders@rossi.example", phone="+390612345678"),
     )
     with capture_events(only=[INVENTORY]) as captured:
         from django.db import transaction

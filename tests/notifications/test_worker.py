@@ -5,17 +5,19 @@ import pytest
 from notifications.models import Notification
 from pizzeria.eventbus.models import Delivery
 from pizzeria.eventbus.outbox import publish_deliveries
+from pizzeria.simulation.workerproc import queues_purge
 from tests.factories import make_customer, make_order
 from tests.notifications.conftest import TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
 from tests.notifications.helpers import EMAIL_CONFIRM, SMS_CONFIRM
-from tests.worker import make_worker, purge_queues, wait_for
+from tests.polling import wait_until
+from tests.worker import make_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")
 def notifications_worker(django_db_setup, django_db_blocker, provider_stub):
-    purge_queues()
+    queues_purge()
     worker = make_worker(
         # "events" too: the embedded beat's sweeper runs there and re-sends short retries.
         queues=("notifications", "events"),
@@ -27,12 +29,12 @@ def notifications_worker(django_db_setup, django_db_blocker, provider_stub):
     ).start()
     yield worker
     worker.stop()
-    purge_queues()
+    queues_purge()
 
 
 @pytest.fixture
 def worker_and_stub(notifications_worker, stub):
-    purge_queues()
+    queues_purge()
     if notifications_worker.proc.poll() is not None:
         pytest.fail(f"Worker died:\n{notifications_worker.log_tail()}")
     return notifications_worker, stub
@@ -50,8 +52,8 @@ def test_placed_order_reaches_the_sms_provider_exactly_once(worker_and_stub):
     # when
     order = make_order(customer=make_customer(phone="+15005550006"))
     # then
-    wait_for(settled(SMS_CONFIRM, 1), what="SMS delivery settled")
-    wait_for(lambda: len(stub.of("twilio")) == 1, what="one Twilio request")
+    wait_until(settled(SMS_CONFIRM, 1), message="SMS delivery settled")
+    wait_until(lambda: len(stub.of("twilio")) == 1, message="one Twilio request")
     sms = Notification.objects.get(channel="sms")
     assert sms.status == "sent" and sms.order_id == order.pk and f"Order #{order.pk}" in stub.of("twilio")[0]["body"]["Body"]
 
@@ -60,8 +62,8 @@ def test_placed_order_reaches_the_sms_provider_exactly_once(worker_and_stub):
     publish_deliveries([(delivery.pk, delivery.handler)])
     Delivery.objects.filter(pk=delivery.pk).update(status="pending")
     publish_deliveries([(delivery.pk, delivery.handler)])
-    wait_for(settled(SMS_CONFIRM, 1), what="redelivery settled")
-    wait_for(lambda: Delivery.objects.get(pk=delivery.pk).attempts == 2, what="the redelivery ran")
+    wait_until(settled(SMS_CONFIRM, 1), message="redelivery settled")
+    wait_until(lambda: Delivery.objects.get(pk=delivery.pk).attempts == 2, message="the redelivery ran")
     assert len(stub.of("twilio")) == 1
 
 
@@ -72,8 +74,8 @@ def test_twenty_orders_with_a_flaky_provider(worker_and_stub):
     for _ in range(20):
         make_order()
     # then
-    wait_for(settled(SMS_CONFIRM, 20), timeout=60, what="20 SMS deliveries settled")
-    wait_for(settled(EMAIL_CONFIRM, 20), timeout=60, what="20 email deliveries settled")
+    wait_until(settled(SMS_CONFIRM, 20), timeout=60, message="20 SMS deliveries settled")
+    wait_until(settled(EMAIL_CONFIRM, 20), timeout=60, message="20 email deliveries settled")
     assert Delivery.objects.filter(handler__in=[SMS_CONFIRM, EMAIL_CONFIRM], status="succeeded").count() == 40
     assert Notification.objects.filter(status="sent").count() == 40
     # 20 accepted SMS plus the two scripted failures that were retried; 20 emails

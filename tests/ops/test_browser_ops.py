@@ -8,8 +8,9 @@ import pytest
 from pizzeria.celery import QUEUES
 from tests.factories import make_customer, make_order, make_role_user
 from tests.browser import CHROMIUM, browser  # noqa: F401  (browser: the fixture)
+from pizzeria.simulation.workerproc import queues_purge
 from tests.kitchen.test_browser import PASSWORD
-from tests.worker import make_worker, purge_queues
+from tests.worker import make_worker
 
 TIMEOUT_MS = 30_000
 
@@ -36,7 +37,7 @@ def wait_backlog(page, condition: str) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_the_screen_shows_a_stopped_pool_falling_behind_and_catching_up(browser, live_server, settings):
     settings.OPS_REFRESH_SECONDS = 1
-    purge_queues()
+    queues_purge()
     others = make_worker(queues=tuple(q for q in QUEUES if q != "notifications")).start()
     notifications = None
     context = browser.new_context()

@@ -7,15 +7,17 @@ import threading
 import pytest
 
 from pizzeria.celery import app
+from pizzeria.simulation.workerproc import queues_purge
 from tests.eventbus.probes import emit, wait_status
-from tests.worker import make_worker, purge_queues, wait_for
+from tests.polling import wait_until
+from tests.worker import make_worker
 
 pytestmark = [pytest.mark.worker]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_sends_the_task_events_flower_needs_once_asked():
-    purge_queues()
+    queues_purge()
     worker = make_worker(beat=False, env={"CELERY_WORKER_SEND_TASK_EVENTS": "false"}).start()
     seen: list[dict] = []
     try:
@@ -36,7 +38,7 @@ def test_a_worker_sends_the_task_events_flower_needs_once_asked():
                     types = {e["type"] for e in seen if e.get("hostname") == worker.name}
                     return types if {"task-received", "task-started", "task-succeeded"} <= types else None
 
-                wait_for(task_events, timeout=15, what="task-received/started/succeeded")
+                wait_until(task_events, timeout=15, message="task-received/started/succeeded")
             finally:
                 receiver.should_stop = True
                 thread.join(timeout=5)

@@ -92,8 +92,8 @@ def test_a_broker_that_does_not_answer_is_a_zero_not_an_error(client, settings, 
 
 
 def test_queue_depths_from_the_real_broker():
-    from pizzeria.ops.broker import queue_depths
     from pizzeria.celery import QUEUES
+    from pizzeria.ops.broker import queue_depths
 
     depths = queue_depths()
     assert depths is not None and set(depths) == set(QUEUES)
@@ -101,11 +101,11 @@ def test_queue_depths_from_the_real_broker():
 
 
 def test_a_process_sends_its_batched_counts_by_itself_shortly_after():
-    from tests.worker import wait_for
+    from tests.polling import wait_until
 
     counters.flush()
     for _ in range(3):
         counters.order_placed()
 
-    wait_for(lambda: (counters.read() or {}).get("orders_placed_total", {}).get("") in ("3", "3.0"),
-             timeout=10, what="the timer's flush")
+    wait_until(lambda: (counters.read() or {}).get("orders_placed_total", {}).get("") in ("3", "3.0"),
+               timeout=10, message="the timer's flush")

@@ -9,25 +9,27 @@ from collections import Counter
 import pytest
 
 from pizzeria.eventbus.models import DeliveryAttempt
+from pizzeria.simulation.workerproc import queues_purge
 from tests.eventbus.probes import PROBE_A, PROBE_B, side_effects
 from tests.eventbus.probes import emit
 from tests.faults.conftest import wait_all_succeeded
-from tests.worker import make_worker, purge_queues, wait_for
+from tests.polling import wait_until
+from tests.worker import make_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.faults]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_node_sigkilled_mid_run_leaves_the_work_to_the_other_node(capsys):
-    purge_queues()
+    queues_purge()
     # Node "a" runs no beat; node "b" runs the sweeper (one beat per estate).
     a = make_worker(beat=False, concurrency=2).start()
     b = make_worker(beat=True, concurrency=2).start()
     try:
         events = [emit("slow:0.2") for _ in range(30)]
         # mid-run: node a has finished some and holds more
-        wait_for(lambda: DeliveryAttempt.objects.filter(worker=a.name, outcome="succeeded").count() >= 3,
-                 timeout=60, what="node a at work")
+        wait_until(lambda: DeliveryAttempt.objects.filter(worker=a.name, outcome="succeeded").count() >= 3,
+                   timeout=60, message="node a at work")
         a.kill()  # SIGKILL: the process and its pool children
 
         wait_all_succeeded([e.event_id for e in events], timeout=90)

@@ -13,10 +13,12 @@ from orders.events import OrderPlaced
 from pizzeria.eventbus import registry
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 from pizzeria.ops.logs import ContextFilter
+from pizzeria.simulation.workerproc import queues_purge
 from tests.eventbus.probes import PROBE_A, PROBE_B, emit, wait_status
 from tests.factories import make_customer, make_menu
 from tests.ops.test_metrics_export import metrics_samples
-from tests.worker import make_worker, purge_queues, wait_for
+from tests.polling import wait_until
+from tests.worker import make_worker
 
 pytestmark = [pytest.mark.worker]
 SECRET = "scrape-secret-0123456789"
@@ -24,7 +26,7 @@ SECRET = "scrape-secret-0123456789"
 
 @pytest.fixture(scope="module")
 def json_worker(django_db_setup, django_db_blocker):
-    purge_queues()
+    queues_purge()
     worker = make_worker(env={"LOG_FORMAT": "json"}).start()
     yield worker
     worker.stop()
@@ -63,7 +65,7 @@ def test_a_known_workload_is_exported_with_its_outcomes_and_durations(json_worke
         return m if all(m.get(k) == v for k, v in expected.items()) else None
 
     try:
-        metrics = wait_for(exported, timeout=10, interval=0.2, what="the workload's counters")
+        metrics = wait_until(exported, timeout=10, interval=0.2, message="the workload's counters")
     except AssertionError:
         m = scrape(client)
         raise AssertionError({k: (m.get(k), v) for k, v in expected.items()}) from None
@@ -115,9 +117,9 @@ def test_one_order_is_traced_by_event_id_and_request_id_through_web_and_workers(
     event = OutboxEvent.objects.get(aggregate_type="order", aggregate_id=str(order_id), type=OrderPlaced.type)
     event_id = str(event.event_id)
     handlers = {spec.name for spec in registry.handlers_for(OrderPlaced.type)}
-    wait_for(
+    wait_until(
         lambda: set(Delivery.objects.filter(event=event).values_list("status", flat=True)) == {"succeeded"},
-        timeout=30, what="every OrderPlaced delivery",
+        timeout=30, message="every OrderPlaced delivery",
     )
 
     web = [r for r in _records(web_log.getvalue()) if r.get("event_id") == event_id]
@@ -127,7 +129,7 @@ def test_one_order_is_traced_by_event_id_and_request_id_through_web_and_workers(
         mine = [r for r in _records(json_worker.log_path.read_text(errors="replace")) if r.get("event_id") == event_id]
         return mine if {r.get("handler") for r in mine} >= handlers else None
 
-    records = wait_for(worker_records, timeout=10, what="a worker record per handler")
+    records = wait_until(worker_records, timeout=10, message="a worker record per handler")
     for handler in handlers:
         record = next(r for r in records if r.get("handler") == handler and r["logger"] == "pizzeria.eventbus.delivery")
         assert record["request_id"] == request_id

@@ -130,11 +130,11 @@ def test_a_finished_orders_stream_tells_the_browser_to_stop_reconnecting(client)
     assert client.get(tracker_path(order_id=order.pk) + "events/").status_code == 204
 
 
-def test_every_order_change_is_published_on_its_own_channel_after_commit(django_capture_on_commit_callbacks):
-    from pizzeria.live import redis_client
+def test_every_order_change_is_published_on_its_own_channel_after_commit(django_capture_on_commit_callbacks, settings):
+    from pizzeria.redisclient import redis_client
 
     order = make_order()
-    pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+    pubsub = redis_client(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(order_channel(order_id=order.pk))
     try:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:

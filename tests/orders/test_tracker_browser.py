@@ -8,8 +8,8 @@ from rest_framework.authtoken.models import Token
 
 from orders import services
 from tests.browser import browser, needs_chromium, screenshot  # noqa: F401  (fixture)
+from pizzeria.simulation.workerproc import queues_purge
 from tests.factories import make_customer, make_menu
-from tests.worker import purge_queues
 
 pytestmark = [pytest.mark.browser, needs_chromium, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 390, "height": 844}
@@ -18,9 +18,9 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture
 def no_stale_messages():
     # Orders placed here publish deliveries nobody consumes (no worker): leave the queues clean.
-    purge_queues()
+    queues_purge()
     yield
-    purge_queues()
+    queues_purge()
 
 
 def place(base_url: str) -> dict:

@@ -5,6 +5,7 @@ Each check runs a fresh process (settings are read once per process) with an env
 has none of the variables a developer's shell or .env might provide.
 """
 
+import ast
 import os
 import secrets
 import subprocess
@@ -12,6 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.sourcecode import product_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ("DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL",
@@ -113,3 +116,31 @@ def test_env_example_values_are_plain_values():
             name, _, value = line.partition("=")
             values[name.strip()] = value
     assert values and not {k: v for k, v in values.items() if "#" in v or v != v.strip()}
+
+
+def product_settings_reads() -> list[tuple[str, int, str, bool]]:
+    """(file, line, setting name, has a default) for each `settings.X` / `getattr(settings, "X"…)`."""
+    reads = []
+    for where, tree in product_modules():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "settings":
+                reads.append((where, node.lineno, node.attr, False))
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
+                  and len(node.args) >= 2 and isinstance(node.args[0], ast.Name) and node.args[0].id == "settings"
+                  and isinstance(node.args[1], ast.Constant)):  # fmt: skip
+                reads.append((where, node.lineno, node.args[1].value, len(node.args) > 2))
+    return reads
+
+
+def test_product_code_reads_settings_without_a_fallback_default():
+    # A default at the call site is a second declaration that drifts from pizzeria/settings/base.py.
+    reads = product_settings_reads()
+    assert reads
+    assert [r for r in reads if r[3]] == []
+
+
+def test_every_setting_product_code_reads_is_declared():
+    from django.conf import settings
+
+    undeclared = [r for r in product_settings_reads() if r[2].isupper() and not hasattr(settings, r[2])]
+    assert undeclared == []

@@ -1,0 +1,31 @@
+"""The one place product code gets a Redis client from (live notes, display stream slots).
+
+One client per URL and decoding, shared by the process's threads: redis-py's connection pool is
+thread-safe and drops a parent's connections by itself in a forked child (Celery's prefork pool).
+Callers name the URL (REDIS_URL, never the broker's or the cache's by accident). Timeouts are
+short: a slow or absent Redis must not hang a request or a handler.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import redis
+
+_clients: dict[tuple[str, bool], redis.Redis] = {}
+_lock = threading.Lock()
+
+
+def redis_client(url: str, *, decode_responses: bool = False) -> redis.Redis:
+    """The process's client for `url`; replies are bytes unless decode_responses."""
+    with _lock:
+        client = _clients.get((url, decode_responses))
+        if client is None:
+            client = _clients[(url, decode_responses)] = redis.Redis.from_url(
+                url,
+                decode_responses=decode_responses,
+                socket_connect_timeout=1.0,
+                socket_timeout=5.0,
+                health_check_interval=30,
+            )
+        return client
