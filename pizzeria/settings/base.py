@@ -285,10 +285,13 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SOFT_TIME_LIMIT = 20
 CELERY_TASK_TIME_LIMIT = 30
-# task-received/started/succeeded/failed: what Flower shows. They cost the worker's main process
-# ~3 Redis publishes per task (a third of its time in `make bench`); Flower also turns them on
-# itself (enable_events) when it starts, so a deployment may set this false.
-CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=True)
+# task-received/started/succeeded/failed: what Flower shows, and nothing else here reads. Off by
+# default: they cost the worker's main process ~3 broker publishes per task (a third of its time
+# in `make bench`, and the p50 commit->done target). Flower 2.2 turns them on itself: it broadcasts
+# enable_events when it starts and every 5 s after (flower/events.py, Events.on_enable_events), so
+# `make flower` works against workers started without them (tests/ops/test_flower_events.py).
+# Once on they stay on until the worker restarts (or `celery -A pizzeria control disable_events`).
+CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=False)
 # "task-sent" is one more Redis PUBLISH per message on the publishing side: it doubled the cost of
 # each publish (~0.5 -> ~1 ms here), i.e. of the on-commit fan-out inside the order request and of
 # every sweeper re-send. Flower works without it (tasks appear from "received"). Opt in if needed.
