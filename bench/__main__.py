@@ -43,7 +43,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
 import signal
 import sys
 import time
@@ -74,6 +73,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "worker-side phases run on each, the first in this process")
     p.add_argument("--rabbitmq-url", default=os.environ.get("BENCH_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672"),
                    help="RabbitMQ for --brokers rabbitmq; a vhost is created on it with rabbitmqctl and deleted after")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE[,KEY=VALUE]",
+                   help="also run the pipeline with a worker started with these environment overrides, "
+                        "alternated with the shipped worker over --rounds (repeatable; bench/variants.py)")
     p.add_argument("--no-chart", action="store_true", help="do not write the SVG chart")
     p.add_argument("--skip", action="append", default=[], choices=SKIPS, help="skip a measurement (repeatable)")
     p.add_argument("--profile", type=Path, metavar="DIR",
@@ -104,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bench.machine import redacted, machine_info, settings_info
     from bench.brokers import broker_name, parse_brokers
     from bench.database import BenchDatabase
     from bench.stats import busy_warning, cpu_count, loadavg
@@ -121,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         os.environ["DATABASE_URL"] = db.create()
         os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
         os.environ.setdefault("LOG_LEVEL", "WARNING")
-        print(f"bench: database {db.kind} {db.name}, broker {_redacted(broker_url)}, load average {load_start}",
+        print(f"bench: database {db.kind} {db.name}, broker {redacted(broker_url)}, load average {load_start}",
               flush=True)
         import django
 
@@ -148,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         results["machine"]["loadavg_at_start"] = load_start
         results["settings"] = settings_info(args)
         results["broker"] = first
-        results["celery_broker_url"] = _redacted(broker_url)
+        results["celery_broker_url"] = redacted(broker_url)
         results["warnings"] = [w for w in [busy_warning(load_start, cpu_count(), when="at start")] if w]
         for w in results["warnings"]:
             print(f"bench: WARNING {w}", flush=True)
@@ -205,6 +208,15 @@ def run(args: argparse.Namespace) -> int:
         worker.stop()
         results["worker_log"] = str(worker.log_path)
         broker_keys_purge()
+        if args.variant:
+            from bench.variants import parse_variant, variant_rounds
+
+            print(f"bench: pipeline with worker variants {args.variant}, {args.rounds} rounds ...", flush=True)
+            results["variants"] = variant_rounds(
+                variants=dict(parse_variant(v) for v in args.variant), rounds=args.rounds, seed=seed,
+                per_order=per_order, orders=args.orders, concurrency=args.concurrency,
+                loglevel=args.worker_loglevel, timeout=args.timeout,
+            )
         if "sweeper" not in args.skip:
             print(f"bench: sweeper, {args.stranded} stranded deliveries (worker stopped) ...", flush=True)
             handlers = [f"bench.noop_{q}" for q in QUEUES]
@@ -311,86 +323,6 @@ def _db_sessions() -> int | None:
     with connection.cursor() as c:
         c.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
         return c.fetchone()[0]
-
-
-def _redacted(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
-    return urlunsplit(parts)
-
-
-def machine_info(db_kind: str) -> dict:
-    import celery
-    import django
-    import kombu
-    from django.db import connection
-
-    from bench.tasks import redis_client
-
-    with connection.cursor() as c:
-        c.execute("SHOW server_version" if db_kind == "postgresql" else "SELECT sqlite_version()")
-        db_version = c.fetchone()[0]
-    info = redis_client().info("server")
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "django": django.get_version(),
-        "celery": celery.__version__,
-        "kombu": kombu.__version__,
-        "database": f"{db_kind} {db_version}",
-        "broker": f"{'valkey' if info.get('valkey_version') else 'redis'} "
-                  f"{info.get('valkey_version') or info.get('redis_version')}",
-        "celery_broker": _celery_broker_version(),
-    }
-
-
-def _celery_broker_version() -> str | None:
-    """The Celery broker's product and version (RabbitMQ from its AMQP handshake), if it says."""
-    from pizzeria.celery import app
-
-    with contextlib.suppress(Exception), app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1)
-        props = getattr(conn.connection, "server_properties", None)
-        if props:
-            return f"{props.get('product', 'amqp')} {props.get('version', '')}".strip()
-        return conn.transport.driver_name
-    return None
-
-
-def settings_info(args) -> dict:
-    from django.conf import settings
-
-    from pizzeria.celery import app
-
-    db = settings.DATABASES["default"]
-    return {
-        "worker": f"prefork -c {args.concurrency}, --without-mingle --without-gossip, all bus queues",
-        "orders": args.orders,
-        "noop_tasks": args.noop_tasks,
-        "latency_rate": args.rate,
-        "latency_seconds": args.latency_seconds,
-        "stranded": args.stranded,
-        "rounds": args.rounds,
-        "memory_deliveries": args.memory_deliveries,
-        "brokers": args.brokers,
-        "warmup_orders": args.warmup,
-        "handlers": "5 no-op handlers for OrderPlaced (kitchen, inventory, notifications, analytics, integrations)",
-        "CELERY_DB_REUSE_MAX": app.conf.get("CELERY_DB_REUSE_MAX"),
-        "CONN_MAX_AGE": db.get("CONN_MAX_AGE"),
-        "task_acks_late": app.conf.task_acks_late,
-        "worker_prefetch_multiplier": app.conf.worker_prefetch_multiplier,
-        "worker_send_task_events": app.conf.worker_send_task_events,
-        "task_send_sent_event": app.conf.task_send_sent_event,
-        "EVENTBUS_SWEEP_BATCH": settings.EVENTBUS_SWEEP_BATCH,
-        "EVENTBUS_DISPATCH": getattr(settings, "EVENTBUS_DISPATCH", "per-delivery"),
-        "DEBUG": settings.DEBUG,
-        "LOG_LEVEL": os.environ.get("LOG_LEVEL"),
-    }
 
 
 if __name__ == "__main__":

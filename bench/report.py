@@ -170,6 +170,10 @@ def print_table(r: dict) -> None:
             f"{s['retention_longest_call_s']:.2f} ({r['retention']['calls']} calls)",
             flag("purge call < soft time limit"),
         ))
+    for name, v in ((r.get("variants") or {}).get("variants") or {}).items():
+        env = ",".join(f"{k}={val}" for k, val in v["env"].items())
+        rows.append((f"pipeline deliveries/s, worker {name}{' ' + env if env else ''} (× shipped)",
+                     _fmt_spread(v["pipeline_deliveries_per_s"]) + f" ×{_fmt_spread(v['vs_shipped'], digits=2)}", ""))
     for name, b in (r.get("brokers") or {}).items():
         if name != r.get("broker"):
             rows += worker_rows(b, None, prefix=f"[{name}] ")

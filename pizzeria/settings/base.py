@@ -277,7 +277,7 @@ else:
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -302,6 +302,9 @@ CELERY_TIMEZONE = TIME_ZONE
 # Keep the Postgres connection across tasks (a new connection costs ~5 ms here); Celery's Django
 # fixup otherwise closes it after every task. Read by celery.fixups.django.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+# CONN_HEALTH_CHECKS in a worker (pizzeria/celery.py): the `SELECT 1` before a task's first query
+# runs only when the process's previous task ended longer ago than this; 0 = before every task.
+DB_HEALTH_CHECK_AFTER_IDLE_SECONDS = env.float("DB_HEALTH_CHECK_AFTER_IDLE_SECONDS", default=1.0)
 
 
 def beat_schedule(sweep_interval: float) -> dict:
