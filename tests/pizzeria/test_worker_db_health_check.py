@@ -16,11 +16,13 @@ def open_connection():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_task_right_after_another_skips_the_health_check(open_connection, settings):
-    settings.DB_HEALTH_CHECK_AFTER_IDLE_SECONDS = 1.0
+@pytest.mark.parametrize(("after_idle", "skipped"), [(1.0, True), (0, False)])
+def test_a_task_right_after_another_skips_the_health_check_unless_set_to_zero(open_connection, settings,
+                                                                                after_idle, skipped):
+    settings.DB_HEALTH_CHECK_AFTER_IDLE_SECONDS = after_idle
     worker_hooks._after_task()
     worker_hooks._before_task()
-    assert open_connection.health_check_done is True
+    assert open_connection.health_check_done is skipped  # False: the next query runs SELECT 1 first
     assert open_connection.connection is not None
 
 
@@ -30,14 +32,6 @@ def test_a_task_after_idleness_checks_the_connection_first(open_connection, sett
     worker_hooks._last_task_end = float("-inf")  # never ran a task, or long ago
     worker_hooks._before_task()
     assert open_connection.health_check_done is False  # the next query runs SELECT 1 first
-
-
-@pytest.mark.django_db(transaction=True)
-def test_zero_checks_before_every_task(open_connection, settings):
-    settings.DB_HEALTH_CHECK_AFTER_IDLE_SECONDS = 0
-    worker_hooks._after_task()
-    worker_hooks._before_task()
-    assert open_connection.health_check_done is False
 
 
 @pytest.mark.django_db(transaction=True)
