@@ -118,3 +118,18 @@ def test_brokers():
     argv = brokers.child_argv(args, args.skip, brokers.ROOT / "x.json")
     assert "--no-chart" in argv and argv[argv.index("--rounds") + 1] == "2"
     assert {"memory", "queries", "sweeper", "retention"} <= {argv[i + 1] for i, a in enumerate(argv) if a == "--skip"}
+
+
+def test_variants_parse_and_pair_with_the_shipped_worker():
+    from bench.variants import SHIPPED, parse_variant, summarise_variants
+
+    assert parse_variant("events-on:CELERY_WORKER_SEND_TASK_EVENTS=true, A=1") == (
+        "events-on", {"CELERY_WORKER_SEND_TASK_EVENTS": "true", "A": "1"})
+    for bad in ("no-colon", ":A=1", "x:A"):
+        with pytest.raises(ValueError):
+            parse_variant(bad)
+    rounds = [{SHIPPED: {"deliveries_per_s": 100}, "v": {"deliveries_per_s": 150}},
+              {SHIPPED: {"deliveries_per_s": 50}, "v": {"deliveries_per_s": 100}}]
+    out = summarise_variants(rounds, (SHIPPED, "v"), {SHIPPED: {}, "v": {"A": "1"}})
+    assert out["variants"]["v"]["vs_shipped"]["values"] == [1.5, 2.0]
+    assert out["variants"][SHIPPED]["vs_shipped"]["median"] == 1.0
