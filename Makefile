@@ -60,7 +60,7 @@ test: install
 test-fast: install
 	$(PY) -m pizzeria.devservices exec -- $(PY) -m pytest --ds=pizzeria.settings.test -m "not worker and not browser and not contract"
 
-## Event-bus benchmark: JSON + table, baseline measured in the same run.
+## Event-bus benchmark (README "Performance"): JSON, SVG chart and table; the baselines measured in the same run.
 bench: install
 	$(PY) -m pizzeria.devservices exec -- $(PY) -m bench
 

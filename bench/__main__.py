@@ -1,26 +1,39 @@
 """Event-bus benchmark (`make bench`).
 
-    python -m bench [--out PATH] [--orders N] [--noop-tasks N] [--concurrency C] ...
+    python -m bench [--out PATH] [--orders N] [--noop-tasks N] [--concurrency C] [--rounds R]
+                    [--memory-deliveries N] [--brokers redis,rabbitmq] ...
 
-Against DATABASE_URL / REDIS_URL from the environment (an embedded Valkey when REDIS_URL is unset,
-a temporary SQLite file when DATABASE_URL is unset). It creates its own database (`pz_bench_<pid>`
-on the DATABASE_URL server), migrates it, seeds one menu line and one customer, starts its own
-prefork worker (the same concurrency for the baseline and the pipeline), and measures:
+Against DATABASE_URL / REDIS_URL (and CELERY_BROKER_URL) from the environment (an embedded Valkey
+when REDIS_URL is unset, a temporary SQLite file when DATABASE_URL is unset). It creates its own
+database (`pz_bench_<pid>` on the DATABASE_URL server), migrates it, seeds one menu line and one
+customer, starts its own prefork worker with the shipped Celery settings (it asks the worker what
+it runs with and reports it: pool, concurrency, prefetch, task events), and measures:
 
-  queries    SQL queries of one POST /api/orders/ (token auth, throttles, Idempotency-Key, a delivery
-             order with two items), counted with CaptureQueriesContext around Django's test client
-  baseline   bare no-op Celery tasks spread over the five handler queues: first publish → last done
-  pipeline   orders through orders.services.order_place with 5 no-op handlers (one per handler
-             queue): first commit → last delivery succeeded
-  latency    a steady rate of orders: commit → that order's last delivery finished (p50/p95/p99)
-  sweeper    10,000 stranded deliveries (pending, never enqueued) re-sent by sweep(); the worker is
-             stopped first so the figure is the sweeper's own (the queues are purged afterwards)
-  retention  100,000 succeeded deliveries past retention purged by deliveries_purge(): each call
-             (one hourly task run) must end inside the task's soft time limit
+  queries     SQL queries of one POST /api/orders/ (token auth, throttles, Idempotency-Key, a delivery
+              order with two items), counted with CaptureQueriesContext around Django's test client
+  throughput  --rounds rounds, each (in a rotating order) of:
+    bare        no-op tasks of a plain Celery() app outside Django with Celery's defaults
+                (bench/bare.py), its own worker: same broker, pool and process count
+    baseline    in-project no-op Celery tasks spread over the five handler queues
+    pipeline    orders through orders.services.order_place with 5 no-op handlers (one per handler
+                queue): first commit → last delivery succeeded
+  latency     a steady rate of orders: commit → that order's last delivery finished (p50/p95/p99
+              over every order of --rounds passes, and each pass's spread)
+  memory      the worker pool's RSS (main + children) after 10,000 and after --memory-deliveries
+              deliveries (bulk rows published with publish_deliveries, deleted as they succeed)
+  sweeper     10,000 stranded deliveries (pending, never enqueued) re-sent by sweep(); the worker is
+              stopped first so the figure is the sweeper's own (the queues are purged afterwards)
+  retention   100,000 succeeded deliveries past retention purged by deliveries_purge(): each call
+              (one hourly task run) must end inside the task's soft time limit
 
-then writes a JSON file (its path printed) and a table. The database is dropped and the worker
-stopped at the end, on errors and on Ctrl-C too. The broker's queues are purged before and after;
-the run refuses to start if another worker consumes from the same broker (--allow-other-workers).
+With --brokers redis,rabbitmq the worker-side phases (throughput, latency, memory) run again on the
+other broker in a child run (bench/brokers.py; RabbitMQ in a vhost created and deleted for it);
+results["brokers"][name] holds each broker's figures, the summary's top-level keys the first's.
+It writes a JSON file and an SVG chart next to it (paths printed) and a table; the load average is
+recorded before and after, with a warning when the machine was busy. The database is dropped and
+the workers stopped at the end, on errors and on Ctrl-C too. The broker's queues are purged before
+and after; the run refuses to start if another worker consumes from the same broker
+(--allow-other-workers).
 """
 
 from __future__ import annotations
@@ -30,15 +43,13 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
 import signal
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = {"ratio": 0.5, "p50_ms": 15.0, "p99_ms": 50.0, "sweeper_per_s": 1000.0, "queries_per_order": 10,
-           "sweeper_100k_s": 100.0}
+SKIPS = ["queries", "bare", "baseline", "pipeline", "latency", "memory", "sweeper", "retention", "api"]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -53,8 +64,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="stranded deliveries to sweep (default 10000; 100000 also reports sweeper_100k_s)")
     p.add_argument("--retained", type=int, default=100_000, help="old deliveries to purge (default 100000)")
     p.add_argument("--warmup", type=int, default=20, help="unmeasured orders first (default 20)")
-    p.add_argument("--skip", action="append", default=[], choices=["queries", "baseline", "pipeline", "latency", "sweeper", "retention"],
-                   help="skip a measurement (repeatable)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds of throughput (bare, baseline, pipeline alternated) and of latency (default 3)")
+    p.add_argument("--memory-deliveries", type=int, default=100_000,
+                   help="deliveries in the memory phase (default 100000: RSS after 10,000 vs after N)")
+    p.add_argument("--brokers", default="",
+                   help="comma-separated: redis,rabbitmq (default: CELERY_BROKER_URL's, i.e. redis); the "
+                        "worker-side phases run on each, the first in this process")
+    p.add_argument("--rabbitmq-url", default=os.environ.get("BENCH_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672"),
+                   help="RabbitMQ for --brokers rabbitmq; a vhost is created on it with rabbitmqctl and deleted after")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE[,KEY=VALUE]",
+                   help="also run the pipeline with a worker started with these environment overrides, "
+                        "alternated with the shipped worker over --rounds (repeatable; bench/variants.py)")
+    p.add_argument("--no-chart", action="store_true", help="do not write the SVG chart")
+    p.add_argument("--skip", action="append", default=[], choices=SKIPS, help="skip a measurement (repeatable)")
     p.add_argument("--profile", type=Path, metavar="DIR",
                    help="after the measurements, sample the pool with py-spy during an extra pipeline pass "
                         "and write folded stacks + a summary to DIR")
@@ -83,23 +106,34 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bench.machine import redacted, machine_info, settings_info
+    from bench.brokers import broker_name, parse_brokers
     from bench.database import BenchDatabase
+    from bench.stats import busy_warning, cpu_count, loadavg
 
     source_url = os.environ.get("DATABASE_URL", "")
+    broker_url = os.environ.get("CELERY_BROKER_URL") or os.environ["REDIS_URL"]
+    first = broker_name(broker_url)
+    brokers = parse_brokers(args.brokers or first)
+    if brokers[0] != first:
+        brokers = [first, *[b for b in brokers if b != first]]  # the first runs here, on CELERY_BROKER_URL's
     db = BenchDatabase(source_url)
-    worker = None
+    worker = bare_worker = None
+    load_start = loadavg()
     try:
         os.environ["DATABASE_URL"] = db.create()
         os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
         os.environ.setdefault("LOG_LEVEL", "WARNING")
-        print(f"bench: database {db.kind} {db.name}, broker {_redacted(os.environ['REDIS_URL'])}", flush=True)
+        print(f"bench: database {db.kind} {db.name}, broker {redacted(broker_url)}, load average {load_start}",
+              flush=True)
         import django
 
         django.setup()
         from django.core.management import call_command
 
-        from bench import measure
+        from bench import measure, phases
         from bench.worker import bench_worker, broker_keys_purge, other_workers
+        from pizzeria.celery import app
 
         t0 = time.perf_counter()
         call_command("migrate", verbosity=0, interactive=False)
@@ -114,10 +148,18 @@ def run(args: argparse.Namespace) -> int:
         broker_keys_purge()
         results: dict = {"started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         results["machine"] = machine_info(db.kind)
+        results["machine"]["loadavg_at_start"] = load_start
         results["settings"] = settings_info(args)
+        results["broker"] = first
+        results["celery_broker_url"] = redacted(broker_url)
+        results["warnings"] = [w for w in [busy_warning(load_start, cpu_count(), when="at start")] if w]
+        for w in results["warnings"]:
+            print(f"bench: WARNING {w}", flush=True)
 
         worker = bench_worker(concurrency=args.concurrency, loglevel=args.worker_loglevel).start()
         print(f"bench: worker {worker.name} pid {worker.proc.pid} pool {worker.pool_pids()}", flush=True)
+        results["worker_settings"] = phases.worker_settings(app, worker.name)
+        print(f"bench: worker runs {results['worker_settings']}", flush=True)
         per_order = measure.per_order(seed)  # also warms this process up
         from bench.handlers import QUEUES
 
@@ -131,27 +173,50 @@ def run(args: argparse.Namespace) -> int:
             measure.per_order(seed)
         measure._wait_deliveries(0, per_order * (args.warmup + 1 + api_orders), timeout=args.timeout)
 
-        if "baseline" not in args.skip:
-            print(f"bench: baseline, {args.noop_tasks} no-op tasks ...", flush=True)
-            results["baseline"] = measure.baseline(args.noop_tasks, timeout=args.timeout)
-        if "pipeline" not in args.skip:
-            print(f"bench: pipeline, {args.orders} orders × {per_order} deliveries ...", flush=True)
+        kinds = tuple(k for k in phases.KINDS if k not in args.skip)
+        if "bare" in kinds:
+            bare_worker = start_bare_worker(args, broker_url)
+        if kinds and args.rounds > 0:
+            print(f"bench: throughput, {args.rounds} rounds of {', '.join(kinds)} ({args.noop_tasks} no-op tasks, "
+                  f"{args.orders} orders × {per_order} deliveries) ...", flush=True)
             sessions = _db_sessions()
-            results["pipeline"] = measure.pipeline(seed, args.orders, per_order=per_order, timeout=args.timeout)
-            if sessions is not None:
-                # Connections opened meanwhile (worker + bench): ~0 means CELERY_DB_REUSE_MAX works.
-                results["pipeline"]["db_sessions_opened"] = _db_sessions() - sessions
-        if "latency" not in args.skip:
-            print(f"bench: latency, {args.rate:g} orders/s for {args.latency_seconds:g}s ...", flush=True)
-            results["commit_to_done_ms"] = measure.latency(
-                seed, rate=args.rate, seconds=args.latency_seconds, per_order=per_order, timeout=args.timeout
+            results["throughput"] = phases.throughput_rounds(
+                rounds=args.rounds, seed=seed, per_order=per_order, orders=args.orders, noop_tasks=args.noop_tasks,
+                timeout=args.timeout, kinds=kinds,
             )
+            if sessions is not None and "pipeline" in kinds:
+                # Connections opened meanwhile (workers + bench): ~0 means CELERY_DB_REUSE_MAX works.
+                results["throughput"]["db_sessions_opened"] = _db_sessions() - sessions
+        if bare_worker is not None:
+            bare_worker.stop()
+            bare_worker = None
+        if "latency" not in args.skip and args.rounds > 0:
+            print(f"bench: latency, {args.rounds} × {args.rate:g} orders/s for {args.latency_seconds:g}s ...", flush=True)
+            results["commit_to_done_ms"] = phases.latency_rounds(
+                rounds=args.rounds, seed=seed, rate=args.rate, seconds=args.latency_seconds, per_order=per_order,
+                timeout=args.timeout,
+            )
+        if "memory" not in args.skip and args.memory_deliveries > 0:
+            from bench.memory import memory
+
+            print(f"bench: memory, {args.memory_deliveries:,} deliveries ...", flush=True)
+            results["memory"] = memory(worker.proc.pid, args.memory_deliveries, [f"bench.noop_{q}" for q in QUEUES],
+                                       timeout=args.timeout)
         if args.profile:
             results["profile"] = profile_pass(args, worker, seed, per_order)
 
         worker.stop()
         results["worker_log"] = str(worker.log_path)
         broker_keys_purge()
+        if args.variant:
+            from bench.variants import parse_variant, variant_rounds
+
+            print(f"bench: pipeline with worker variants {args.variant}, {args.rounds} rounds ...", flush=True)
+            results["variants"] = variant_rounds(
+                variants=dict(parse_variant(v) for v in args.variant), rounds=args.rounds, seed=seed,
+                per_order=per_order, orders=args.orders, concurrency=args.concurrency,
+                loglevel=args.worker_loglevel, timeout=args.timeout,
+            )
         if "sweeper" not in args.skip:
             print(f"bench: sweeper, {args.stranded} stranded deliveries (worker stopped) ...", flush=True)
             handlers = [f"bench.noop_{q}" for q in QUEUES]
@@ -166,24 +231,23 @@ def run(args: argparse.Namespace) -> int:
             results["retention"] = measure.retention(
                 args.retained, handlers, time_limit=dj_settings.CELERY_TASK_SOFT_TIME_LIMIT
             )
+        results["brokers"] = {first: {k: results[k] for k in BROKER_KEYS if k in results}}
+        for name in brokers[1:]:
+            from bench.brokers import run_child
 
-        results["summary"] = summary(results)
-        results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        out = args.out or ROOT / "bench-results" / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-        print_table(results)
-        print(f"bench: results written to {out}")
-        missed = [k for k, ok in results["summary"]["targets_met"].items() if not ok]
-        return 1 if (missed and args.strict) else 0
+            print(f"bench: the worker-side phases again on {name} (a child run) ...", flush=True)
+            results["brokers"][name] = run_child(name, args, database_url=source_url,
+                                                 redis_url=os.environ["REDIS_URL"])
+        return finish(args, results)
     except KeyboardInterrupt:
         print("\nbench: interrupted; cleaning up", file=sys.stderr)
         return 130
     finally:
+        for w in (bare_worker, worker):
+            if w is not None:
+                with contextlib.suppress(Exception):
+                    w.stop()
         if worker is not None:
-            with contextlib.suppress(Exception):
-                if worker.alive():
-                    worker.stop()
             with contextlib.suppress(Exception):
                 from bench.worker import broker_keys_purge
 
@@ -196,6 +260,44 @@ def run(args: argparse.Namespace) -> int:
             print(f"bench: kept database {db.name}")
         else:
             db.drop()
+
+
+BROKER_KEYS = ("celery_broker_url", "worker_settings", "throughput", "commit_to_done_ms", "memory")
+
+
+def finish(args: argparse.Namespace, results: dict) -> int:
+    """Load average at the end, summary, JSON, chart, table; the exit code."""
+    from bench.report import print_table, summary
+    from bench.stats import busy_warning, cpu_count, loadavg
+
+    results["machine"]["loadavg_at_end"] = loadavg()
+    if w := busy_warning(results["machine"]["loadavg_at_end"], cpu_count(), when="at the end"):
+        results["warnings"].append(w)
+    results["summary"] = summary(results)
+    results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    out = args.out or ROOT / "bench-results" / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print_table(results)
+    print(f"bench: results written to {out}")
+    if not args.no_chart:
+        from bench import chart
+
+        print(f"bench: chart written to {chart.write(results, out.with_suffix('.svg'))}")
+    missed = [k for k, ok in results["summary"]["targets_met"].items() if ok is False]
+    return 1 if (missed and args.strict) else 0
+
+
+def start_bare_worker(args: argparse.Namespace, broker_url: str):
+    from bench import bare
+
+    bare.configure(broker_url, os.environ["REDIS_URL"])
+    bare.queue_purge()
+    w = bare.BareWorker(concurrency=args.concurrency, broker_url=broker_url, redis_url=os.environ["REDIS_URL"],
+                        loglevel=args.worker_loglevel).start()
+    bare.throughput(min(200, args.noop_tasks), timeout=args.timeout)  # warm its pool too
+    print(f"bench: bare Celery worker {w.name} pid {w.proc.pid} (Celery's defaults, -c {args.concurrency})", flush=True)
+    return w
 
 
 def profile_pass(args, worker, seed, per_order) -> dict:
@@ -221,150 +323,6 @@ def _db_sessions() -> int | None:
     with connection.cursor() as c:
         c.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
         return c.fetchone()[0]
-
-
-def _redacted(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
-    return urlunsplit(parts)
-
-
-def machine_info(db_kind: str) -> dict:
-    import celery
-    import django
-    import kombu
-    from django.db import connection
-
-    from bench.tasks import redis_client
-
-    with connection.cursor() as c:
-        c.execute("SHOW server_version" if db_kind == "postgresql" else "SELECT sqlite_version()")
-        db_version = c.fetchone()[0]
-    info = redis_client().info("server")
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "django": django.get_version(),
-        "celery": celery.__version__,
-        "kombu": kombu.__version__,
-        "database": f"{db_kind} {db_version}",
-        "broker": f"{'valkey' if info.get('valkey_version') else 'redis'} "
-                  f"{info.get('valkey_version') or info.get('redis_version')}",
-    }
-
-
-def settings_info(args) -> dict:
-    from django.conf import settings
-
-    from pizzeria.celery import app
-
-    db = settings.DATABASES["default"]
-    return {
-        "worker": f"prefork -c {args.concurrency}, --without-mingle --without-gossip, all bus queues",
-        "orders": args.orders,
-        "noop_tasks": args.noop_tasks,
-        "latency_rate": args.rate,
-        "latency_seconds": args.latency_seconds,
-        "stranded": args.stranded,
-        "warmup_orders": args.warmup,
-        "handlers": "5 no-op handlers for OrderPlaced (kitchen, inventory, notifications, analytics, integrations)",
-        "CELERY_DB_REUSE_MAX": app.conf.get("CELERY_DB_REUSE_MAX"),
-        "CONN_MAX_AGE": db.get("CONN_MAX_AGE"),
-        "task_acks_late": app.conf.task_acks_late,
-        "worker_prefetch_multiplier": app.conf.worker_prefetch_multiplier,
-        "worker_send_task_events": app.conf.worker_send_task_events,
-        "task_send_sent_event": app.conf.task_send_sent_event,
-        "EVENTBUS_SWEEP_BATCH": settings.EVENTBUS_SWEEP_BATCH,
-        "EVENTBUS_DISPATCH": getattr(settings, "EVENTBUS_DISPATCH", "per-delivery"),
-        "DEBUG": settings.DEBUG,
-        "LOG_LEVEL": os.environ.get("LOG_LEVEL"),
-    }
-
-
-def summary(r: dict) -> dict:
-    s: dict = {}
-    if "order_request" in r:
-        s["queries_per_order"] = r["order_request"]["max"]
-    if "baseline" in r:
-        s["baseline_noop_tasks_per_s"] = r["baseline"]["tasks_per_s"]
-    if "pipeline" in r:
-        s["pipeline_deliveries_per_s"] = r["pipeline"]["deliveries_per_s"]
-        s["orders_per_s"] = r["pipeline"]["orders_per_s"]
-    if "baseline" in r and "pipeline" in r:
-        s["ratio"] = round(r["pipeline"]["deliveries_per_s"] / r["baseline"]["tasks_per_s"], 3)
-    if "commit_to_done_ms" in r:
-        s["commit_to_done_ms"] = {k: r["commit_to_done_ms"][k] for k in ("p50", "p95", "p99")}
-    if "sweeper" in r:
-        s["sweeper_redispatch_per_s"] = r["sweeper"]["redispatch_per_s"]
-        if r["sweeper"]["stranded"] >= 100_000:  # measured at that scale only (--stranded 100000)
-            s["sweeper_100k_s"] = round(r["sweeper"]["elapsed_s"] * 100_000 / r["sweeper"]["stranded"], 2)
-    if "retention" in r:
-        s["retention_longest_call_s"] = r["retention"]["longest_call_s"]
-    met = {}
-    if "queries_per_order" in s:
-        met["queries_per_order<=10"] = s["queries_per_order"] <= TARGETS["queries_per_order"]
-    if "ratio" in s:
-        met["ratio>=0.5"] = s["ratio"] >= TARGETS["ratio"]
-    if "commit_to_done_ms" in s:
-        met["p50<=15ms"] = s["commit_to_done_ms"]["p50"] <= TARGETS["p50_ms"]
-        met["p99<=50ms"] = s["commit_to_done_ms"]["p99"] <= TARGETS["p99_ms"]
-    if "sweeper_100k_s" in s:
-        met["sweeper_100k<=100s"] = s["sweeper_100k_s"] <= TARGETS["sweeper_100k_s"]
-    if "sweeper_redispatch_per_s" in s:
-        met["sweeper>=1000/s"] = s["sweeper_redispatch_per_s"] >= TARGETS["sweeper_per_s"]
-    if "retention" in r:
-        met["purge call < soft time limit"] = r["retention"]["within_time_limit"]
-    s["targets_met"] = met
-    return s
-
-
-def print_table(r: dict) -> None:
-    s, m = r["summary"], r["machine"]
-    met = s["targets_met"]
-
-    def flag(key):
-        return "" if key not in met else ("  ok" if met[key] else "  MISSED")
-
-    rows = []
-    if "queries_per_order" in s:
-        rows.append(("SQL queries per POST /api/orders/ (<= 10)", f"{s['queries_per_order']}",
-                     flag("queries_per_order<=10")))
-    if "baseline_noop_tasks_per_s" in s:
-        rows.append(("baseline no-op tasks/s", f"{s['baseline_noop_tasks_per_s']:,.0f}", ""))
-    if "pipeline_deliveries_per_s" in s:
-        rows.append(("pipeline deliveries/s", f"{s['pipeline_deliveries_per_s']:,.0f}", ""))
-        rows.append(("orders/s", f"{s['orders_per_s']:,.1f}", ""))
-    if "ratio" in s:
-        rows.append(("ratio (target >= 0.5)", f"{s['ratio']:.2f}", flag("ratio>=0.5")))
-    if "commit_to_done_ms" in s:
-        c = s["commit_to_done_ms"]
-        rows.append((f"commit->done p50 @ {r['commit_to_done_ms']['target_orders_per_s']:g}/s (<= 15)",
-                     f"{c['p50']:.1f} ms", flag("p50<=15ms")))
-        rows.append(("commit->done p95", f"{c['p95']:.1f} ms", ""))
-        rows.append(("commit->done p99 (<= 50)", f"{c['p99']:.1f} ms", flag("p99<=50ms")))
-    if "sweeper_redispatch_per_s" in s:
-        rows.append(("sweeper re-sent/s (>= 1000)", f"{s['sweeper_redispatch_per_s']:,.0f}", flag("sweeper>=1000/s")))
-    if "sweeper_100k_s" in s:
-        rows.append(("sweeper: 100,000 stranded re-sent in s (<= 100)", f"{s['sweeper_100k_s']:,.1f}",
-                     flag("sweeper_100k<=100s")))
-    if "retention_longest_call_s" in s:
-        rows.append((
-            f"purge {r['retention']['rows']:,} old rows: longest call s (< soft limit)",
-            f"{s['retention_longest_call_s']:.2f} ({r['retention']['calls']} calls)",
-            flag("purge call < soft time limit"),
-        ))
-    width = max(len(name) for name, _, _ in rows)
-    print(f"\nEvent-bus benchmark — {m['cpu_count']} CPUs, Python {m['python']}, Django {m['django']}, "
-          f"Celery {m['celery']}, {m['database']}, {m['broker']}, {r['settings']['worker']}")
-    for name, value, note in rows:
-        print(f"  {name:<{width}}  {value:>12}{note}")
-    print()
 
 
 if __name__ == "__main__":

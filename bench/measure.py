@@ -15,6 +15,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bench.handlers import QUEUES
+from bench.stats import latency_percentiles
 from bench.tasks import noop, redis_client
 from pizzeria.celery import app
 from pizzeria.eventbus.models import Delivery, OutboxEvent
@@ -115,24 +116,15 @@ def queries_per_order(seed: dict, *, rounds: int = 3) -> dict:
 # --- baseline -------------------------------------------------------------------------------
 def baseline(n: int, *, timeout: float) -> dict:
     """n bare no-op tasks spread over the handler queues; first publish → last task done."""
-    r = redis_client()
-    key = f"pz-bench:{uuid.uuid4().hex}"
-    r.delete(key, f"{key}:t")
-    started = time.time()
+    from bench.bare import timed_noops
+
+    sent = iter(range(n))
     with app.producer_or_acquire() as producer:
-        for i in range(n):
-            noop.apply_async((key,), queue=QUEUES[i % len(QUEUES)], producer=producer)
-    published = time.time()
-    wait_until(lambda: int(r.get(key) or 0) >= n, timeout=timeout, interval=0.005, what=f"{n} no-op tasks")
-    finished = float(r.get(f"{key}:t"))
-    r.delete(key, f"{key}:t")
-    elapsed = finished - started
-    return {
-        "tasks": n,
-        "publish_s": round(published - started, 4),
-        "elapsed_s": round(elapsed, 4),
-        "tasks_per_s": round(n / elapsed, 1),
-    }
+        return timed_noops(
+            redis_client(), n,
+            lambda key: noop.apply_async((key,), queue=QUEUES[next(sent) % len(QUEUES)], producer=producer),
+            timeout=timeout, what="in-project baseline",
+        )
 
 
 # --- pipeline -------------------------------------------------------------------------------
@@ -242,27 +234,13 @@ def latency(seed: dict, *, rate: float, seconds: float, per_order: int, timeout:
     )
     ms = sorted((done[pk] - committed).total_seconds() * 1000 for pk, committed in commits.items())
     return {
+        "samples_ms": [round(x, 2) for x in ms],  # for the chart and the pooled percentiles over rounds
         "orders": n,
         "target_orders_per_s": rate,
         "achieved_orders_per_s": round(n / placing, 2),
         "orders_placed_late": behind,
-        "p50": round(percentile(ms, 50), 2),
-        "p95": round(percentile(ms, 95), 2),
-        "p99": round(percentile(ms, 99), 2),
-        "min": round(ms[0], 2),
-        "max": round(ms[-1], 2),
-        "mean": round(statistics.fmean(ms), 2),
+        **latency_percentiles(ms),
     }
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not sorted_values:
-        return float("nan")
-    k = (len(sorted_values) - 1) * p / 100
-    lo = int(k)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
 
 
 # --- sweeper --------------------------------------------------------------------------------

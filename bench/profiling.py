@@ -99,7 +99,16 @@ def _frame(raw: str) -> str:
     return f"{path}:{name}"
 
 
+IDLE_FUNCTIONS = {"_recv", "_recv_bytes", "select", "poll", "wait"}
+IDLE_MODULES = ("billiard/", "kombu/", "threading.py", "selectors.py", "multiprocessing/")
+
+
 def _is_idle(frames: list[str]) -> bool:
-    # The pool process blocked reading its next job from the parent.
-    return any(f.endswith(":_recv") or f.endswith(":_recv_bytes") or f.endswith(":select") or f.endswith(":poll")
-               for f in frames[-3:]) and not any(":execute_using_pool" in f or ":trace_task" in f for f in frames)
+    # Blocked waiting for work: a pool process reading its next job from the parent, the main
+    # process polling the broker, a timer thread sleeping. (psycopg's wait is the database: busy.)
+    def waiting(frame: str) -> bool:
+        path, _, name = frame.rpartition(":")
+        return name.rpartition(".")[2] in IDLE_FUNCTIONS and path.startswith(IDLE_MODULES)
+
+    return any(waiting(f) for f in frames[-3:]) and not any(
+        ":execute_using_pool" in f or "trace_task" in f for f in frames)

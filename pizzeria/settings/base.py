@@ -277,7 +277,7 @@ else:
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -285,10 +285,13 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SOFT_TIME_LIMIT = 20
 CELERY_TASK_TIME_LIMIT = 30
-# task-received/started/succeeded/failed: what Flower shows. They cost the worker's main process
-# ~3 Redis publishes per task (a third of its time in `make bench`); Flower also turns them on
-# itself (enable_events) when it starts, so a deployment may set this false.
-CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=True)
+# task-received/started/succeeded/failed: what Flower shows, and nothing else here reads. Off by
+# default: they cost the worker's main process ~3 broker publishes per task (a third of its time
+# in `make bench`, and the p50 commit->done target). Flower 2.2 turns them on itself: it broadcasts
+# enable_events when it starts and every 5 s after (flower/events.py, Events.on_enable_events), so
+# `make flower` works against workers started without them (tests/ops/test_flower_events.py).
+# Once on they stay on until the worker restarts (or `celery -A pizzeria control disable_events`).
+CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=False)
 # "task-sent" is one more Redis PUBLISH per message on the publishing side: it doubled the cost of
 # each publish (~0.5 -> ~1 ms here), i.e. of the on-commit fan-out inside the order request and of
 # every sweeper re-send. Flower works without it (tasks appear from "received"). Opt in if needed.
@@ -299,6 +302,9 @@ CELERY_TIMEZONE = TIME_ZONE
 # Keep the Postgres connection across tasks (a new connection costs ~5 ms here); Celery's Django
 # fixup otherwise closes it after every task. Read by celery.fixups.django.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+# CONN_HEALTH_CHECKS in a worker (pizzeria/celery.py): the `SELECT 1` before a task's first query
+# runs only when the process's previous task ended longer ago than this; 0 = before every task.
+DB_HEALTH_CHECK_AFTER_IDLE_SECONDS = env.float("DB_HEALTH_CHECK_AFTER_IDLE_SECONDS", default=1.0)
 
 
 def beat_schedule(sweep_interval: float) -> dict:
