@@ -53,7 +53,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="stranded deliveries to sweep (default 10000; 100000 also reports sweeper_100k_s)")
     p.add_argument("--retained", type=int, default=100_000, help="old deliveries to purge (default 100000)")
     p.add_argument("--warmup", type=int, default=20, help="unmeasured orders first (default 20)")
-    p.add_argument("--skip", action="append", default=[], choices=["queries", "baseline", "pipeline", "latency", "sweeper", "retention"],
+    p.add_argument("--skip", action="append", default=[], choices=["queries", "baseline", "pipeline", "latency", "api", "sweeper", "retention"],
                    help="skip a measurement (repeatable)")
     p.add_argument("--profile", type=Path, metavar="DIR",
                    help="after the measurements, sample the pool with py-spy during an extra pipeline pass "
@@ -64,6 +64,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--allow-other-workers", action="store_true",
                    help="run even if other workers answer on this broker (they would steal bench messages)")
     p.add_argument("--timeout", type=float, default=120.0, help="max wait for one pass to drain (s)")
+    from bench.api import add_arguments as api_arguments
+
+    api_arguments(p)
     return p.parse_args(argv)
 
 
@@ -152,6 +155,13 @@ def run(args: argparse.Namespace) -> int:
         worker.stop()
         results["worker_log"] = str(worker.log_path)
         broker_keys_purge()
+        if "api" not in args.skip:  # no worker consumes meanwhile: messages queue up, purged after
+            from bench import api
+
+            print(f"bench: api, {args.api_rounds} rounds x (bus on, bus off, minimal create, /healthz), "
+                  f"{args.api_seconds:g}s each at {args.api_concurrency} in flight ...", flush=True)
+            results["api"] = api.phase(args, seed, per_order=per_order)
+            broker_keys_purge()
         if "sweeper" not in args.skip:
             print(f"bench: sweeper, {args.stranded} stranded deliveries (worker stopped) ...", flush=True)
             handlers = [f"bench.noop_{q}" for q in QUEUES]
@@ -320,6 +330,12 @@ def summary(r: dict) -> dict:
         met["sweeper>=1000/s"] = s["sweeper_redispatch_per_s"] >= TARGETS["sweeper_per_s"]
     if "retention" in r:
         met["purge call < soft time limit"] = r["retention"]["within_time_limit"]
+    if "api" in r:
+        from bench.api import summary_keys
+
+        api_summary, api_met = summary_keys(r["api"])
+        s.update(api_summary)
+        met.update(api_met)
     s["targets_met"] = met
     return s
 
@@ -359,6 +375,10 @@ def print_table(r: dict) -> None:
             f"{s['retention_longest_call_s']:.2f} ({r['retention']['calls']} calls)",
             flag("purge call < soft time limit"),
         ))
+    if "api" in r:
+        from bench.api import table_rows
+
+        rows.extend(table_rows(r, flag))
     width = max(len(name) for name, _, _ in rows)
     print(f"\nEvent-bus benchmark — {m['cpu_count']} CPUs, Python {m['python']}, Django {m['django']}, "
           f"Celery {m['celery']}, {m['database']}, {m['broker']}, {r['settings']['worker']}")
