@@ -13,6 +13,8 @@ prefork worker (the same concurrency for the baseline and the pipeline), and mea
   pipeline   orders through orders.services.order_place with 5 no-op handlers (one per handler
              queue): first commit → last delivery succeeded
   latency    a steady rate of orders: commit → that order's last delivery finished (p50/p95/p99)
+  api        POST /api/orders/ through gunicorn as the Procfile runs it, bus on vs bus off (BENCH_BUS=off)
+             alternated, next to a minimal one-row DRF create and /healthz (bench/api.py); no worker
   sweeper    10,000 stranded deliveries (pending, never enqueued) re-sent by sweep(); the worker is
              stopped first so the figure is the sweeper's own (the queues are purged afterwards)
   retention  100,000 succeeded deliveries past retention purged by deliveries_purge(): each call

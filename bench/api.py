@@ -35,7 +35,7 @@ SERVER_ENV = {
     "THROTTLE_ORDER_PLACE_IP": THROTTLE,
     "ORDER_PLACE_THROTTLE": THROTTLE,
 }
-KINDS = ("bus_on", "bus_off", "minimal_create", "healthz")
+KINDS = ("bus_on", "bus_off", "bus_on_unbatched", "minimal_create", "healthz")
 
 
 def add_arguments(p) -> None:
@@ -48,6 +48,11 @@ def add_arguments(p) -> None:
     g.add_argument("--api-warmup", type=float, default=3.0, help="unmeasured seconds per server first (default 3)")
     g.add_argument("--api-keepalive", action="store_true",
                    help="reuse connections (default: one per request, as a proxy without upstream keep-alive)")
+    g.add_argument("--api-compare-unbatched", action="store_true",
+                   help="a third server, bus on with one broker round trip per message (BENCH_PUBLISH_BATCH=off), "
+                        "in every round after bus off: the before/after of batched publishing")
+    g.add_argument("--api-profile", type=Path, metavar="DIR",
+                   help="then one more round per bus mode with py-spy on the web workers; summary in DIR")
 
 
 # --- seed -----------------------------------------------------------------------------------
@@ -110,8 +115,8 @@ def check_writes(kind: str, created: int, delta: dict, per_order: int) -> None:
     """Bus on wrote one outbox row, per_order deliveries and messages per order; bus off none."""
     from bench.measure import BenchError
 
-    want = {"bus_on": {"orders": created, "outbox_rows": created, "deliveries": per_order * created,
-                       "messages": per_order * created},
+    on = {"orders": created, "outbox_rows": created, "deliveries": per_order * created, "messages": per_order * created}
+    want = {"bus_on": on, "bus_on_unbatched": on,
             "bus_off": {"orders": created, "outbox_rows": 0, "deliveries": 0, "messages": 0},
             "minimal_create": {"notes": created, "orders": 0, "outbox_rows": 0, "deliveries": 0, "messages": 0},
             "healthz": {"orders": 0, "outbox_rows": 0, "deliveries": 0, "messages": 0}}[kind]
@@ -184,26 +189,30 @@ def phase(args, seed: dict, *, per_order: int) -> dict:
         "healthz": {**base, "path": "/healthz", "method": "GET", "body": None, "tokens": []},
     }
     specs["bus_off"] = dict(specs["bus_on"])
+    specs["bus_on_unbatched"] = dict(specs["bus_on"])
+    kinds = [k for k in KINDS if k != "bus_on_unbatched" or args.api_compare_unbatched]
+    modes = {"on": {"BENCH_BUS": "on"}, "off": {"BENCH_BUS": "off"}}
+    if args.api_compare_unbatched:
+        modes["on-unbatched"] = {"BENCH_BUS": "on", "BENCH_PUBLISH_BATCH": "off"}
     work = Path(tempfile.mkdtemp(prefix="pz-bench-api-"))
     with contextlib.ExitStack() as stack:
         servers = {}
-        for mode in ("on", "off"):
-            server = WebServer(f"bus-{mode}", {**SERVER_ENV, "BENCH_BUS": mode}, work)
+        for mode, env in modes.items():
+            server = WebServer(f"bus-{mode}", {**SERVER_ENV, **env}, work)
             stack.callback(server.stop)
             servers[mode] = server.start()
         server_of = {"bus_on": servers["on"], "bus_off": servers["off"], "minimal_create": servers["on"],
-                     "healthz": servers["on"]}
-        for s in specs.values():
-            s["start"] = 0
-        specs["bus_off"]["start"] = len(tokens) // 2  # its own half of the customers
+                     "healthz": servers["on"], "bus_on_unbatched": servers.get("on-unbatched")}
+        for i, kind in enumerate(("bus_on", "bus_off", "bus_on_unbatched", "minimal_create", "healthz")):
+            specs[kind]["start"] = i * len(tokens) // 3 if i < 3 else 0  # each mode its own customers first
         print(f"bench: api warm-up, {args.api_warmup:g}s per server ...", flush=True)
-        for kind in ("bus_on", "bus_off", "minimal_create"):
+        for kind in [k for k in kinds if k != "healthz"]:
             s = specs[kind]
             warm = {**s, "url": server_of[kind].base_url + s["path"], "seconds": args.api_warmup}
             s["start"] = loadgen(warm, work)["next_index"]
         rounds = []
         for n in range(args.api_rounds):
-            for kind in KINDS:
+            for kind in kinds:
                 s = specs[kind]
                 s["url"] = server_of[kind].base_url + s["path"]
                 r = run_round(kind, server_of[kind], s, work, per_order=per_order)
@@ -213,10 +222,22 @@ def phase(args, seed: dict, *, per_order: int) -> dict:
                       f"p99 {r['p99_ms']:.1f} ms  client cpu {r['client_cpu_util']:.2f}  "
                       f"server cpu {r['server_cpu_cores']:.2f} cores", flush=True)
         command = servers["on"].cmd
-    return summarise(rounds, args, command=command, logs=str(work))
+        result = summarise(rounds, args, kinds, command=command, logs=str(work))
+        if args.api_profile:
+            from bench.apiprofile import profile_servers
+
+            print(f"bench: api, one more round per bus mode under py-spy -> {args.api_profile} ...", flush=True)
+
+            def run_kind(kind: str) -> dict:
+                specs[kind]["url"] = server_of[kind].base_url + specs[kind]["path"]
+                return run_round(kind, server_of[kind], specs[kind], work, per_order=per_order)
+
+            result["profile"] = profile_servers(servers, run_kind, args.api_profile)
+            (args.api_profile / "summary.json").write_text(json.dumps(result["profile"], indent=2) + "\n")
+    return result
 
 
-def summarise(rounds: list[dict], args, *, command: list[str], logs: str) -> dict:
+def summarise(rounds: list[dict], args, kinds: list[str], *, command: list[str], logs: str) -> dict:
     out: dict = {
         "settings": {
             "server": " ".join(command),
@@ -235,7 +256,7 @@ def summarise(rounds: list[dict], args, *, command: list[str], logs: str) -> dic
         },
         "rounds": rounds,
     }
-    for kind in KINDS:
+    for kind in kinds:
         mine = [r for r in rounds if r["kind"] == kind]
         out[kind] = {key: _spread([r[key] for r in mine])
                      for key in ("rps", "p50_ms", "p99_ms", "client_cpu_util", "server_cpu_cores")}
@@ -245,6 +266,8 @@ def summarise(rounds: list[dict], args, *, command: list[str], logs: str) -> dic
                                                  [r for r in rounds if r["kind"] == "bus_off"])]
     out["ratio"] = {"of_medians": round(on / off, 3), "per_round": _spread([round(x, 3) for x in pairs])}
     out["vs_minimal"] = round(on / out["minimal_create"]["rps"]["median"], 3)
+    if "bus_on_unbatched" in out:
+        out["ratio_unbatched"] = round(out["bus_on_unbatched"]["rps"]["median"] / off, 3)
     return out
 
 
@@ -258,6 +281,9 @@ def summary_keys(api: dict) -> tuple[dict, dict]:
         "api_vs_minimal": api["vs_minimal"],
         "api_rps_healthz": api["healthz"]["rps"]["median"],
     }
+    if "ratio_unbatched" in api:
+        s["api_rps_bus_on_unbatched"] = api["bus_on_unbatched"]["rps"]["median"]
+        s["api_ratio_unbatched"] = api["ratio_unbatched"]
     met = {"api_ratio>=0.7": s["api_ratio"] >= TARGETS["api_ratio"],
            "api_vs_minimal>=0.25": s["api_vs_minimal"] >= TARGETS["api_vs_minimal"]}
     return s, met
@@ -267,10 +293,15 @@ def table_rows(r: dict, flag) -> list[tuple[str, str, str]]:
     a, s = r["api"], r["summary"]
     rows = []
     for kind, label in (("bus_on", "POST /api/orders/ bus on"), ("bus_off", "POST /api/orders/ bus off"),
+                        ("bus_on_unbatched", "POST /api/orders/ bus on, unbatched publish"),
                         ("minimal_create", "minimal DRF create"), ("healthz", "GET /healthz (client ceiling)")):
+        if kind not in a:
+            continue
         k = a[kind]
         rows.append((f"{label} req/s (p50 / p99 ms)",
                      f"{k['rps']['median']:,.0f} ({k['p50_ms']['median']:.0f} / {k['p99_ms']['median']:.0f})", ""))
     rows.append(("api ratio bus on / off (>= 0.7)", f"{s['api_ratio']:.2f}", flag("api_ratio>=0.7")))
+    if "api_ratio_unbatched" in s:
+        rows.append(("api ratio, unbatched publish / off", f"{s['api_ratio_unbatched']:.2f}", ""))
     rows.append(("api orders / minimal create (>= 0.25)", f"{s['api_vs_minimal']:.2f}", flag("api_vs_minimal>=0.25")))
     return rows

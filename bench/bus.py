@@ -5,6 +5,10 @@ publishing_off(): the event bus's post_save receiver is disconnected and one tha
 the aggregate's recorded events is connected instead. The order and its items are saved and the
 response is the same (an Order keeps the events it drained for its timeline), but no outbox row,
 no delivery and no message are written or sent.
+
+`BENCH_PUBLISH_BATCH=off` (with the bus on) makes kombu's Redis channel say it cannot batch, so
+pizzeria.eventbus.outbox.publish_deliveries sends each message in its own round trip as it did
+before it used Producer.batch(): the before/after of that change, measured in the same run.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 from django.db.models.signals import post_save
 
 ENV = "BENCH_BUS"
+BATCH_ENV = "BENCH_PUBLISH_BATCH"
 BUS_UID = "eventbus.publish_recorded_events"  # pizzeria/eventbus/signals.py
 DRAIN_UID = "bench.drain_recorded_events"
 
@@ -38,11 +43,24 @@ def publishing_on() -> None:
     post_save.connect(publish_recorded_events, dispatch_uid=BUS_UID)
 
 
+def publish_batches_off() -> None:
+    from kombu.transport import redis as redis_transport
+
+    redis_transport.Channel.supports_batch_publish = property(lambda self: False)
+
+
+def _flag(name: str) -> str:
+    value = os.environ.get(name, "on").strip().lower() or "on"
+    if value not in ("on", "off"):
+        raise ValueError(f"{name} must be 'on' or 'off', not {value!r}")
+    return value
+
+
 def from_environment() -> str:
-    """'on' or 'off' from BENCH_BUS (default on); switches publishing off when asked."""
-    mode = os.environ.get(ENV, "on").strip().lower() or "on"
-    if mode not in ("on", "off"):
-        raise ValueError(f"{ENV} must be 'on' or 'off', not {mode!r}")
+    """'on' or 'off' from BENCH_BUS (default on); switches publishing (or its batches) off when asked."""
+    mode = _flag(ENV)
     if mode == "off":
         publishing_off()
+    if _flag(BATCH_ENV) == "off":
+        publish_batches_off()
     return mode
