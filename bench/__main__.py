@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         if "api" not in args.skip:  # no worker consumes meanwhile: messages queue up, purged after
             from bench import api
 
-            print(f"bench: api, {args.api_rounds} rounds x (bus on, bus off, minimal create, /healthz), "
+            print(f"bench: api, {args.api_rounds} rounds x (bus on, bus off, [unbatched,] minimal create, /healthz), "
                   f"{args.api_seconds:g}s each at {args.api_concurrency} in flight ...", flush=True)
             results["api"] = api.phase(args, seed, per_order=per_order)
             broker_keys_purge()

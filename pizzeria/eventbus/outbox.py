@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 from functools import partial
@@ -106,9 +107,11 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
     headers = {"request_id": request_id} if request_id else None
     try:
         with app.producer_or_acquire() as producer:
-            batched = producer.supports_batch_publish
+            # One message (a worker's countdown retry) goes straight out, as it always did.
+            batched = len(items) > 1 and producer.supports_batch_publish
             for start in range(0, len(items), PUBLISH_BATCH):
-                with producer.batch(max_size=PUBLISH_BATCH + 1):  # flushed when the block ends
+                # A batch is flushed when its block ends; max_size above the chunk never flushes early.
+                with producer.batch(max_size=PUBLISH_BATCH + 1) if batched else contextlib.nullcontext():
                     for delivery_id, handler_name in items[start : start + PUBLISH_BATCH]:
                         run_delivery.apply_async(
                             (delivery_id,),
