@@ -21,6 +21,9 @@ it runs with and reports it: pool, concurrency, prefetch, task events), and meas
               over every order of --rounds passes, and each pass's spread)
   memory      the worker pool's RSS (main + children) after 10,000 and after --memory-deliveries
               deliveries (bulk rows published with publish_deliveries, deleted as they succeed)
+  api         POST /api/orders/ through gunicorn as the Procfile runs it, bus on vs bus off
+              (BENCH_BUS=off) alternated, next to a minimal one-row DRF create and /healthz
+              (bench/api.py); no worker consumes meanwhile
   sweeper     10,000 stranded deliveries (pending, never enqueued) re-sent by sweep(); the worker is
               stopped first so the figure is the sweeper's own (the queues are purged afterwards)
   retention   100,000 succeeded deliveries past retention purged by deliveries_purge(): each call
@@ -87,6 +90,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--allow-other-workers", action="store_true",
                    help="run even if other workers answer on this broker (they would steal bench messages)")
     p.add_argument("--timeout", type=float, default=120.0, help="max wait for one pass to drain (s)")
+    from bench.api import add_arguments as api_arguments
+
+    api_arguments(p)
     return p.parse_args(argv)
 
 
@@ -217,6 +223,13 @@ def run(args: argparse.Namespace) -> int:
                 per_order=per_order, orders=args.orders, concurrency=args.concurrency,
                 loglevel=args.worker_loglevel, timeout=args.timeout,
             )
+        if "api" not in args.skip:  # no worker consumes meanwhile: messages queue up, purged after
+            from bench import api
+
+            print(f"bench: api, {args.api_rounds} rounds x (bus on, bus off, [unbatched,] minimal create, /healthz), "
+                  f"{args.api_seconds:g}s each at {args.api_concurrency} in flight ...", flush=True)
+            results["api"] = api.phase(args, seed, per_order=per_order)
+            broker_keys_purge()
         if "sweeper" not in args.skip:
             print(f"bench: sweeper, {args.stranded} stranded deliveries (worker stopped) ...", flush=True)
             handlers = [f"bench.noop_{q}" for q in QUEUES]

@@ -9,6 +9,7 @@ class BenchConfig(AppConfig):
     verbose_name = "Event-bus benchmark"
 
     def ready(self) -> None:
-        from bench import handlers
+        from bench import bus, handlers
 
         handlers.install_noop_handlers()
+        bus.from_environment()  # BENCH_BUS=off: the API phase's bus-off server (bench/bus.py)

@@ -4,7 +4,7 @@
 
   1. commit → all handlers done: the cumulative distribution per broker, the 15 / 50 ms targets marked
   2. throughput per broker: bare Celery, in-project baseline, pipeline (median bar, min–max whisker)
-  3. the API A/B: requests/s per mode, read defensively from results["api"] when the phase ran
+  3. the API A/B: requests/s per kind and round (bus on, bus off, minimal create) when that phase ran
 """
 
 from __future__ import annotations
@@ -15,41 +15,18 @@ from pathlib import Path
 
 W, PANEL_H, PAD = 720, 250, 56
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f")
-RATE_KEYS = ("rps", "rps_rounds", "requests_per_s", "rounds_rps", "values", "rps_values")
-
-
-def _numbers(v) -> list[float] | None:
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, (int, float)):
-        return [float(v)]
-    if isinstance(v, list) and v and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
-        return [float(x) for x in v]
-    if isinstance(v, dict):
-        for k in RATE_KEYS + ("median",):
-            if k in v and (found := _numbers(v[k])):
-                return found
-    return None
 
 
 def api_bars(api) -> list[tuple[str, list[float]]]:
-    """(mode, requests/s per round) pairs found in results["api"], whatever its exact shape."""
-    if not isinstance(api, dict):
+    """(kind, requests/s per round) from the API phase's rounds (bench/api.py); /healthz, the client's
+    ceiling, is left out so the order and minimal-create bars keep a readable scale."""
+    if not isinstance(api, dict) or not isinstance(api.get("rounds"), list):
         return []
-    bars = []
-    for container in (api.get("modes"), api.get("results"), api):
-        if not isinstance(container, dict):
-            continue
-        for key, value in container.items():
-            if key in ("summary", "targets_met", "settings", "modes", "results"):
-                continue
-            if isinstance(value, dict) or ("rps" in key.lower() and not key.lower().startswith("api_ratio")):
-                found = _numbers(value)
-                if found:
-                    bars.append((str(key), found))
-        if bars:
-            break
-    return bars[:8]
+    bars: dict[str, list[float]] = {}
+    for r in api["rounds"]:
+        if isinstance(r, dict) and r.get("kind") != "healthz" and isinstance(r.get("rps"), (int, float)):
+            bars.setdefault(str(r["kind"]), []).append(float(r["rps"]))
+    return list(bars.items())
 
 
 def _panel_frame(y0: int, title: str, x_label: str, y_label: str) -> list[str]:

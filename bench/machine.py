@@ -81,7 +81,6 @@ def settings_info(args) -> dict:
         "worker_send_task_events": app.conf.worker_send_task_events,
         "task_send_sent_event": app.conf.task_send_sent_event,
         "EVENTBUS_SWEEP_BATCH": settings.EVENTBUS_SWEEP_BATCH,
-        "EVENTBUS_DISPATCH": getattr(settings, "EVENTBUS_DISPATCH", "per-delivery"),
         "DEBUG": settings.DEBUG,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL"),
     }

@@ -32,21 +32,17 @@ def worker_summary(r: dict) -> dict:
     return s
 
 
-def api_summary(api) -> dict:
-    """The API phase's four figures, wherever its result keeps them (bench/api.py fills them)."""
-    out = dict.fromkeys(API_KEYS)
+def api_summary(api) -> tuple[dict, dict]:
+    """The API phase's figures and targets (bench/api.py); every API key None when it did not run."""
     if not isinstance(api, dict):
-        return out
-    for source in (api.get("summary"), api):
-        if isinstance(source, dict):
-            for k in API_KEYS:
-                if out[k] is None and isinstance(source.get(k), (int, float)):
-                    out[k] = source[k]
-    return out
+        return dict.fromkeys(API_KEYS), {}
+    from bench.api import summary_keys
+
+    return summary_keys(api)
 
 
 def summary(r: dict) -> dict:
-    s: dict = api_summary(r.get("api"))
+    s, api_met = api_summary(r.get("api"))
     s["queries_per_order"] = r["order_request"]["max"] if "order_request" in r else None
     s.update(worker_summary(r))
     sweeper = r.get("sweeper")
@@ -55,7 +51,7 @@ def summary(r: dict) -> dict:
     s["sweeper_100k_s"] = (round(sweeper["elapsed_s"] * 100_000 / sweeper["stranded"], 2)
                            if sweeper and sweeper["stranded"] >= 100_000 else None)
     s["retention_longest_call_s"] = r["retention"]["longest_call_s"] if "retention" in r else None
-    s["targets_met"] = targets_met(s, r)
+    s["targets_met"] = {**targets_met(s, r), **api_met}
     others = {name: worker_summary(b) for name, b in (r.get("brokers") or {}).items() if name != r.get("broker")}
     if others:
         s["other_brokers"] = others
@@ -86,9 +82,6 @@ def targets_met(s: dict, r: dict) -> dict:
                                    if mem.get("at_target_scale") else None),
         "purge call < soft time limit": r["retention"]["within_time_limit"] if "retention" in r else None,
     }
-    api = r.get("api")
-    if isinstance(api, dict) and isinstance(api.get("targets_met"), dict):
-        met.update(api["targets_met"])
     return met
 
 
@@ -152,9 +145,10 @@ def print_table(r: dict) -> None:
         return "" if met.get(key) is None else ("  ok" if met[key] else "  MISSED")
 
     rows = []
-    for k in API_KEYS:
-        if s.get(k) is not None:
-            rows.append((k, f"{s[k]:,.2f}", ""))
+    if isinstance(r.get("api"), dict):
+        from bench.api import table_rows
+
+        rows += table_rows(r, flag)
     if s.get("queries_per_order") is not None:
         rows.append(("SQL queries per POST /api/orders/ (<= 10)", f"{s['queries_per_order']}",
                      flag("queries_per_order<=10")))

@@ -17,3 +17,4 @@ LOGGING = {
     **LOGGING,  # noqa: F405
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
 }
+ROOT_URLCONF = "bench.urls"  # the product's URLs + the API phase's minimal create (bench/urls.py)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 from functools import partial
@@ -81,11 +82,20 @@ def queue_for(handler_name: str) -> str:
     return spec.queue if spec is not None else "events"  # the worker there marks it dead, saying why
 
 
+PUBLISH_BATCH = 500  # deliveries per pipelined round trip (the sweeper re-sends thousands at once)
+
+
 def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | None = None) -> int:
     """Send one run_delivery message per (delivery_id, handler). Never raises.
 
     Returns how many were sent. On a broker error the rest are marked not-enqueued so the
     sweeper picks them up; the caller (often a web request) goes on.
+
+    On Redis the messages of up to PUBLISH_BATCH deliveries go out in one pipelined round trip
+    (kombu's Producer.batch()) instead of one LPUSH round trip each: an order's five deliveries
+    cost the request one wait on the broker, not five. A batch that fails is all left to the
+    sweeper (kombu cannot say which of its commands ran; a delivery sent twice is claimed once).
+    Transports without batches (RabbitMQ: each publish confirmed) send them one by one.
     """
     from pizzeria.celery import app
     from pizzeria.eventbus.tasks import run_delivery
@@ -97,17 +107,24 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
     headers = {"request_id": request_id} if request_id else None
     try:
         with app.producer_or_acquire() as producer:
-            for delivery_id, handler_name in items:
-                options = _task_options(handler_name)
-                run_delivery.apply_async(
-                    (delivery_id,),
-                    queue=queue_for(handler_name),
-                    producer=producer,
-                    countdown=countdown,
-                    headers=headers,
-                    **options,
-                )
-                sent += 1
+            # One message (a worker's countdown retry) goes straight out, as it always did.
+            batched = len(items) > 1 and producer.supports_batch_publish
+            for start in range(0, len(items), PUBLISH_BATCH):
+                # A batch is flushed when its block ends; max_size above the chunk never flushes early.
+                with producer.batch(max_size=PUBLISH_BATCH + 1) if batched else contextlib.nullcontext():
+                    for delivery_id, handler_name in items[start : start + PUBLISH_BATCH]:
+                        run_delivery.apply_async(
+                            (delivery_id,),
+                            queue=queue_for(handler_name),
+                            producer=producer,
+                            countdown=countdown,
+                            headers=headers,
+                            **_task_options(handler_name),
+                        )
+                        if not batched:
+                            sent += 1
+                if batched:
+                    sent = min(start + PUBLISH_BATCH, len(items))
     except Exception:
         unsent = [delivery_id for delivery_id, _ in items[sent:]]
         logger.warning(

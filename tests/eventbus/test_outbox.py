@@ -10,6 +10,7 @@ from pizzeria.eventbus.outbox import publish_deliveries
 from tests.eventbus.probes import PROBE_A, PROBE_B, emit
 from tests.testapp.events import ProbeHappened
 from tests.testapp.models import Probe
+from tests.worker import redis_broker_only
 
 pytestmark = pytest.mark.django_db
 
@@ -124,6 +125,23 @@ def test_broker_error_leaves_deliveries_to_the_sweeper(monkeypatch):
     emit("ok")
     items = list(Delivery.objects.values_list("pk", "handler"))
     monkeypatch.setattr(run_delivery, "apply_async", refuse)
+
+    assert publish_deliveries(items) == 0  # never raises
+
+    assert list(Delivery.objects.values_list("enqueued_at", flat=True)) == [None, None]
+
+
+@redis_broker_only
+def test_a_batch_the_broker_fails_leaves_every_delivery_in_it_to_the_sweeper(monkeypatch):
+    # Several deliveries go out in one pipelined batch; kombu cannot say which of its commands ran.
+    from kombu.transport import redis as redis_transport
+
+    def fail(self):
+        raise ConnectionError("broker away at flush")
+
+    emit("ok")
+    items = list(Delivery.objects.values_list("pk", "handler"))
+    monkeypatch.setattr(redis_transport.PublishBatch, "flush", fail)
 
     assert publish_deliveries(items) == 0  # never raises
 

@@ -1,0 +1,107 @@
+"""`--api-profile DIR`: sample the web workers with py-spy during one extra round per server and
+say how much of their busy time the bus's parts of the order request take."""
+
+from __future__ import annotations
+
+import collections
+import signal
+import subprocess
+from pathlib import Path
+
+from bench.profiling import PySpy, _frame
+
+# The bus's share of POST /api/orders/, by the function it runs in (file:function, inclusive).
+WATCH = {
+    "outbox_write (all of the bus inside the transaction)": "pizzeria/eventbus/outbox.py:outbox_write",
+    "payload_validate (JSON schema)": "pizzeria/eventbus/schema.py:payload_validate",
+    "to_json (payload)": "pizzeria/eventbus/events.py:to_json",
+    "family_members_for (webhook subscriptions SELECT)": "pizzeria/eventbus/registry.py:family_members_for",
+    "bulk_create (outbox + deliveries + items)": "django/db/models/query.py:bulk_create",
+    "publish_deliveries (on commit)": "pizzeria/eventbus/outbox.py:publish_deliveries",
+    "apply_async": "celery/app/task.py:apply_async",
+    "kombu publish": "kombu/messaging.py:publish",
+    "order view post": "orders/api/views.py:post",
+    "whole request (WSGIHandler.__call__)": "django/core/handlers/wsgi.py:__call__",
+}
+
+
+def _short(frame: str) -> str:
+    for marker in ("/wt-p1/", "/work/main/"):
+        frame = frame.split(marker, 1)[-1]
+    return frame
+
+
+def record(pids: list[int], out: Path, run) -> dict:
+    """py-spy on each pid (busy samples only: no --idle) while run() runs; the folded stacks' summary."""
+    exe = PySpy.executable()
+    if exe is None:
+        raise RuntimeError("py-spy is not installed (pip install -r requirements-dev.txt)")
+    out.mkdir(parents=True, exist_ok=True)
+    procs = []
+    for pid in pids:
+        path = out / f"web-{pid}.folded"
+        cmd = [exe, "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--output", str(path),
+               "--nonblocking"]
+        procs.append((subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), path))
+    try:
+        import time
+
+        time.sleep(1.0)  # let py-spy attach
+        result = run()
+    finally:
+        for proc, _ in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc, _ in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    summary = summarise([p for _, p in procs if p.exists()])
+    summary["round"] = result
+    return summary
+
+
+def summarise(folded: list[Path], *, top: int = 30) -> dict:
+    inclusive: collections.Counter[str] = collections.Counter()
+    self_time: collections.Counter[str] = collections.Counter()
+    busy = 0
+    for path in folded:
+        for line in path.read_text(errors="replace").splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack or not count.isdigit():
+                continue
+            frames = [_short(_frame(f)) for f in stack.split(";")]
+            if any(f.endswith((":wait", ":select", ":poll", ":accept")) for f in frames[-2:]) and not any(
+                f.endswith("wsgi.py:__call__") for f in frames
+            ):
+                continue  # a gunicorn thread waiting for work
+            n = int(count)
+            busy += n
+            for frame in set(frames):
+                inclusive[frame] += n
+            self_time[frames[-1]] += n
+
+    def pct(n: int) -> float:
+        return round(100 * n / busy, 1) if busy else 0.0
+
+    watched = {label: pct(sum(v for k, v in inclusive.items() if k.endswith(fn)))
+               for label, fn in WATCH.items()}
+    return {
+        "samples_busy": busy,
+        "watched_pct_of_busy": watched,
+        "inclusive_pct_of_busy": [[k, pct(v)] for k, v in inclusive.most_common(top)],
+        "self_pct_of_busy": [[k, pct(v)] for k, v in self_time.most_common(top)],
+        "files": [str(p) for p in folded],
+    }
+
+
+def profile_servers(servers: dict, run_kind, out: Path) -> dict:
+    """One extra round per bus mode under py-spy: {mode: summary}."""
+    result = {}
+    for mode, kind in (("on", "bus_on"), ("off", "bus_off")):
+        server = servers[mode]
+        workers = server.pids()[1:]
+        result[kind] = record(workers, out / kind, lambda k=kind: run_kind(k))
+    return result
