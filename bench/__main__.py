@@ -24,7 +24,7 @@ it runs with and reports it: pool, concurrency, prefetch, task events), and meas
   api         POST /api/orders/ through gunicorn as the Procfile runs it, bus on vs bus off
               (BENCH_BUS=off) alternated, next to a minimal one-row DRF create and /healthz
               (bench/api.py); no worker consumes meanwhile
-  sweeper     10,000 stranded deliveries (pending, never enqueued) re-sent by sweep(); the worker is
+  sweeper     100,000 stranded deliveries (pending, never enqueued) re-sent by sweep(); the worker is
               stopped first so the figure is the sweeper's own (the queues are purged afterwards)
   retention   100,000 succeeded deliveries past retention purged by deliveries_purge(): each call
               (one hourly task run) must end inside the task's soft time limit
@@ -63,8 +63,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=2, help="worker prefork processes (default 2)")
     p.add_argument("--rate", type=float, default=20.0, help="orders/s in the latency pass (default 20)")
     p.add_argument("--latency-seconds", type=float, default=15.0, help="length of the latency pass (default 15)")
-    p.add_argument("--stranded", type=int, default=10_000,
-                   help="stranded deliveries to sweep (default 10000; 100000 also reports sweeper_100k_s)")
+    p.add_argument("--stranded", type=int, default=100_000,
+                   help="stranded deliveries to sweep (default 100000; from 100000 on it reports sweeper_100k_s)")
     p.add_argument("--retained", type=int, default=100_000, help="old deliveries to purge (default 100000)")
     p.add_argument("--warmup", type=int, default=20, help="unmeasured orders first (default 20)")
     p.add_argument("--rounds", type=int, default=3,

@@ -27,6 +27,8 @@ from pathlib import Path
 import redis
 from celery import Celery
 
+from tests.polling import wait_until
+
 ROOT = Path(__file__).resolve().parents[1]
 QUEUE = os.environ.get("BENCH_BARE_QUEUE", "bench-bare")
 
@@ -132,11 +134,8 @@ def timed_noops(client: redis.Redis, n: int, send, *, timeout: float, what: str)
     for _ in range(n):
         send(key)
     published = time.time()
-    deadline = time.monotonic() + timeout
-    while int(client.get(key) or 0) < n:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what}: {client.get(key)}/{n} no-op tasks done after {timeout:.0f}s")
-        time.sleep(0.005)
+    wait_until(lambda: int(client.get(key) or 0) >= n, timeout=timeout, interval=0.005,
+               message=f"{what}: {n} no-op tasks done")
     finished = float(client.get(f"{key}:t"))
     client.delete(key, f"{key}:t")
     elapsed = finished - started

@@ -7,7 +7,6 @@ import statistics
 import time
 import uuid
 import warnings
-from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import connection
@@ -19,21 +18,11 @@ from bench.stats import latency_percentiles
 from bench.tasks import noop, redis_client
 from pizzeria.celery import app
 from pizzeria.eventbus.models import Delivery, OutboxEvent
+from tests.polling import wait_until  # the one polling helper, shared by tests and the bench
 
 
 class BenchError(RuntimeError):
     pass
-
-
-def wait_until(predicate: Callable[[], object], *, timeout: float, interval: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 # --- seed -----------------------------------------------------------------------------------
@@ -171,7 +160,7 @@ def _wait_deliveries(first_pk: int, expected: int, *, timeout: float) -> None:
             raise BenchError(f"delivery {bad.pk} {bad.status}: {bad.last_error_class} {bad.last_error}")
         return rows.filter(status=Delivery.Status.SUCCEEDED).count() >= expected
 
-    wait_until(done, timeout=timeout, interval=0.02, what=f"{expected} deliveries")
+    wait_until(done, timeout=timeout, interval=0.02, message=f"{expected} deliveries")
 
 
 def _last_delivery_pk() -> int:

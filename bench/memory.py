@@ -15,7 +15,8 @@ import uuid
 
 from django.utils import timezone
 
-from bench.measure import BenchError, wait_until
+from bench.measure import BenchError
+from tests.polling import wait_until
 from bench.stats import growth, loadavg
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
 from pizzeria.eventbus.outbox import publish_deliveries
@@ -76,7 +77,7 @@ def _wait_done(ids: list[int], *, timeout: float) -> None:
             raise BenchError(f"delivery {bad.pk} {bad.status}: {bad.last_error_class} {bad.last_error}")
         return rows.filter(status=Delivery.Status.SUCCEEDED).count() >= len(ids)
 
-    wait_until(done, timeout=timeout, interval=0.02, what=f"{len(ids)} deliveries (memory phase)")
+    wait_until(done, timeout=timeout, interval=0.02, message=f"{len(ids)} deliveries (memory phase)")
 
 
 def _delete(ids: list[int]) -> None:
