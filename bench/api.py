@@ -24,8 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.server import ROOT, WebServer
-from bench.stats import spread  # no Django import at module level: __main__ reads add_arguments first
+from bench.server import ROOT, WebServer  # no Django import at module level: __main__ reads add_arguments first
+from bench.stats import percentile, spread
 
 TARGETS = {"api_ratio": 0.7, "api_vs_minimal": 0.25}
 THROTTLE = "1000000/min"
@@ -140,8 +140,6 @@ def loadgen(spec: dict, work: Path) -> dict:
 
 
 def _ms(values: list[float], p: float) -> float:
-    from bench.measure import percentile
-
     return round(percentile(values, p) * 1000, 2)
 
 
