@@ -19,26 +19,36 @@ QUEUES = ("events", "kitchen", "inventory", "notifications", "analytics", "integ
 
 
 class CelerySettings(Mapping):
-    """Django's CELERY_* settings as a plain dict, read once when Celery first loads its config.
+    """Django's CELERY_* settings as a plain dict under Celery's own names, read once.
 
     `config_from_object("django.conf:settings", namespace="CELERY")` makes every `app.conf` lookup
     go through Django's LazySettings, trying two or three spellings of the key and raising an
     AttributeError for each one that is not set; `apply_async` does ~6 lookups per message. That
     was ~0.1 ms of CPU per published message here (a quarter of Celery's own share of a publish,
-    in the order request and in every sweeper re-send). Celery reads only the CELERY_ keys under
-    that namespace, so a snapshot of them is the same configuration (and, as celery/celery#5024
-    asks, the rest of Django's settings no longer pass through Celery's config). Settings do not
-    change at run time; a test that overrides a CELERY_ setting must set `app.conf` itself.
+    in the order request and in every sweeper re-send). Under the CELERY namespace Celery reads
+    only CELERY_ keys, so a snapshot of them is the same configuration, and the rest of Django's
+    settings no longer pass through Celery's (celery/celery#5024).
+
+    The keys are Celery's lowercase names (CELERY_TASK_ACKS_LATE -> task_acks_late); a lookup by
+    either spelling finds them in one step. Keyed by the Django names, the snapshot made Celery
+    call six of them deprecated old-style settings at every worker start (celery/celery#6366:
+    CELERY_RESULT_SERIALIZER, CELERY_ACCEPT_CONTENT, ... are also Celery 3's names).
+    tests/pizzeria/test_celery_config.py holds both. Settings do not change at run time; a test
+    that overrides a CELERY_ setting must set `app.conf` itself.
     """
 
     @cached_property
     def _values(self) -> dict:
         from django.conf import settings
 
-        return {key: getattr(settings, key) for key in dir(settings) if key.startswith("CELERY_")}
+        return {self.name(key): getattr(settings, key) for key in dir(settings) if key.startswith("CELERY_")}
+
+    @staticmethod
+    def name(key: str) -> str:
+        return key.removeprefix("CELERY_").lower()
 
     def __getitem__(self, key: str):
-        return self._values[key]
+        return self._values[self.name(key)]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)

@@ -17,9 +17,18 @@ def test_every_celery_setting_reaches_the_app_under_its_celery_name():
     assert app.conf.get("CELERY_DB_REUSE_MAX") == settings.CELERY_DB_REUSE_MAX
 
 
-def test_only_celery_settings_pass_through_celerys_config():
-    assert set(CelerySettings()) == {k for k in dir(settings) if k.startswith("CELERY_")}
+def test_only_celery_settings_pass_through_celerys_config_under_celerys_names():
+    names = set(CelerySettings())
+    assert names == {k.removeprefix("CELERY_").lower() for k in dir(settings) if k.startswith("CELERY_")}
+    assert {"task_acks_late", "broker_url", "db_reuse_max"} <= names
     assert "SECRET_KEY" not in app.conf and "secret_key" not in app.conf
+
+
+def test_no_setting_is_called_deprecated():
+    # celery/celery#6366: keyed by Django's names, CELERY_RESULT_SERIALIZER, CELERY_ACCEPT_CONTENT,
+    # CELERY_TIMEZONE ... read as Celery 3 settings and each worker start logged six warnings.
+    assert not app.conf.deprecated_settings
+    assert app.conf.maybe_warn_deprecated_settings() is False
 
 
 def test_a_config_lookup_no_longer_goes_through_djangos_lazy_settings():
