@@ -16,9 +16,13 @@ it runs with and reports it: pool, concurrency, prefetch, task events), and meas
                 (bench/bare.py), its own worker: same broker, pool and process count
     baseline    in-project no-op Celery tasks spread over the five handler queues
     pipeline    orders through orders.services.order_place with 5 no-op handlers (one per handler
-                queue): first commit → last delivery succeeded
+                queue): the worker resumes → last delivery succeeded
+                (these three are drain rates: queued while the worker consumed nothing; phases.py)
+    pipeline_live  the same orders placed while the worker consumes: first commit → last done
   latency     a steady rate of orders: commit → that order's last delivery finished (p50/p95/p99
-              over every order of --rounds passes, and each pass's spread)
+              over every order of --rounds passes, and each pass's spread), with the Procfile's
+              worker pools as make run starts them (bench/pools.py), then again with the bench's
+              one worker on every queue (commit_to_done_ms_one_worker)
   memory      the worker pool's RSS (main + children) after 10,000 and after --memory-deliveries
               deliveries (bulk rows published with publish_deliveries, deleted as they succeed)
   api         POST /api/orders/ through gunicorn as the Procfile runs it, bus on vs bus off
@@ -52,7 +56,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SKIPS = ["queries", "bare", "baseline", "pipeline", "latency", "memory", "sweeper", "retention", "api"]
+SKIPS = ["queries", "bare", "baseline", "pipeline", "pipeline_live", "latency", "memory", "sweeper", "retention", "api"]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -189,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
             results["throughput"] = phases.throughput_rounds(
                 rounds=args.rounds, seed=seed, per_order=per_order, orders=args.orders, noop_tasks=args.noop_tasks,
                 timeout=args.timeout, kinds=kinds,
+                nodes={"bench": worker.name, "bare": bare_worker.name if bare_worker else None},
             )
             if sessions is not None and "pipeline" in kinds:
                 # Connections opened meanwhile (workers + bench): ~0 means CELERY_DB_REUSE_MAX works.
@@ -197,8 +202,26 @@ def run(args: argparse.Namespace) -> int:
             bare_worker.stop()
             bare_worker = None
         if "latency" not in args.skip and args.rounds > 0:
-            print(f"bench: latency, {args.rounds} × {args.rate:g} orders/s for {args.latency_seconds:g}s ...", flush=True)
-            results["commit_to_done_ms"] = phases.latency_rounds(
+            from bench.pools import ProcfilePools
+            from bench.worker import Paused
+
+            print(f"bench: latency with the Procfile's pools (as make run ships), {args.rounds} × {args.rate:g} "
+                  f"orders/s for {args.latency_seconds:g}s ...", flush=True)
+            with Paused(app, worker.name, QUEUES):
+                pools = ProcfilePools().start(app, others=1)
+                try:
+                    measure.pipeline(seed, args.warmup, per_order=per_order, timeout=args.timeout)  # warm the pools
+                    results["commit_to_done_ms"] = phases.latency_rounds(
+                        rounds=args.rounds, seed=seed, rate=args.rate, seconds=args.latency_seconds,
+                        per_order=per_order, timeout=args.timeout,
+                    )
+                finally:
+                    pools.stop()
+            results["commit_to_done_ms"]["workers"] = {"procfile": pools.description(), "logs": str(pools.logs)}
+            print(f"bench: latency with the bench's one worker (-c {args.concurrency}, every queue), {args.rounds} × "
+                  f"{args.rate:g} orders/s for {args.latency_seconds:g}s ...", flush=True)
+            measure.pipeline(seed, args.warmup, per_order=per_order, timeout=args.timeout)  # awake again after the pause
+            results["commit_to_done_ms_one_worker"] = phases.latency_rounds(
                 rounds=args.rounds, seed=seed, rate=args.rate, seconds=args.latency_seconds, per_order=per_order,
                 timeout=args.timeout,
             )
@@ -275,7 +298,8 @@ def run(args: argparse.Namespace) -> int:
             db.drop()
 
 
-BROKER_KEYS = ("celery_broker_url", "worker_settings", "throughput", "commit_to_done_ms", "memory")
+BROKER_KEYS = ("celery_broker_url", "worker_settings", "throughput", "commit_to_done_ms", "commit_to_done_ms_one_worker",
+               "memory")
 
 
 def finish(args: argparse.Namespace, results: dict) -> int:

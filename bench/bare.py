@@ -16,6 +16,7 @@ BENCH_BARE_REDIS_URL, BENCH_BARE_QUEUE) and by the bench, which publishes throug
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -49,7 +50,9 @@ def redis_client() -> redis.Redis:
 def noop(counter_key: str) -> None:
     pipe = redis_client().pipeline()
     pipe.incr(counter_key)
-    pipe.set(f"{counter_key}:t", repr(time.time()))
+    now = repr(time.time())
+    pipe.set(f"{counter_key}:t", now)
+    pipe.set(f"{counter_key}:t0", now, nx=True)  # the first one done: a drain's clock starts there
     pipe.execute()
 
 
@@ -125,33 +128,47 @@ class BareWorker:
             return ""
 
 
-def timed_noops(client: redis.Redis, n: int, send, *, timeout: float, what: str) -> dict:
+def timed_noops(client: redis.Redis, n: int, send, *, timeout: float, what: str, paused=None) -> dict:
     """Publish n no-op tasks with send(counter_key) (inside one producer), wait for the counter to
-    reach n; first publish → the last task's own time stamp. Shared with the in-project baseline."""
+    reach n; first publish → the last task's own time stamp. With `paused` (bench.worker.Paused),
+    the worker consumes nothing while they are published: the worker's drain rate, timed from
+    the first task done to the last (a worker that consumed from no queue notices the resumed
+    one only at its next poll, up to a second later: not the worker's speed). Shared with the
+    in-project baseline."""
     key = f"pz-bench:{uuid.uuid4().hex}"
-    client.delete(key, f"{key}:t")
-    started = time.time()
-    for _ in range(n):
-        send(key)
-    published = time.time()
+    client.delete(key, f"{key}:t", f"{key}:t0")
+    with paused or contextlib.nullcontext():
+        started = time.time()
+        for _ in range(n):
+            send(key)
+        published = time.time()
     wait_until(lambda: int(client.get(key) or 0) >= n, timeout=timeout, interval=0.005,
                message=f"{what}: {n} no-op tasks done")
     finished = float(client.get(f"{key}:t"))
-    client.delete(key, f"{key}:t")
+    if paused is not None:
+        started, n_timed = float(client.get(f"{key}:t0")), n - 1  # first done → last done: n - 1 tasks
+    else:
+        n_timed = n
+    client.delete(key, f"{key}:t", f"{key}:t0")
     elapsed = finished - started
     return {
         "tasks": n,
-        "publish_s": round(published - started, 4),
+        "mode": "drain" if paused is not None else "live",
+        "publish_s": round(published - started, 4) if paused is None else None,
         "elapsed_s": round(elapsed, 4),
-        "tasks_per_s": round(n / elapsed, 1),
+        "tasks_per_s": round(n_timed / elapsed, 1),
     }
 
 
-def throughput(n: int, *, timeout: float) -> dict:
-    """n no-op tasks on the bare app's queue: first publish → last task done (as measure.baseline)."""
+def throughput(n: int, *, timeout: float, node: str | None = None) -> dict:
+    """n no-op tasks on the bare app's queue, drained by worker `node` (paused while they are
+    published) or, without a node, consumed while published (as measure.baseline)."""
+    from bench.worker import Paused
+
+    paused = Paused(app, node, [QUEUE]) if node else None
     with app.producer_or_acquire() as producer:
         return timed_noops(redis_client(), n, lambda key: noop.apply_async((key,), producer=producer),
-                           timeout=timeout, what="bare Celery")
+                           timeout=timeout, what="bare Celery", paused=paused)
 
 
 def queue_purge() -> None:

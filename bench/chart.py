@@ -126,7 +126,8 @@ def throughput_bars(results: dict) -> list[tuple[str, list[float]]]:
     for name, r in brokers.items():
         t = (r or {}).get("throughput") or {}
         for key, label in (("bare_tasks_per_s", "bare"), ("baseline_tasks_per_s", "in-project"),
-                           ("pipeline_deliveries_per_s", "pipeline")):
+                           ("pipeline_deliveries_per_s", "pipeline"),
+                           ("pipeline_live_deliveries_per_s", "pipeline, live")):
             if isinstance(t.get(key), dict) and t[key].get("values"):
                 bars.append((f"{name}: {label}", t[key]["values"]))
     return bars

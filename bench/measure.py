@@ -10,7 +10,7 @@ import warnings
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Max
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from bench.handlers import QUEUES
@@ -103,16 +103,18 @@ def queries_per_order(seed: dict, *, rounds: int = 3) -> dict:
 
 
 # --- baseline -------------------------------------------------------------------------------
-def baseline(n: int, *, timeout: float) -> dict:
-    """n bare no-op tasks spread over the handler queues; first publish → last task done."""
+def baseline(n: int, *, timeout: float, node: str | None = None) -> dict:
+    """n bare no-op tasks spread over the handler queues; drained by worker `node` (paused while
+    they are published), or without a node first publish → last task done."""
     from bench.bare import timed_noops
+    from bench.worker import Paused
 
     sent = iter(range(n))
     with app.producer_or_acquire() as producer:
         return timed_noops(
             redis_client(), n,
             lambda key: noop.apply_async((key,), queue=QUEUES[next(sent) % len(QUEUES)], producer=producer),
-            timeout=timeout, what="in-project baseline",
+            timeout=timeout, what="in-project baseline", paused=Paused(app, node, QUEUES) if node else None,
         )
 
 
@@ -186,6 +188,7 @@ def pipeline(seed: dict, n: int, *, per_order: int, timeout: float) -> dict:
     elapsed = (last - commits[0]).total_seconds()
     deliveries = n * per_order
     return {
+        "mode": "live",
         "orders": n,
         "deliveries": deliveries,
         "placing_s": round(placing, 4),
@@ -193,6 +196,38 @@ def pipeline(seed: dict, n: int, *, per_order: int, timeout: float) -> dict:
         "elapsed_s": round(elapsed, 4),
         "orders_per_s": round(n / elapsed, 1),
         "deliveries_per_s": round(deliveries / elapsed, 1),
+    }
+
+
+def pipeline_drain(seed: dict, n: int, *, per_order: int, timeout: float, node: str) -> dict:
+    """n orders placed while worker `node` consumes nothing, then drained: the first delivery
+    finished → the last (as the no-op baselines in drain mode are timed; bench/bare.py).
+
+    The worker's rate at the pipeline's work (claim, handler, finish per delivery). pipeline() is
+    the same work with the orders placed meanwhile, in this process, on the same cores.
+    """
+    from orders.services import order_place
+
+    from bench.worker import Paused
+
+    first_pk = _last_delivery_pk()
+    with Paused(app, node, QUEUES):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            order_place(customer=seed["customer"], items=seed["items"], fulfilment="delivery")
+        placing = time.perf_counter() - t0
+    _wait_deliveries(first_pk, n * per_order, timeout=timeout)
+    span = Delivery.objects.filter(pk__gt=first_pk).aggregate(first=Min("finished_at"), last=Max("finished_at"))
+    elapsed = (span["last"] - span["first"]).total_seconds()
+    deliveries = n * per_order
+    return {
+        "mode": "drain",
+        "orders": n,
+        "deliveries": deliveries,
+        "placing_s": round(placing, 4),
+        "elapsed_s": round(elapsed, 4),
+        "orders_per_s": round(n * (deliveries - 1) / deliveries / elapsed, 1),
+        "deliveries_per_s": round((deliveries - 1) / elapsed, 1),
     }
 
 

@@ -1,8 +1,14 @@
 """Repeated rounds: throughput (bare Celery, in-project baseline, pipeline, alternated) and latency.
 
-Noise on a shared machine hits whichever measurement runs while it lasts; running the three
-throughput measurements back to back in each round, in a rotating order, spreads it over all
-three, and each ratio is taken within a round (paired), then summarised over the rounds.
+Noise on a shared machine hits whichever measurement runs while it lasts; running the
+throughput measurements back to back in each round, in a rotating order, spreads it over all of
+them, and each ratio is taken within a round (paired), then summarised over the rounds.
+
+bare, baseline and pipeline are drain rates: the work is queued while the worker consumes
+nothing, then the clock runs from its resuming to the last task done (bench.worker.Paused), so
+each figure is the worker's and none pays for the process filling the queues. pipeline_live is
+the pipeline with the orders placed meanwhile by this process on the same cores (the figure
+earlier runs reported as "pipeline").
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import time
 from bench import measure
 from bench.stats import latency_percentiles, loadavg, spread
 
-KINDS = ("bare", "baseline", "pipeline")
+KINDS = ("bare", "baseline", "pipeline", "pipeline_live")
 
 
 def round_order(i: int, kinds: tuple[str, ...] = KINDS) -> list[str]:
@@ -22,8 +28,9 @@ def round_order(i: int, kinds: tuple[str, ...] = KINDS) -> list[str]:
 
 
 def throughput_rounds(*, rounds: int, seed: dict, per_order: int, orders: int, noop_tasks: int,
-                      timeout: float, kinds: tuple[str, ...], log=print) -> dict:
-    """`rounds` × (bare no-op tasks, in-project no-op tasks, pipeline orders) and their spreads."""
+                      timeout: float, kinds: tuple[str, ...], nodes: dict[str, str], log=print) -> dict:
+    """`rounds` × (bare no-op tasks, in-project no-op tasks, pipeline orders drained and live) and
+    their spreads; nodes: the worker names, {"bench": ..., "bare": ...}."""
     from bench import bare
 
     per_round = []
@@ -31,11 +38,14 @@ def throughput_rounds(*, rounds: int, seed: dict, per_order: int, orders: int, n
         row: dict = {"round": i + 1, "order": round_order(i, kinds), "loadavg_before": loadavg()}
         for kind in row["order"]:
             if kind == "bare":
-                row["bare"] = bare.throughput(noop_tasks, timeout=timeout)
+                row["bare"] = bare.throughput(noop_tasks, timeout=timeout, node=nodes["bare"])
             elif kind == "baseline":
-                row["baseline"] = measure.baseline(noop_tasks, timeout=timeout)
+                row["baseline"] = measure.baseline(noop_tasks, timeout=timeout, node=nodes["bench"])
+            elif kind == "pipeline":
+                row["pipeline"] = measure.pipeline_drain(seed, orders, per_order=per_order, timeout=timeout,
+                                                         node=nodes["bench"])
             else:
-                row["pipeline"] = measure.pipeline(seed, orders, per_order=per_order, timeout=timeout)
+                row["pipeline_live"] = measure.pipeline(seed, orders, per_order=per_order, timeout=timeout)
         row["loadavg_after"] = loadavg()
         per_round.append(row)
         log(f"bench:   round {i + 1}/{rounds}: " + ", ".join(
@@ -61,6 +71,8 @@ def summarise_rounds(per_round: list[dict]) -> dict:
     if rates("pipeline"):
         out["pipeline_deliveries_per_s"] = spread(rates("pipeline"), digits=1)
         out["orders_per_s"] = spread([r["pipeline"]["orders_per_s"] for r in per_round if "pipeline" in r], digits=1)
+    if rates("pipeline_live"):
+        out["pipeline_live_deliveries_per_s"] = spread(rates("pipeline_live"), digits=1)
     paired = [r for r in per_round if "pipeline" in r and "baseline" in r]
     if paired:
         out["ratio"] = spread([_rate(r["pipeline"]) / _rate(r["baseline"]) for r in paired])

@@ -22,11 +22,14 @@ def worker_summary(r: dict) -> dict:
     s["bare_celery_noop_tasks_per_s"] = _median(t.get("bare_tasks_per_s"))
     s["baseline_noop_tasks_per_s"] = _median(t.get("baseline_tasks_per_s"))
     s["pipeline_deliveries_per_s"] = _median(t.get("pipeline_deliveries_per_s"))
+    s["pipeline_live_deliveries_per_s"] = _median(t.get("pipeline_live_deliveries_per_s"))
     s["orders_per_s"] = _median(t.get("orders_per_s"))
     s["ratio_vs_bare_celery"] = _median(t.get("ratio_vs_bare_celery"))
     s["ratio"] = _median(t.get("ratio"))
     lat = r.get("commit_to_done_ms")
     s["commit_to_done_ms"] = {k: lat[k] for k in ("p50", "p95", "p99")} if lat else None
+    one = r.get("commit_to_done_ms_one_worker")
+    s["commit_to_done_ms_one_worker"] = {k: one[k] for k in ("p50", "p95", "p99")} if one else None
     mem = r.get("memory")
     s["worker_rss_growth"] = mem["worker_rss_growth"] if mem else None
     return s
@@ -110,12 +113,15 @@ def worker_rows(r: dict, met: dict | None, prefix: str = "") -> list[tuple[str, 
     rows = []
     t = r.get("throughput") or {}
     if "bare_tasks_per_s" in t:
-        rows.append((f"{prefix}bare Celery no-op tasks/s, median (min–max)", _fmt_spread(t["bare_tasks_per_s"]), ""))
+        rows.append((f"{prefix}bare Celery no-op tasks/s drained, median (min–max)", _fmt_spread(t["bare_tasks_per_s"]), ""))
     if "baseline_tasks_per_s" in t:
-        rows.append((f"{prefix}in-project no-op tasks/s", _fmt_spread(t["baseline_tasks_per_s"]), ""))
+        rows.append((f"{prefix}in-project no-op tasks/s drained", _fmt_spread(t["baseline_tasks_per_s"]), ""))
     if "pipeline_deliveries_per_s" in t:
-        rows.append((f"{prefix}pipeline deliveries/s", _fmt_spread(t["pipeline_deliveries_per_s"]), ""))
-        rows.append((f"{prefix}orders/s", _fmt_spread(t["orders_per_s"], digits=1), ""))
+        rows.append((f"{prefix}pipeline deliveries/s drained", _fmt_spread(t["pipeline_deliveries_per_s"]), ""))
+        rows.append((f"{prefix}orders/s drained", _fmt_spread(t["orders_per_s"], digits=1), ""))
+    if "pipeline_live_deliveries_per_s" in t:
+        rows.append((f"{prefix}pipeline deliveries/s, orders placed meanwhile on the same cores",
+                     _fmt_spread(t["pipeline_live_deliveries_per_s"]), ""))
     if "ratio_vs_bare_celery" in t:
         rows.append((f"{prefix}ratio vs bare Celery (>= 0.5)", _fmt_spread(t["ratio_vs_bare_celery"], digits=2),
                      flag("ratio_vs_bare_celery>=0.5")))
@@ -123,11 +129,15 @@ def worker_rows(r: dict, met: dict | None, prefix: str = "") -> list[tuple[str, 
         rows.append((f"{prefix}ratio vs in-project baseline", _fmt_spread(t["ratio"], digits=2), flag("ratio>=0.5")))
     lat = r.get("commit_to_done_ms")
     if lat:
-        rows.append((f"{prefix}commit->done p50 @ {lat['target_orders_per_s']:g}/s (<= 15)",
+        rows.append((f"{prefix}commit->done p50 @ {lat['target_orders_per_s']:g}/s, Procfile pools (<= 15)",
                      f"{lat['p50']:.1f} ms{_range(lat['p50_rounds'])}", flag("p50<=15ms")))
         rows.append((f"{prefix}commit->done p95", f"{lat['p95']:.1f} ms", ""))
         rows.append((f"{prefix}commit->done p99 (<= 50)",
                      f"{lat['p99']:.1f} ms{_range(lat['p99_rounds'])}", flag("p99<=50ms")))
+    one = r.get("commit_to_done_ms_one_worker")
+    if one:
+        rows.append((f"{prefix}commit->done p50 / p95 / p99, one worker -c 2 on every queue",
+                     f"{one['p50']:.1f} / {one['p95']:.1f} / {one['p99']:.1f} ms", ""))
     mem = r.get("memory")
     if mem:
         rows.append((f"{prefix}pool RSS after {mem['reference_deliveries']:,} / {mem['deliveries']:,} deliveries",

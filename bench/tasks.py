@@ -20,8 +20,10 @@ def redis_client() -> redis.Redis:
 
 @shared_task(name="bench.noop", ignore_result=True)
 def noop(counter_key: str) -> None:
-    # One round trip: count, and stamp when the last one finished (same clock as finished_at).
+    # One round trip: count, and stamp when the first and the last one finished (same clock as finished_at).
     pipe = redis_client().pipeline()
     pipe.incr(counter_key)
-    pipe.set(f"{counter_key}:t", repr(time.time()))
+    now = repr(time.time())
+    pipe.set(f"{counter_key}:t", now)
+    pipe.set(f"{counter_key}:t0", now, nx=True)  # the first one done: a drain's clock starts there
     pipe.execute()

@@ -44,7 +44,7 @@ def variant_rounds(*, variants: dict[str, dict[str, str]], rounds: int, seed: di
             worker = bench_worker(concurrency=concurrency, loglevel=loglevel, env=envs[name]).start()
             try:
                 measure.baseline(100, timeout=timeout)  # warm the pool
-                row[name] = measure.pipeline(seed, orders, per_order=per_order, timeout=timeout)
+                row[name] = measure.pipeline_drain(seed, orders, per_order=per_order, timeout=timeout, node=worker.name)
             finally:
                 worker.stop()
                 broker_keys_purge()

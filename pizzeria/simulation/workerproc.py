@@ -6,6 +6,7 @@ Used by the tests (a real worker on the test database, which a test can SIGKILL)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -94,12 +95,27 @@ class WorkerProcess:
         if self.proc is None:
             return
         if self.proc.poll() is None:
+            pool = self._children()
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
+            # A pool process still running once its parent is gone would go on writing to the
+            # database (a test's teardown then deadlocks its TRUNCATE against it): none may outlive it.
+            for child in pool:
+                with contextlib.suppress(Exception):
+                    if child.is_running():
+                        child.kill()
         self._log.close()
+
+    def _children(self) -> list:
+        import psutil
+
+        try:
+            return psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
 
     def kill(self) -> None:
         import psutil

@@ -29,15 +29,18 @@ def test_busy_warning_and_growth():
 
 
 def test_rounds_rotate_and_ratios_are_paired():
-    assert [phases.round_order(i) for i in range(3)] == [
+    kinds = ("bare", "baseline", "pipeline")
+    assert [phases.round_order(i, kinds) for i in range(3)] == [
         ["bare", "baseline", "pipeline"], ["baseline", "pipeline", "bare"], ["pipeline", "bare", "baseline"]]
+    assert phases.round_order(1) == ["baseline", "pipeline", "pipeline_live", "bare"]
     rounds = [
         {"bare": {"tasks_per_s": 400}, "baseline": {"tasks_per_s": 200},
-         "pipeline": {"deliveries_per_s": 100, "orders_per_s": 20}},
+         "pipeline": {"deliveries_per_s": 100, "orders_per_s": 20}, "pipeline_live": {"deliveries_per_s": 60}},
         {"bare": {"tasks_per_s": 200}, "baseline": {"tasks_per_s": 100},
-         "pipeline": {"deliveries_per_s": 100, "orders_per_s": 20}},
+         "pipeline": {"deliveries_per_s": 100, "orders_per_s": 20}, "pipeline_live": {"deliveries_per_s": 70}},
     ]
     out = phases.summarise_rounds(rounds)
+    assert out["pipeline_live_deliveries_per_s"]["median"] == 65
     assert out["ratio_vs_bare_celery"]["values"] == [0.25, 0.5]
     assert out["ratio"]["values"] == [0.5, 1.0]
     assert out["bare_tasks_per_s"]["median"] == 300
