@@ -83,8 +83,8 @@ def run_child(name: str, args, *, database_url: str, redis_url: str) -> dict:
         if code not in (0, 1) or not out.exists():
             return {"error": f"the {name} run exited with {code}"}
         child = json.loads(out.read_text())
-    keep = ("broker", "celery_broker_url", "worker_settings", "throughput", "commit_to_done_ms", "memory",
-            "warnings", "summary")
+    keep = ("broker", "celery_broker_url", "worker_settings", "throughput", "commit_to_done_ms",
+            "commit_to_done_ms_one_worker", "memory", "warnings", "summary")
     result = {k: child[k] for k in keep if k in child}
     result["loadavg"] = {"start": child.get("machine", {}).get("loadavg_at_start"),
                          "end": child.get("machine", {}).get("loadavg_at_end")}
