@@ -17,14 +17,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.production")
 QUEUES = ("events", "kitchen", "inventory", "notifications", "analytics", "integrations")
 
 
-
 class CelerySettings(Mapping):
     """Django's CELERY_* settings as a plain dict under Celery's own names, read once.
 
     `config_from_object("django.conf:settings", namespace="CELERY")` makes every `app.conf` lookup
     go through Django's LazySettings, trying two or three spellings of the key and raising an
     AttributeError for each one that is not set; `apply_async` does ~6 lookups per message. That
-    was ~0.1 ms of CPU per published message here (a quarter of Celery's own share of a publish,
+    was ~0.1 ms of CPU per published message here (a fifth of Celery's own share of a publish,
     in the order request and in every sweeper re-send). Under the CELERY namespace Celery reads
     only CELERY_ keys, so a snapshot of them is the same configuration, and the rest of Django's
     settings no longer pass through Celery's (celery/celery#5024).
