@@ -42,8 +42,8 @@ KINDS = ("bus_on", "bus_off", "bus_on_unbatched", "minimal_create", "healthz")
 def add_arguments(p) -> None:
     g = p.add_argument_group("api phase (gunicorn as in the Procfile, an asyncio client in its own process)")
     g.add_argument("--api-seconds", type=float, default=10.0, help="length of one measured round (default 10)")
-    g.add_argument("--api-rounds", type=int, default=2,
-                   help="rounds; each is bus on, bus off, minimal create, /healthz (default 2)")
+    g.add_argument("--api-rounds", type=int, default=3,
+                   help="rounds; each is bus on, bus off, minimal create, /healthz (default 3)")
     g.add_argument("--api-concurrency", type=int, default=8, help="requests in flight (default 8)")
     g.add_argument("--api-customers", type=int, default=1000, help="distinct seeded customers (default 1000)")
     g.add_argument("--api-warmup", type=float, default=3.0, help="unmeasured seconds per server first (default 3)")
