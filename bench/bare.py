@@ -28,6 +28,7 @@ from pathlib import Path
 import redis
 from celery import Celery
 
+from bench.noop import count_done
 from tests.polling import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,12 +49,7 @@ def redis_client() -> redis.Redis:
 
 @app.task(name="bench_bare.noop")
 def noop(counter_key: str) -> None:
-    pipe = redis_client().pipeline()
-    pipe.incr(counter_key)
-    now = repr(time.time())
-    pipe.set(f"{counter_key}:t", now)
-    pipe.set(f"{counter_key}:t0", now, nx=True)  # the first one done: a drain's clock starts there
-    pipe.execute()
+    count_done(redis_client(), counter_key)
 
 
 def configure(broker_url: str, redis_url: str) -> None:

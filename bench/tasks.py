@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import redis
 from celery import shared_task
 from django.conf import settings
+
+from bench.noop import count_done
 
 _client: redis.Redis | None = None
 
@@ -20,10 +20,4 @@ def redis_client() -> redis.Redis:
 
 @shared_task(name="bench.noop", ignore_result=True)
 def noop(counter_key: str) -> None:
-    # One round trip: count, and stamp when the first and the last one finished (same clock as finished_at).
-    pipe = redis_client().pipeline()
-    pipe.incr(counter_key)
-    now = repr(time.time())
-    pipe.set(f"{counter_key}:t", now)
-    pipe.set(f"{counter_key}:t0", now, nx=True)  # the first one done: a drain's clock starts there
-    pipe.execute()
+    count_done(redis_client(), counter_key)

@@ -16,9 +16,7 @@ from pizzeria.ops.logs import logging_config
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-# .env only fills in variables; it cannot choose the settings module (that happens before this
-# file runs): export DJANGO_SETTINGS_MODULE instead. DJANGO_ENV_FILE points elsewhere (tests use
-# it to start processes that must not see a developer's .env).
+# .env only fills in variables; DJANGO_ENV_FILE points elsewhere (tests hide a developer's .env).
 environ.Env.read_env(os.environ.get("DJANGO_ENV_FILE", str(BASE_DIR / ".env")), overwrite=False)
 
 SECRET_KEY = env("SECRET_KEY", default="")
@@ -85,9 +83,8 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-# Postgres in production and CI (DATABASE_URL). Without it, a SQLite file: WAL so readers never
-# block the writer, IMMEDIATE transactions so concurrent writers queue on the busy timeout instead
-# of failing with "database is locked" halfway through a transaction.
+# Postgres in production and CI (DATABASE_URL); else SQLite: WAL, IMMEDIATE transactions (writers
+# queue on the busy timeout instead of "database is locked").
 SQLITE_PATH = BASE_DIR / "db.sqlite3"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -131,9 +128,8 @@ STORAGES = {
 LOGIN_URL = "/admin/login/"
 
 # --- REST framework -------------------------------------------------------------------------
-# Throttle rates per scope; "<scope>_ip" counts per client address, "<scope>_user" per account
-# (the signed-in user, or for the token endpoint the username tried). Kept in the shared cache
-# below, so they hold across gunicorn workers and machines.
+# Throttle rates per scope: "<scope>_ip" per client address, "<scope>_user" per account (for the
+# token endpoint the username tried); in the shared cache, so they hold across workers and machines.
 THROTTLE_RATES = {
     "register_ip": env("THROTTLE_REGISTER_IP", default="10/hour"),
     "token_ip": env("THROTTLE_TOKEN_IP", default="20/min"),
@@ -165,13 +161,11 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "EXCEPTION_HANDLER": "orders.api.exceptions.exception_handler",
 }
-# API tokens (rest_framework.authtoken) expire this long after they were issued; logging out
-# (POST /api/auth/logout/) deletes the token at once.
+# API tokens expire this long after issue; logging out (POST /api/auth/logout/) deletes one at once.
 API_TOKEN_TTL_HOURS = env.float("API_TOKEN_TTL_HOURS", default=24 * 7)
 
 # --- Request limits ---------------------------------------------------------------------------
-# Bodies above this many bytes are refused with 413 before parsing (the API's largest honest
-# body, 50 order lines, is a few KB; admin forms with many selected rows stay well under).
+# Bodies above this many bytes get 413 before parsing (50 order lines are a few KB; admin forms less).
 REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
 REQUEST_MAX_JSON_DEPTH = env.int("REQUEST_MAX_JSON_DEPTH", default=20)
@@ -285,25 +279,18 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SOFT_TIME_LIMIT = 20
 CELERY_TASK_TIME_LIMIT = 30
-# task-received/started/succeeded/failed: what Flower shows, and nothing else here reads. Off by
-# default: they cost the worker's main process ~3 broker publishes per task (a third of its time
-# in `make bench`, and the p50 commit->done target). Flower 2.2 turns them on itself: it broadcasts
-# enable_events when it starts and every 5 s after (flower/events.py, Events.on_enable_events), so
-# `make flower` works against workers started without them (tests/ops/test_flower_events.py).
-# Once on they stay on until the worker restarts (or `celery -A pizzeria control disable_events`).
+# Task events (what Flower shows) cost the worker's main process ~3 broker publishes per task; off.
+# Flower turns them on itself when it connects (README "Operating it"; tests/ops/test_flower_events.py).
 CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=False)
-# "task-sent" is one more Redis PUBLISH per message on the publishing side: it doubled the cost of
-# each publish (~0.5 -> ~1 ms here), i.e. of the on-commit fan-out inside the order request and of
-# every sweeper re-send. Flower works without it (tasks appear from "received"). Opt in if needed.
+# "task-sent" is one more PUBLISH per message on the publishing side (order request, sweeper): it
+# doubled a publish's cost here. Flower works without it (tasks appear from "received").
 CELERY_TASK_SEND_SENT_EVENT = env.bool("CELERY_TASK_SEND_SENT_EVENT", default=False)
 CELERY_TASK_DEFAULT_QUEUE = "events"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = TIME_ZONE
-# Keep the Postgres connection across tasks (a new connection costs ~5 ms here); Celery's Django
-# fixup otherwise closes it after every task. Read by celery.fixups.django.
+# Keep the Postgres connection across tasks (~5 ms each here); read by celery.fixups.django.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
-# CONN_HEALTH_CHECKS in a worker (pizzeria/celery.py): the `SELECT 1` before a task's first query
-# runs only when the process's previous task ended longer ago than this; 0 = before every task.
+# A worker's `SELECT 1` health check runs only after this much idleness (pizzeria/celery.py); 0 = always.
 DB_HEALTH_CHECK_AFTER_IDLE_SECONDS = env.float("DB_HEALTH_CHECK_AFTER_IDLE_SECONDS", default=1.0)
 
 
