@@ -196,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
             with Paused(app, worker.name, QUEUES):
                 results["api"] = api.phase(args, seed, per_order=per_order)
                 broker_keys_purge()
+                results["api"]["unsent_deliveries_dropped"] = measure.unsent_deliveries_drop()
         kinds = tuple(k for k in phases.KINDS if k not in args.skip)
         if "bare" in kinds:
             bare_worker = start_bare_worker(args, broker_url)
