@@ -109,8 +109,15 @@ def summarise_latency(per_round: list[dict], *, rate: float) -> dict:
         "p95_rounds": spread([r["p95"] for r in per_round], digits=2),
         "p99_rounds": spread([r["p99"] for r in per_round], digits=2),
         "samples_ms": samples,
-        "rounds": [{k: v for k, v in r.items() if k != "samples_ms"} for r in per_round],
+        "rounds": [{k: v for k, v in r.items() if k not in ("samples_ms", "stages_samples_ms")} for r in per_round],
     })
+    staged = [r["stages_samples_ms"] for r in per_round if "stages_samples_ms" in r]
+    if staged:
+        out["stages_ms"] = {
+            stage: {k: v for k, v in latency_percentiles(sorted(x for st in staged for x in st[stage])).items()
+                    if k in ("p50", "p95", "samples")}
+            for stage in staged[0]
+        }
     return out
 
 

@@ -134,6 +134,11 @@ def worker_rows(r: dict, met: dict | None, prefix: str = "") -> list[tuple[str, 
         rows.append((f"{prefix}commit->done p95", f"{lat['p95']:.1f} ms", ""))
         rows.append((f"{prefix}commit->done p99 (<= 50)",
                      f"{lat['p99']:.1f} ms{_range(lat['p99_rounds'])}", flag("p99<=50ms")))
+        st = lat.get("stages_ms")
+        if st:
+            rows.append((f"{prefix}  per delivery p50: commit->claimed / claimed->done / commit->done",
+                         f"{st['commit_to_claim']['p50']:.1f} / {st['claim_to_done']['p50']:.1f} / "
+                         f"{st['one_delivery']['p50']:.1f} ms", ""))
     one = r.get("commit_to_done_ms_one_worker")
     if one:
         rows.append((f"{prefix}commit->done p50 / p95 / p99, one worker -c 2 on every queue",

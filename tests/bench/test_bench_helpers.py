@@ -51,8 +51,13 @@ def test_latency_pools_every_order_of_every_round():
                   "p50": 1.5, "p95": 2, "p99": 2},
                  {"samples_ms": [3.0, 4.0], "orders": 2, "orders_placed_late": 1, "achieved_orders_per_s": 19,
                   "p50": 3.5, "p95": 4, "p99": 4}]
+    per_round[0]["stages_samples_ms"] = {"commit_to_claim": [1.0, 3.0], "claim_to_done": [0.5], "one_delivery": [2.0]}
+    per_round[1]["stages_samples_ms"] = {"commit_to_claim": [5.0], "claim_to_done": [1.5], "one_delivery": [4.0]}
     out = phases.summarise_latency(per_round, rate=20)
     assert out["samples"] == 4 and out["p50"] == 2.5 and out["orders_placed_late"] == 1
+    # every round's deliveries pooled per stage, the samples left out of the rounds
+    assert out["stages_ms"]["commit_to_claim"] == {"p50": 3.0, "p95": 4.8, "samples": 3}
+    assert out["stages_ms"]["claim_to_done"]["p50"] == 1.0 and "stages_samples_ms" not in out["rounds"][1]
     assert out["p50_rounds"]["values"] == [1.5, 3.5]
     assert "samples_ms" not in out["rounds"][0]
 
