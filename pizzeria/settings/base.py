@@ -242,8 +242,7 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 BROKER_IS_AMQP = CELERY_BROKER_URL.split("://", 1)[0] in ("amqp", "amqps", "pyamqp")
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A worker never gives up reconnecting to the broker (Celery's default is 100 tries, after which
-# the worker exits); the supervisor restarts it if it dies anyway.
+# A worker never gives up reconnecting (Celery's default: 100 tries, then exit); supervisord restarts it anyway.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 if BROKER_IS_AMQP:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -258,8 +257,11 @@ if BROKER_IS_AMQP:
     CELERY_WORKER_DETECT_QUORUM_QUEUES = True
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Above the longest hard time limit plus the longest countdown, or Redis would hand an
-        # unacknowledged (acks_late) message to a second worker while the first still runs it.
+        # Rows are the truth, Redis the doorbell: kombu's ack emulation (an "unacked" hash per message,
+        # two blocking round trips in a worker's main process) restores a dead worker's messages
+        # after the visibility timeout, later than the sweeper (README "Performance"; test_doorbell.py).
+        "ack_emulation": env.bool("CELERY_REDIS_ACK_EMULATION", default=False),
+        # With ack emulation on: above the longest hard time limit plus the longest countdown.
         "visibility_timeout": 900,
         "socket_connect_timeout": 1.0,
         "socket_timeout": 5.0,
@@ -279,11 +281,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SOFT_TIME_LIMIT = 20
 CELERY_TASK_TIME_LIMIT = 30
-# Task events (what Flower shows) cost the worker's main process ~3 broker publishes per task; off.
-# Flower turns them on itself when it connects (README "Operating it"; tests/ops/test_flower_events.py).
+# Task events cost ~3 broker publishes per task; off. Flower turns them on when it connects (README).
 CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=False)
-# "task-sent" is one more PUBLISH per message on the publishing side (order request, sweeper): it
-# doubled a publish's cost here. Flower works without it (tasks appear from "received").
+# "task-sent": one more PUBLISH per message published (it doubled a publish's cost); Flower needs none.
 CELERY_TASK_SEND_SENT_EVENT = env.bool("CELERY_TASK_SEND_SENT_EVENT", default=False)
 CELERY_TASK_DEFAULT_QUEUE = "events"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
