@@ -254,8 +254,10 @@ def latency(seed: dict, *, rate: float, seconds: float, per_order: int, timeout:
     stages: dict[str, list[float]] = {"commit_to_claim": [], "claim_to_done": [], "one_delivery": []}
     rows = Delivery.objects.filter(pk__gt=first_pk).values_list("event__aggregate_id", "claimed_at", "finished_at")
     for order_pk, claimed, finished in rows:
+        committed = commits.get(order_pk)
+        if committed is None:  # not one of this pass's orders
+            continue
         done[order_pk] = max(done.get(order_pk, finished), finished)
-        committed = commits[order_pk]
         stages["commit_to_claim"].append((claimed - committed).total_seconds() * 1000)
         stages["claim_to_done"].append((finished - claimed).total_seconds() * 1000)
         stages["one_delivery"].append((finished - committed).total_seconds() * 1000)

@@ -8,9 +8,9 @@ from `transport.client.hostname` and raises
 `AttributeError: 'NoneType' object has no attribute 'hostname'`. Celery treats that as an
 unrecoverable error and the worker exits with status 1.
 
-Since session 10 the workers run the Redis transport without ack emulation
-(CELERY_REDIS_ACK_EMULATION, default off: settings/base.py), which takes kombu's in-memory QoS
-and never reaches this method; the fix stays for deployments that switch it back on.
+The workers now run the Redis transport without ack emulation (CELERY_REDIS_ACK_EMULATION,
+default off: settings/base.py), which takes kombu's in-memory QoS and never reaches this method;
+the fix stays for deployments that switch it back on.
 
 The fix here skips the restore when the transport is already closed. Nothing is lost: each of
 those messages is still in the transport's "unacked" hash in Redis, from where kombu's
