@@ -185,17 +185,23 @@ def pipeline(seed: dict, n: int, *, per_order: int, timeout: float) -> dict:
         placing = time.perf_counter() - started
     _wait_deliveries(first_pk, n * per_order, timeout=timeout)
     last = Delivery.objects.filter(pk__gt=first_pk).aggregate(m=Max("finished_at"))["m"]
-    elapsed = (last - commits[0]).total_seconds()
+    return _pass_rates("live", n, per_order, placing=placing, elapsed=(last - commits[0]).total_seconds(),
+                       timed=n * per_order)
+
+
+def _pass_rates(mode: str, n: int, per_order: int, *, placing: float, elapsed: float, timed: int) -> dict:
+    """A pipeline pass's rates; `timed`: the deliveries `elapsed` covers (from the first commit:
+    all of them; from the first delivery done: one fewer)."""
     deliveries = n * per_order
     return {
-        "mode": "live",
+        "mode": mode,
         "orders": n,
         "deliveries": deliveries,
         "placing_s": round(placing, 4),
         "placing_orders_per_s": round(n / placing, 1),
         "elapsed_s": round(elapsed, 4),
-        "orders_per_s": round(n / elapsed, 1),
-        "deliveries_per_s": round(deliveries / elapsed, 1),
+        "orders_per_s": round(n * timed / deliveries / elapsed, 1),
+        "deliveries_per_s": round(timed / elapsed, 1),
     }
 
 
@@ -218,17 +224,8 @@ def pipeline_drain(seed: dict, n: int, *, per_order: int, timeout: float, node: 
         placing = time.perf_counter() - t0
     _wait_deliveries(first_pk, n * per_order, timeout=timeout)
     span = Delivery.objects.filter(pk__gt=first_pk).aggregate(first=Min("finished_at"), last=Max("finished_at"))
-    elapsed = (span["last"] - span["first"]).total_seconds()
-    deliveries = n * per_order
-    return {
-        "mode": "drain",
-        "orders": n,
-        "deliveries": deliveries,
-        "placing_s": round(placing, 4),
-        "elapsed_s": round(elapsed, 4),
-        "orders_per_s": round(n * (deliveries - 1) / deliveries / elapsed, 1),
-        "deliveries_per_s": round((deliveries - 1) / elapsed, 1),
-    }
+    return _pass_rates("drain", n, per_order, placing=placing,
+                       elapsed=(span["last"] - span["first"]).total_seconds(), timed=n * per_order - 1)
 
 
 def latency(seed: dict, *, rate: float, seconds: float, per_order: int, timeout: float) -> dict:
