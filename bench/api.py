@@ -51,7 +51,7 @@ def add_arguments(p) -> None:
                    help="reuse connections (default: one per request, as a proxy without upstream keep-alive)")
     g.add_argument("--api-compare-unbatched", action="store_true",
                    help="a third server, bus on with one broker round trip per message (BENCH_PUBLISH_BATCH=off), "
-                        "in every round after bus off: the before/after of batched publishing")
+                        "in every round after bus off: the before/after of pipelined publishing without apply_async")
     g.add_argument("--api-profile", type=Path, metavar="DIR",
                    help="then one more round per bus mode with py-spy on the web workers; summary in DIR")
 

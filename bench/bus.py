@@ -7,8 +7,9 @@ response is the same (an Order keeps the events it drained for its timeline), bu
 no delivery and no message are written or sent.
 
 `BENCH_PUBLISH_BATCH=off` (with the bus on) makes kombu's Redis channel say it cannot batch, so
-pizzeria.eventbus.outbox.publish_deliveries sends each message in its own round trip as it did
-before it used Producer.batch(): the before/after of that change, measured in the same run.
+pizzeria.eventbus.outbox.publish_deliveries sends each message through apply_async in its own
+round trip, as it did before it pipelined them and built them without apply_async (wire.py): the
+before/after of those changes, measured in the same run.
 """
 
 from __future__ import annotations

@@ -11,10 +11,10 @@ handlers that record further events cascade. Integration tests use a real worker
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from unittest import mock
 
-from pizzeria.eventbus import outbox
+from pizzeria.eventbus import outbox, wire
 from pizzeria.eventbus.delivery import delivery_run
 from pizzeria.eventbus.events import DomainEvent
 from pizzeria.eventbus.models import Delivery
@@ -29,7 +29,7 @@ class EventCapture:
         self.delivery_ids: list[int] = []
         self._pending: list[int] = []
 
-    def _take(self, events: Sequence[DomainEvent], deliveries: list[Delivery], *, using: str) -> None:
+    def _take(self, events: Sequence[DomainEvent], deliveries: list[outbox.DeliveryRef], *, using: str) -> None:
         ids = [d.pk for d in deliveries]
         self.recorded.extend(events)
         self.delivery_ids.extend(ids)
@@ -64,12 +64,25 @@ def capture_events(*, only: Iterable[str] | None = None, run_handlers: bool = Tr
     capture = EventCapture(only, run_handlers)
     with (
         mock.patch.object(outbox, "publish_on_commit", capture._take),
-        mock.patch.object(run_delivery, "apply_async", _not_sent),
+        messages_sent_to(lambda delivery_id, queue: None),
     ):
         yield capture
         if run_handlers:
             capture.run()
 
 
-def _not_sent(*args, **kwargs) -> None:
-    return None
+@contextlib.contextmanager
+def messages_sent_to(take: Callable[[int, str], object]) -> Iterator[None]:
+    """Hand every run_delivery message publish_deliveries sends to take(delivery_id, queue) instead
+    of the broker: both ways out (apply_async, and wire.send on Redis). take may raise, as a broker
+    that refuses would."""
+
+    def send(producer, items, *, headers):
+        for delivery_id, queue, _limits in items:
+            take(delivery_id, queue)
+
+    with (
+        mock.patch.object(run_delivery, "apply_async", lambda args, **options: take(args[0], options["queue"])),
+        mock.patch.object(wire, "send", send),
+    ):
+        yield

@@ -4,7 +4,7 @@ import pytest
 
 from pizzeria.eventbus import outbox
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
-from tests.capture import capture_events
+from tests.capture import capture_events, messages_sent_to
 from tests.eventbus.probes import PROBE_A, PROBE_B, delivery, emit, side_effects
 from tests.testapp.events import ProbeHappened
 
@@ -12,13 +12,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def no_broker(monkeypatch):
+def no_broker():
     """Record anything sent to the broker (publish_deliveries swallows errors, so don't raise)."""
-    from pizzeria.eventbus.tasks import run_delivery
-
     sent = []
-    monkeypatch.setattr(run_delivery, "apply_async", lambda *args, **kwargs: sent.append((args, kwargs)))
-    yield sent
+    with messages_sent_to(lambda delivery_id, queue: sent.append((delivery_id, queue))):
+        yield sent
     assert sent == [], "the in-memory helper must not publish to the broker"
 
 

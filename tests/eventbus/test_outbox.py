@@ -5,8 +5,10 @@ from functools import partial
 import pytest
 from django.db import transaction
 
+from pizzeria.eventbus.clock import db_now
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 from pizzeria.eventbus.outbox import publish_deliveries
+from tests.capture import messages_sent_to
 from tests.eventbus.probes import PROBE_A, PROBE_B, emit
 from tests.testapp.events import ProbeHappened
 from tests.testapp.models import Probe
@@ -36,6 +38,22 @@ def test_saving_a_recorded_event_writes_one_outbox_row_and_one_delivery_per_hand
     assert sorted(d.handler for d in deliveries) == [PROBE_A, PROBE_B]
     assert {d.status for d in deliveries} == {Delivery.Status.PENDING}
     assert all(d.attempts == 0 and d.enqueued_at is not None for d in deliveries)
+
+
+def test_a_delivery_row_has_the_models_defaults_and_the_databases_clock():
+    # outbox.deliveries_insert writes the rows in one INSERT … SELECT, not through the model
+    before = db_now()
+    event = emit("ok")
+    after = db_now()
+
+    row = Delivery.objects.get(event_id=event.event_id, handler=PROBE_A)
+    fresh = Delivery(event_id=event.event_id, handler=PROBE_A)
+    clock = {"next_attempt_at", "enqueued_at", "created_at", "updated_at"}
+    for field in Delivery._meta.concrete_fields:
+        if not field.primary_key and field.name not in clock:
+            assert getattr(row, field.attname) == getattr(fresh, field.attname), field.name
+    for name in clock:
+        assert before <= getattr(row, name) <= after, name
 
 
 def test_outbox_rows_are_written_in_the_aggregates_transaction():
@@ -75,17 +93,11 @@ def test_publish_is_registered_on_commit_with_every_delivery(django_capture_on_c
     assert sorted(publish.args[0]) == expected
 
 
-def test_on_commit_publish_sends_each_delivery_to_its_handlers_queue(
-    django_capture_on_commit_callbacks, monkeypatch
-):
-    from pizzeria.eventbus.tasks import run_delivery
-
+def test_on_commit_publish_sends_each_delivery_to_its_handlers_queue(django_capture_on_commit_callbacks):
     sent = {}
-    monkeypatch.setattr(
-        run_delivery, "apply_async", lambda args, **options: sent.update({args[0]: options["queue"]})
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        event = emit("ok")
+    with messages_sent_to(lambda delivery_id, queue: sent.update({delivery_id: queue})):
+        with django_capture_on_commit_callbacks(execute=True):
+            event = emit("ok")
 
     handlers = dict(Delivery.objects.filter(event_id=event.event_id).values_list("pk", "handler"))
     assert {handlers[pk]: queue for pk, queue in sent.items()} == {PROBE_A: "kitchen", PROBE_B: "analytics"}
@@ -116,17 +128,15 @@ def test_each_recorded_event_bumps_the_aggregate_version():
     assert Delivery.objects.count() == 4
 
 
-def test_broker_error_leaves_deliveries_to_the_sweeper(monkeypatch):
-    from pizzeria.eventbus.tasks import run_delivery
-
-    def refuse(*args, **kwargs):
+def test_broker_error_leaves_deliveries_to_the_sweeper():
+    def refuse(delivery_id, queue):
         raise ConnectionError("broker away")
 
     emit("ok")
     items = list(Delivery.objects.values_list("pk", "handler"))
-    monkeypatch.setattr(run_delivery, "apply_async", refuse)
 
-    assert publish_deliveries(items) == 0  # never raises
+    with messages_sent_to(refuse):
+        assert publish_deliveries(items) == 0  # never raises
 
     assert list(Delivery.objects.values_list("enqueued_at", flat=True)) == [None, None]
 
