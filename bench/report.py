@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-TARGETS = {"ratio": 0.5, "ratio_vs_bare_celery": 0.5, "p50_ms": 15.0, "p99_ms": 50.0, "sweeper_per_s": 1000.0,
+# The pipeline against the in-project no-op baseline (`ratio`) is reported without a target: issue 13
+# replaced the spine's "ratio >= 0.5" by the comparison with a bare Celery app (the in-project
+# baseline runs our tuned transport, without kombu's ack emulation, and drains twice as fast).
+TARGETS = {"ratio_vs_bare_celery": 0.5, "p50_ms": 15.0, "p99_ms": 50.0, "sweeper_per_s": 1000.0,
            "queries_per_order": 10, "sweeper_100k_s": 100.0, "worker_rss_growth": 0.10}
 API_KEYS = ("api_rps_bus_on", "api_rps_bus_off", "api_ratio", "api_rps_minimal_create")
-TARGET_KEYS = ("queries_per_order<=10", "ratio_vs_bare_celery>=0.5", "ratio>=0.5", "p50<=15ms", "p99<=50ms",
+TARGET_KEYS = ("queries_per_order<=10", "ratio_vs_bare_celery>=0.5", "p50<=15ms", "p99<=50ms",
                "sweeper>=1000/s", "sweeper_100k<=100s", "worker_rss_growth<=10%", "purge call < soft time limit")
 
 
@@ -75,7 +78,6 @@ def targets_met(s: dict, r: dict) -> dict:
     met = {
         "queries_per_order<=10": _le(s.get("queries_per_order"), TARGETS["queries_per_order"]),
         "ratio_vs_bare_celery>=0.5": _ge(s.get("ratio_vs_bare_celery"), TARGETS["ratio_vs_bare_celery"]),
-        "ratio>=0.5": _ge(s.get("ratio"), TARGETS["ratio"]),
         "p50<=15ms": _le(lat.get("p50"), TARGETS["p50_ms"]),
         "p99<=50ms": _le(lat.get("p99"), TARGETS["p99_ms"]),
         "sweeper>=1000/s": _ge(s.get("sweeper_redispatch_per_s"), TARGETS["sweeper_per_s"]),
@@ -126,7 +128,7 @@ def worker_rows(r: dict, met: dict | None, prefix: str = "") -> list[tuple[str, 
         rows.append((f"{prefix}ratio vs bare Celery (>= 0.5)", _fmt_spread(t["ratio_vs_bare_celery"], digits=2),
                      flag("ratio_vs_bare_celery>=0.5")))
     if "ratio" in t:
-        rows.append((f"{prefix}ratio vs in-project baseline", _fmt_spread(t["ratio"], digits=2), flag("ratio>=0.5")))
+        rows.append((f"{prefix}ratio vs in-project baseline (no target)", _fmt_spread(t["ratio"], digits=2), ""))
     lat = r.get("commit_to_done_ms")
     if lat:
         rows.append((f"{prefix}commit->done p50 @ {lat['target_orders_per_s']:g}/s, Procfile pools (<= 15)",
