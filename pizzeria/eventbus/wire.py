@@ -23,18 +23,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from celery import signals
 from kombu.entity import PERSISTENT_DELIVERY_MODE
 from kombu.serialization import dumps
 from kombu.utils.uuid import uuid
 
+
 def usable(producer) -> bool:
-    """Redis with pipelines that are never replayed (kombu's own condition for batches)."""
+    """Redis with pipelines that are never replayed (kombu's own condition for batches), and
+    nothing that watches publishing through apply_async: task-sent events (Flower's "received"
+    column with CELERY_TASK_SEND_SENT_EVENT on), receivers of Celery's publish signals (tracing
+    libraries), compression."""
     from pizzeria.celery import app
 
     return (
         producer.connection.transport.driver_type == "redis"
-        and producer.supports_batch_publish
+        # the channel's own answer (Producer.supports_batch_publish asks the transport's default
+        # until its channel exists)
+        and producer.channel.supports_batch_publish
         and not app.conf.task_compression
+        and not app.conf.task_send_sent_event
+        and not signals.before_task_publish.receivers
+        and not signals.after_task_publish.receivers
     )
 
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 from django.conf import settings
-from kombu import Producer
+from kombu.transport import redis as redis_transport
 
 from pizzeria.celery import app
 from pizzeria.eventbus import outbox, wire
@@ -117,8 +117,31 @@ def test_without_retry_safe_pipelines_each_message_goes_alone(broker, monkeypatc
     d = _delivery()
     calls = []
     monkeypatch.setattr(outbox.wire, "send", lambda *args, **kwargs: calls.append(args))
-    monkeypatch.setattr(Producer, "supports_batch_publish", property(lambda self: False))
+    monkeypatch.setattr(redis_transport.Channel, "supports_batch_publish", property(lambda self: False))
 
     assert publish_deliveries([(d.pk, d.handler)]) == 1
 
     assert calls == [] and len(_queued(broker, queue_for(d.handler))) == 1
+
+
+def test_a_publish_signal_receiver_or_sent_events_get_apply_async(broker, monkeypatch):
+    # Whatever watches publishing through Celery (a tracing library's signal receiver, task-sent
+    # events) sees every message: wire.py steps aside.
+    from celery import signals
+
+    d = _delivery()
+    seen = []
+
+    def watch(sender=None, headers=None, **kwargs):
+        seen.append(headers["argsrepr"])
+
+    signals.before_task_publish.connect(watch)
+    try:
+        assert publish_deliveries([(d.pk, d.handler)]) == 1
+    finally:
+        signals.before_task_publish.disconnect(watch)
+    assert seen == [f"({d.pk},)"]
+
+    monkeypatch.setitem(app.conf, "task_send_sent_event", True)
+    with app.producer_or_acquire() as producer:
+        assert not wire.usable(producer)
