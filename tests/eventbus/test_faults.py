@@ -5,10 +5,12 @@ import signal
 import time
 
 import pytest
+import redis
 
 from pizzeria.celery import app
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
 from pizzeria.ops.broker import queue_depths
+from pizzeria.redisclient import redis_client as broker_client
 from tests.eventbus.probes import (
     PROBE_A,
     PROBE_B,
@@ -95,5 +97,41 @@ def test_broker_down_at_commit_then_sweeper_delivers_everything():
                     for handler in (PROBE_A, PROBE_B):
                         wait_status(event, "succeeded", handler, timeout=60)
                         assert side_effects(event, handler) == 1
+        finally:
+            worker.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+@redis_broker_only
+def test_a_broker_out_of_memory_refuses_the_pipeline_and_nothing_is_lost():
+    # A fault nobody listed: Redis answers but refuses every write (maxmemory reached, noeviction,
+    # as a managed Redis does). The order's pipelined publish (wire.py) gets OOM errors back:
+    # committing must not fail, every delivery is left to the sweeper, and once memory is freed
+    # each handler's effect happens exactly once.
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    with app_broker(url), private_redis(port):
+        broker = broker_client(url)
+        worker = make_worker(env={"REDIS_URL": url}).start()
+        try:
+            broker.config_set("maxmemory-policy", "noeviction")
+            broker.config_set("maxmemory", "1")
+            with pytest.raises(redis.exceptions.OutOfMemoryError):
+                broker.lpush("kitchen", "probe")  # the broker really refuses writes now
+
+            events = [emit("ok") for _ in range(3)]
+
+            ids = [e.event_id for e in events]
+            assert Delivery.objects.filter(event_id__in=ids, status="pending", enqueued_at__isnull=True).count() == 6
+            assert broker.llen("kitchen") == 0 and broker.llen("analytics") == 0
+
+            broker.config_set("maxmemory", "0")
+            for event in events:
+                for handler in (PROBE_A, PROBE_B):
+                    wait_status(event, "succeeded", handler, timeout=60)
+            for event in events:
+                for handler in (PROBE_A, PROBE_B):
+                    assert side_effects(event, handler) == 1
+                    assert delivery(event, handler).attempts == 1
         finally:
             worker.stop()
