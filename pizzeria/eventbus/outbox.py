@@ -96,15 +96,16 @@ def deliveries_insert(pairs: list[tuple[uuid.UUID, str]], *, using: str) -> list
             [Delivery(event_id=e, handler=h, next_attempt_at=DbNow(), enqueued_at=DbNow()) for e, h in pairs]
         )
         return [DeliveryRef(d.pk, d.handler) for d in rows]
-    sql, constant_fields = _insert_sql()
-    constants = [f.get_db_prep_save(f.get_default(), connection) for f in constant_fields]
+    sql, constants = _insert_statement(using)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*constants, [e for e, _ in pairs], [h for _, h in pairs]])
         return [DeliveryRef(pk, handler) for pk, handler in cursor.fetchall()]
 
 
 @functools.cache
-def _insert_sql() -> tuple[str, tuple]:
+def _insert_statement(using: str) -> tuple[str, tuple]:
+    """The INSERT and its constant parameters (the model's defaults), built once per database."""
+    connection = connections[using]
     meta = Delivery._meta
     columns, values, constant_fields = [], [], []
     for field in meta.concrete_fields:
@@ -125,7 +126,7 @@ def _insert_sql() -> tuple[str, tuple]:
         f"FROM unnest(%s::uuid[], %s::text[]) AS t(event_id, handler) "
         f'RETURNING "{meta.pk.column}", "{meta.get_field("handler").column}"'
     )
-    return sql, tuple(constant_fields)
+    return sql, tuple(f.get_db_prep_save(f.get_default(), connection) for f in constant_fields)
 
 
 def publish_on_commit(events: Sequence[DomainEvent], deliveries: list[DeliveryRef], *, using: str) -> None:
