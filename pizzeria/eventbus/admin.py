@@ -80,7 +80,7 @@ class DeliveryAttemptInline(ReadOnlyMixin, admin.TabularInline):
 
 
 class EventIdSearchMixin:
-    """A pasted event UUID finds its rows on every database (SQLite stores UUIDs as hex)."""
+    """A pasted event UUID finds its rows by an exact match on the uuid column."""
 
     event_id_lookup = "event_id"
 
