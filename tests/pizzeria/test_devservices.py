@@ -137,9 +137,28 @@ def decoy_redis():
         proc.wait(timeout=10)
 
 
-def test_make_run_then_every_documented_command_reaches_that_stack_and_data_survives_a_kill(tmp_path, decoy_redis):
+@pytest.fixture
+def dev_stacks(tmp_path):
+    """Stacks the test starts; whatever is still running at the end (a failed assertion) is killed."""
+    stacks: list[DevStack] = []
+
+    def start() -> DevStack:
+        stacks.append(DevStack(tmp_path / "run", tmp_path / "stack.log"))
+        return stacks[-1].start()
+
+    yield start
+    for stack in stacks:
+        if stack.proc is not None and stack.proc.poll() is None:
+            stack.signal_group(signal.SIGKILL)
+    for proc in postgres_on((tmp_path / "run" / "postgres").resolve()):
+        proc.kill()
+
+
+def test_make_run_then_every_documented_command_reaches_that_stack_and_data_survives_a_kill(
+    tmp_path, decoy_redis, dev_stacks
+):
     client, keys_before, connections_before = decoy_redis
-    stack = DevStack(tmp_path / "run", tmp_path / "stack.log").start()
+    stack = dev_stacks()
     services = (tmp_path / "run" / "services.env").read_text()
     assert "DATABASE_URL=postgres://postgres@127.0.0.1:" in services and "REDIS_URL=redis://127.0.0.1:" in services
     assert ":6379/" not in services
@@ -164,7 +183,7 @@ def test_make_run_then_every_documented_command_reaches_that_stack_and_data_surv
     assert postgres_on(data_dir), "the embedded PostgreSQL should outlive a SIGKILLed make run"
 
     # when `make run` starts again: the leftover server is stopped, a new one serves the same data
-    stack = DevStack(tmp_path / "run", tmp_path / "stack.log").start()
+    stack = dev_stacks()
     assert "stopping the PostgreSQL an earlier run left behind" in stack.log.read_text()
     again = stack.manage("shell", "-c", "from orders.models import Order; print(Order.objects.count())")
     assert again.returncode == 0 and int(again.stdout.splitlines()[-1]) == total, again.stdout + again.stderr
@@ -179,6 +198,6 @@ def test_make_run_then_every_documented_command_reaches_that_stack_and_data_surv
     # then nothing went to the Redis on 6379
     keys_after = {k for k in client.scan_iter(count=1000) if k.startswith(b"_kombu") or
                   k.decode(errors="replace").split(".")[0] in ("kitchen", "notifications", "analytics")}  # fmt: skip
-    assert keys_after <= keys_before
+    assert keys_after <= keys_before, f"new keys on the Redis at 6379: {keys_after - keys_before}"
     if connections_before is not None:  # our own decoy: only this test's client ever connected
         assert int(client.info("stats")["total_connections_received"]) == connections_before
