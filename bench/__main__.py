@@ -116,9 +116,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.machine import redacted, machine_info, settings_info
     from bench.brokers import broker_name, parse_brokers
     from bench.database import BenchDatabase
+    from bench.machine import machine_info, redacted, settings_info
     from bench.stats import busy_warning, cpu_count, loadavg
 
     source_url = os.environ.get("DATABASE_URL", "")

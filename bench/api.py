@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench.server import ROOT, WebServer  # no Django import at module level: __main__ reads add_arguments first
+from bench.server import (  # no Django import at module level: __main__ reads add_arguments first
+    ROOT,
+    WebServer,
+)
 from bench.stats import percentile, spread
 
 TARGETS = {"api_ratio": 0.7, "api_vs_minimal": 0.25}
@@ -260,7 +262,7 @@ def summarise(rounds: list[dict], args, kinds: list[str], *, command: list[str],
         out[kind]["written"] = {k: sum((r["written"][k] or 0) for r in mine) for k in mine[0]["written"]}
     on, off = out["bus_on"]["rps"]["median"], out["bus_off"]["rps"]["median"]
     pairs = [a["rps"] / b["rps"] for a, b in zip([r for r in rounds if r["kind"] == "bus_on"],
-                                                 [r for r in rounds if r["kind"] == "bus_off"])]
+                                                 [r for r in rounds if r["kind"] == "bus_off"], strict=True)]
     out["ratio"] = {"of_medians": round(on / off, 3), "per_round": spread([round(x, 3) for x in pairs])}
     # The same question asked of the servers' CPU time per request (bus off / bus on): far less
     # sensitive than req/s to what else the machine runs meanwhile.

@@ -85,7 +85,7 @@ class BareWorker:
     def start(self, *, timeout: float = 30.0) -> BareWorker:
         env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
         env.update(BENCH_BARE_BROKER_URL=self.broker_url, BENCH_BARE_REDIS_URL=self.redis_url, BENCH_BARE_QUEUE=QUEUE)
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - the worker's stdout until stop() closes it
         self.proc = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.monotonic() + timeout
@@ -172,5 +172,5 @@ def queue_purge() -> None:
     with app.connection_for_write() as conn:
         try:
             app.amqp.queues[QUEUE].bind(conn.default_channel).purge()
-        except Exception:  # never declared yet (RabbitMQ) or nothing to purge
+        except Exception:  # noqa: S110 - never declared yet (RabbitMQ) or nothing to purge
             pass

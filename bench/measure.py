@@ -212,9 +212,8 @@ def pipeline_drain(seed: dict, n: int, *, per_order: int, timeout: float, node: 
     The worker's rate at the pipeline's work (claim, handler, finish per delivery). pipeline() is
     the same work with the orders placed meanwhile, in this process, on the same cores.
     """
-    from orders.services import order_place
-
     from bench.worker import Paused
+    from orders.services import order_place
 
     first_pk = _last_delivery_pk()
     with Paused(app, node, QUEUES):

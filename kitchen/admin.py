@@ -9,7 +9,14 @@ from django.utils.html import format_html
 
 from kitchen import services
 from kitchen.errors import KitchenError
-from kitchen.models import Ingredient, KitchenTicket, PurchaseOrder, RecipeLine, StockMovement, format_quantity
+from kitchen.models import (
+    Ingredient,
+    KitchenTicket,
+    PurchaseOrder,
+    RecipeLine,
+    StockMovement,
+    format_quantity,
+)
 from pizzeria.admin_mixins import ConcurrencySafeAdmin, ReadOnlyAdminMixin
 from pizzeria.security.permissions import admin_permission
 

@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,8 +21,8 @@ from rest_framework.authtoken.models import Token
 
 from orders import pricing, selectors
 from orders.errors import IdempotencyConflict, InvalidOrder
-from orders.models import Customer, Order, OrderItem
 from orders.estimates import delivery_estimate, prep_estimate
+from orders.models import Customer, Order, OrderItem
 from orders.models.order import MAX_QUANTITY
 from orders.phones import phone_normalize, validate_sms_region
 from pizzeria.actors import Actor

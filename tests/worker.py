@@ -14,7 +14,6 @@ from pizzeria.simulation.faults import database_url
 from pizzeria.simulation.workerproc import WorkerProcess
 from tests.polling import wait_until
 
-
 BROKER_IS_REDIS = settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
 # Tests that kill or replace a redis-server *as the broker*: `.ci/run` runs the worker tests a
 # second time with CELERY_BROKER_URL on RabbitMQ, where they do not apply.

@@ -21,6 +21,13 @@ class AggregateRoot(models.Model):
     class Meta:
         abstract = True
 
+    def save(self, *args, **kwargs) -> None:
+        # The row and its events commit together. Inside a caller's transaction no savepoint is
+        # needed for that (a failure rolls the caller's transaction back with it) and would cost
+        # two round trips per save.
+        with transaction.atomic(using=kwargs.get("using"), savepoint=False):
+            super().save(*args, **kwargs)
+
     def record(self, event: DomainEvent) -> DomainEvent:
         self.version += 1
         event = dataclasses.replace(
@@ -49,10 +56,3 @@ class AggregateRoot(models.Model):
         ]
         events.clear()
         return drained
-
-    def save(self, *args, **kwargs) -> None:
-        # The row and its events commit together. Inside a caller's transaction no savepoint is
-        # needed for that (a failure rolls the caller's transaction back with it) and would cost
-        # two round trips per save.
-        with transaction.atomic(using=kwargs.get("using"), savepoint=False):
-            super().save(*args, **kwargs)

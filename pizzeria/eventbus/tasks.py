@@ -37,7 +37,7 @@ def run_delivery(self, delivery_id: int, abandoned_attempt: int | None = None) -
         # left running so the retry releases it at once.
         with contextlib.suppress(Exception):
             connection.close()
-        countdown = random.uniform(0.5, 1.0) * min(
+        countdown = random.uniform(0.5, 1.0) * min(  # noqa: S311 - jitter, not a secret
             settings.EVENTBUS_DB_RETRY_CAP, settings.EVENTBUS_DB_RETRY_BASE * 2**self.request.retries
         )
         logger.warning("delivery_id=%s: %s; retrying in %.1fs", delivery_id, exc, countdown)

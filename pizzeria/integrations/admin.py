@@ -17,7 +17,11 @@ from pizzeria.integrations import circuit
 from pizzeria.integrations.catalogue import contact_field_names, public_event_types
 from pizzeria.integrations.models import InboundCloudEvent, WebhookSubscription
 from pizzeria.integrations.secrets import secret_generate
-from pizzeria.integrations.services import subscription_activate, subscription_deactivate, subscription_rotate_secret
+from pizzeria.integrations.services import (
+    subscription_activate,
+    subscription_deactivate,
+    subscription_rotate_secret,
+)
 
 
 class WebhookSubscriptionForm(forms.ModelForm):

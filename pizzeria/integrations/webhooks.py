@@ -68,7 +68,7 @@ def retry_after_seconds(value: str | None, *, now: dt.datetime) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return max((when - now).total_seconds(), 0.0)
 
 

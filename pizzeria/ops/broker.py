@@ -28,7 +28,7 @@ def queue_depths(queues: tuple[str, ...] | None = None) -> dict[str, QueueDepth]
             pipe = client.pipeline(transaction=False)
             for q in queues:
                 pipe.llen(q)
-            return {q: QueueDepth(q, int(n), None) for q, n in zip(queues, pipe.execute())}
+            return {q: QueueDepth(q, int(n), None) for q, n in zip(queues, pipe.execute(), strict=True)}
     except Exception:
         logger.warning("Could not read queue depths from the broker", exc_info=True)
         return None
@@ -46,5 +46,5 @@ def _amqp_depth(conn, queue: str) -> QueueDepth:
     finally:
         try:
             channel.close()
-        except Exception:
+        except Exception:  # noqa: S110 - closing is best effort; the answer is already in hand
             pass

@@ -139,7 +139,7 @@ def read() -> dict[str, dict[str, str]] | None:
     except Exception:
         logger.warning("Could not read metrics from Redis", exc_info=True)
         return None
-    out = {name: {_s(k): _s(v) for k, v in h.items()} for name, h in zip(names, hashes)}
+    out = {name: {_s(k): _s(v) for k, v in h.items()} for name, h in zip(names, hashes, strict=True)}
     out["orders_placed_total"] = {"": _s(orders) if orders is not None else "0"}
     return out
 

@@ -57,7 +57,7 @@ class WorkerProcess:
         return cmd
 
     def start(self, *, timeout: float = 30.0) -> WorkerProcess:
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - the worker's stdout until stop() closes it
         self.proc = subprocess.Popen(
             self.command,
             cwd=ROOT,

@@ -17,9 +17,9 @@ from analytics.models import DailyRollup, OrderFact
 from analytics.selectors import percentile
 from orders import services
 from pizzeria.eventbus.models import Delivery
-from tests.capture import capture_events
 from tests.analytics.test_handlers import ANALYTICS
-from tests.factories import advance_order, make_menu, make_order, make_staff, make_user
+from tests.capture import capture_events
+from tests.factories import advance_order, make_menu, make_order, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -55,7 +55,7 @@ def order_placed(**overrides) -> OrderPlaced:
         fulfilment="delivery",
         delivery_address="Via Roma 1, Milano",
         estimated_delivery_time=WHEN + dt.timedelta(minutes=45),
-        estimated_ready_time=dt.datetime(2025, 3, 30, 0, 30, tzinfo=dt.timezone.utc),
+        estimated_ready_time=dt.datetime(2025, 3, 30, 0, 30, tzinfo=dt.UTC),
     )
     fields.update(overrides)
     return OrderPlaced(**fields)

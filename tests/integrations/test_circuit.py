@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from notifications.models import Notification
 from pizzeria.eventbus.models import Delivery
-from tests.capture import capture_events
 from pizzeria.integrations.circuit import POSTPONED_CLASS, cooldown
 from pizzeria.integrations.models import WebhookSubscription
+from tests.capture import capture_events
 from tests.factories import make_order
 from tests.integrations.helpers import deliveries_of, reload, run_now, subscribe
 from tests.integrations.receiver import Answer

@@ -102,7 +102,7 @@ class Command(BaseCommand):
             for d in queryset[:limit]
         ]
         widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(COLUMNS)]
-        line = "  ".join("{:<%d}" % w for w in widths)
+        line = "  ".join(f"{{:<{w}}}" for w in widths)
         self.stdout.write(line.format(*COLUMNS))
         self.stdout.write(line.format(*("-" * w for w in widths)))
         for row in rows:

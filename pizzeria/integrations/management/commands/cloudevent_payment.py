@@ -53,7 +53,7 @@ class Command(BaseCommand):
         message = (to_binary_event if opts["mode"] == "binary" else to_structured_event)(event)
         headers = {
             **message.headers,
-            **signature_headers(secrets=[secret], msg_id=f"msg_{uuid.uuid4().hex}", timestamp=dt.datetime.now(dt.timezone.utc),
+            **signature_headers(secrets=[secret], msg_id=f"msg_{uuid.uuid4().hex}", timestamp=dt.datetime.now(dt.UTC),
                                 body=message.body),
         }
         parts = ["curl", "-sS", "-XPOST", opts["url"]]
