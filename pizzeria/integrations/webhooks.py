@@ -37,9 +37,15 @@ class SubscriptionGone(PermanentError):
     """The receiver answered 410 Gone: it wants no more events."""
 
 
-def _failure(cls: type[Exception], message: str, *, breaker: str, detail: dict, retry_after: float | None = None):
-    exc = cls(message, detail=detail, retry_after=retry_after) if cls is TransientError else cls(message, detail=detail)
-    exc.breaker = breaker
+def _failure(
+    cls: type[PermanentError | TransientError], message: str, *, breaker: str, detail: dict,
+    retry_after: float | None = None,
+) -> PermanentError | TransientError:
+    exc = (
+        TransientError(message, detail=detail, retry_after=retry_after)
+        if cls is TransientError else cls(message, detail=detail)
+    )
+    exc.breaker = breaker  # type: ignore[union-attr]  # read back by webhook_failed
     return exc
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from kombu.connection import ConnectionPool
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +25,8 @@ def queue_depths(queues: tuple[str, ...] | None = None) -> dict[str, QueueDepth]
 
     queues = queues or QUEUES
     try:
-        with app.pool.acquire(block=True, timeout=2) as conn:
+        pool = cast("ConnectionPool", app.pool)  # celery-types say ProducerPool; it is kombu's ConnectionPool
+        with pool.acquire(block=True, timeout=2) as conn:
             if conn.transport.driver_type == "amqp":
                 return {q: _amqp_depth(conn, q) for q in queues}
             client = conn.default_channel.client
@@ -34,7 +39,7 @@ def queue_depths(queues: tuple[str, ...] | None = None) -> dict[str, QueueDepth]
         return None
 
 
-def _amqp_depth(conn, queue: str) -> QueueDepth:
+def _amqp_depth(conn: Any, queue: str) -> QueueDepth:
     channel = conn.channel()  # a missing queue closes the channel it was asked on
     try:
         _, messages, consumers = channel.queue_declare(queue=queue, passive=True)
