@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from bench.server import (  # no Django import at module level: __main__ reads add_arguments first
     ROOT,
@@ -96,7 +97,7 @@ def _queued_messages() -> int | None:
     with app.connection_for_write() as conn:
         if conn.transport.driver_type != "redis":
             return None
-        client = conn.default_channel.client
+        client = conn.default_channel.client  # type: ignore[attr-defined]  # the Redis transport's channel
         return sum(client.llen(q) for q in QUEUES)
 
 
@@ -199,7 +200,7 @@ def phase(args, seed: dict, *, per_order: int) -> dict:
             server = WebServer(f"bus-{mode}", {**SERVER_ENV, **env}, work)
             stack.callback(server.stop)
             servers[mode] = server.start()
-        server_of = {"bus_on": servers["on"], "bus_off": servers["off"], "minimal_create": servers["on"],
+        server_of: dict[str, Any] = {"bus_on": servers["on"], "bus_off": servers["off"], "minimal_create": servers["on"],
                      "healthz": servers["on"], "bus_on_unbatched": servers.get("on-unbatched")}
         for i, kind in enumerate(("bus_on", "bus_off", "bus_on_unbatched", "minimal_create", "healthz")):
             specs[kind]["start"] = i * len(tokens) // 3 if i < 3 else 0  # each mode its own customers first

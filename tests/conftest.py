@@ -15,7 +15,7 @@ def clear_shared_cache() -> None:
     from django.conf import settings
     from django.core.cache import cache
 
-    client = cache._cache.get_client(write=True)
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]  # Django's RedisCache client
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
     for key in client.scan_iter(match=f"{prefix}:*", count=500):
         client.delete(key)

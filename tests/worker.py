@@ -79,9 +79,9 @@ def app_broker(url: str):
     def reset(to: str) -> None:
         # kombu keeps one pool per broker URL; forget ours (never close it: it would be handed
         # back closed when the URL is restored).
-        app._pool = None
-        app.amqp._producer_pool = None
-        app.conf.broker_url = to
+        app._pool = None  # type: ignore[attr-defined]  # private: the pool of the old URL
+        app.amqp._producer_pool = None  # type: ignore[attr-defined]
+        app.conf.broker_url = to  # type: ignore[misc]  # the stubs make it read-only; Celery allows it
 
     reset(url)
     try:

@@ -80,6 +80,10 @@ class WorkerProcess:
             raise RuntimeError(f"Worker {self.name} was never started")
         return self.proc
 
+    @property
+    def pid(self) -> int:
+        return self._started.pid
+
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

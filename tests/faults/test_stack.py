@@ -77,7 +77,8 @@ class Stack:
         rpc = xmlrpc.client.ServerProxy(
             "http://127.0.0.1", transport=SupervisorTransport(None, None, f"unix://{self.tmp / 'supervisor.sock'}")
         )
-        return {p["name"]: p for p in rpc.supervisor.getAllProcessInfo()}
+        infos: list[dict] = rpc.supervisor.getAllProcessInfo()  # type: ignore[assignment]  # XML-RPC: untyped
+        return {p["name"]: p for p in infos}
 
     def pids(self) -> dict[str, int]:
         return {name: p["pid"] for name, p in self.processes().items()}
@@ -98,7 +99,7 @@ class Stack:
     def workers_answer(self) -> bool:
         from pizzeria.celery import app
 
-        replies = app.control.ping(timeout=1)
+        replies = app.control.ping(timeout=1) or []
         return len(replies) >= len(POOLS)
 
     def wait_ready(self) -> None:

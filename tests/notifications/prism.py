@@ -50,9 +50,11 @@ class PrismMock:
             cwd=PRISM_DIR, stdout=self._log, stderr=subprocess.STDOUT,
         )
 
+        proc = self.proc
+
         def listening() -> bool:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Prism exited with {self.proc.returncode}:\n{self.log()}")
+            if proc.poll() is not None:
+                raise RuntimeError(f"Prism exited with {proc.returncode}:\n{self.log()}")
             return "is listening on" in self.log()
 
         try:
