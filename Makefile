@@ -65,9 +65,15 @@ test-fast: install
 bench: install
 	$(PY) -m pizzeria.devservices exec -- $(PY) -m bench $(BENCH_ARGS)
 
+## Lint, types, import contracts, Django's system checks, missing migrations (tools configured in
+## pyproject.toml). The format check runs last, so the others report even while it fails.
 check: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(DEV) $(PY) manage.py check
 	$(DEV) $(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/ruff format --check .
 
 clean:
 	rm -rf $(VENV) .run db.sqlite3 test_db.sqlite3 staticfiles

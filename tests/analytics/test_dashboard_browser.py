@@ -23,8 +23,10 @@ PASSWORD = "pw-123456-xyz"
 @pytest.fixture
 def seeded_orders():
     menu = make_menu()
-    line = lambda name, qty, toppings=(): {"pizza": menu["pizzas"][name].pk, "size": "large",  # noqa: E731
-                                           "toppings": list(toppings), "quantity": qty}
+
+    def line(name, qty, toppings=()):
+        return {"pizza": menu["pizzas"][name].pk, "size": "large", "toppings": list(toppings), "quantity": qty}
+
     with capture_events(only=ANALYTICS):
         for _ in range(3):
             advance_order(make_order(items=[line("Diavola", 2, ["olives"])]), "delivered")
