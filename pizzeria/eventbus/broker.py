@@ -26,8 +26,8 @@ def broker_lost_messages() -> bool:
     """
     from pizzeria.celery import app
 
-    pool = cast("ConnectionPool", app.pool)  # celery-types say ProducerPool; it is kombu's ConnectionPool
     try:
+        pool = cast("ConnectionPool", app.pool)  # celery-types say ProducerPool; it is kombu's ConnectionPool
         with pool.acquire(block=True, timeout=2) as conn:
             if conn.transport.driver_type != "redis":
                 return False
