@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# manage.py, wsgi and celery default to production settings (fail closed); the dev targets say so.
+# wsgi, asgi and celery default to production settings (fail closed), and so does manage.py outside
+# a checkout where `make run` ran (see manage.py); the dev targets say so.
 DEV := DJANGO_SETTINGS_MODULE=pizzeria.settings.dev
 
 .PHONY: install run ps demo flower test test-fast bench check clean
@@ -25,7 +26,7 @@ $(ASSETS_STAMP): $(ASSETS)/package.json $(ASSETS)/package-lock.json
 
 install: $(STAMP) $(ASSETS_STAMP)
 
-## Start web + every worker pool + beat (embedded Valkey / SQLite when REDIS_URL / DATABASE_URL are unset).
+## Start web + every worker pool + beat (embedded PostgreSQL / Valkey when DATABASE_URL / REDIS_URL are unset).
 run: install
 	@mkdir -p .run
 	$(DEV) $(PY) -m pizzeria.devservices run
@@ -41,7 +42,6 @@ DEMO_RATE ?= 5
 DEMO_FAILURE_RATE ?= 0.2
 DEMO_MINUTE ?= 0.25
 demo: install
-	@set -a; [ -n "$$REDIS_URL" ] || [ ! -f .run/services.env ] || . ./.run/services.env; set +a; \
 	$(DEV) $(PY) manage.py simulate --orders $(DEMO_ORDERS) --rate $(DEMO_RATE) --failure-rate $(DEMO_FAILURE_RATE) \
 	  --minute $(DEMO_MINUTE) --base-url http://127.0.0.1:$${PORT:-8000}
 
@@ -54,26 +54,30 @@ flower: install
 
 ## The whole suite (real worker, real broker, real database).
 test: install
-	$(PY) -m pizzeria.devservices exec -- $(PY) -m pytest --ds=pizzeria.settings.test
+	$(PY) -m pizzeria.devservices exec --throwaway -- $(PY) -m pytest --ds=pizzeria.settings.test
 
 ## Unit tests only (no worker subprocess, no browser, no Prism).
 test-fast: install
-	$(PY) -m pizzeria.devservices exec -- $(PY) -m pytest --ds=pizzeria.settings.test -m "not worker and not browser and not contract"
+	$(PY) -m pizzeria.devservices exec --throwaway -- $(PY) -m pytest --ds=pizzeria.settings.test -m "not worker and not browser and not contract"
 
 ## Event-bus benchmark (README "Performance"): JSON, SVG chart and table; the baselines measured in the same run.
 ## BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--brokers redis,rabbitmq".
 bench: install
 	$(PY) -m pizzeria.devservices exec -- $(PY) -m bench $(BENCH_ARGS)
 
-## Lint, types, import contracts, Django's system checks, missing migrations (tools configured in
-## pyproject.toml). The format check runs last, so the others report even while it fails.
+## Lint, types, import contracts (tools configured in pyproject.toml), then Django's system checks and
+## missing migrations on services of their own (throwaway), so it needs no running stack. The format
+## check runs last, so the others report even while it fails.
 check: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	$(DEV) $(PY) manage.py check
-	$(DEV) $(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pizzeria.devservices exec --throwaway -- sh -c '$(DEV) $(PY) manage.py check && \
+	  $(DEV) $(PY) manage.py makemigrations --check --dry-run'
 	$(VENV)/bin/ruff format --check .
 
+
+# Keeps .run/postgres, the embedded database's data (your orders); delete it by hand to start afresh.
 clean:
-	rm -rf $(VENV) .run db.sqlite3 test_db.sqlite3 staticfiles
+	rm -rf $(VENV) staticfiles
+	find .run -mindepth 1 -maxdepth 1 ! -name postgres -exec rm -rf {} + 2>/dev/null || true

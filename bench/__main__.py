@@ -3,8 +3,8 @@
     python -m bench [--out PATH] [--orders N] [--noop-tasks N] [--concurrency C] [--rounds R]
                     [--memory-deliveries N] [--brokers redis,rabbitmq] ...
 
-Against DATABASE_URL / REDIS_URL (and CELERY_BROKER_URL) from the environment (an embedded Valkey
-when REDIS_URL is unset, a temporary SQLite file when DATABASE_URL is unset). It creates its own
+Against DATABASE_URL / REDIS_URL (and CELERY_BROKER_URL) from the environment (embedded ones,
+started by `make bench` through pizzeria.devservices, when unset). It creates its own
 database (`pz_bench_<pid>` on the DATABASE_URL server), migrates it, seeds one menu line and one
 customer, starts its own prefork worker with the shipped Celery settings (it asks the worker what
 it runs with and reports it: pool, concurrency, prefetch, task events), and measures:
@@ -362,8 +362,6 @@ def profile_pass(args, worker, seed, per_order) -> dict:
 def _db_sessions() -> int | None:
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        return None
     with connection.cursor() as c:
         c.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
         return c.fetchone()[0]

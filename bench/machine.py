@@ -25,7 +25,7 @@ def machine_info(db_kind: str) -> dict:
     from bench.tasks import redis_client
 
     with connection.cursor() as c:
-        c.execute("SHOW server_version" if db_kind == "postgresql" else "SELECT sqlite_version()")
+        c.execute("SHOW server_version")
         db_version = c.fetchone()[0]
     info = redis_client().info("server")
     return {

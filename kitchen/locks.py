@@ -5,7 +5,7 @@
   a free slot. It is a row lock (SELECT … FOR UPDATE) on the KitchenStation singleton.
 - The order lock serialises the kitchen handlers of one order (ticket creation, ingredient
   consumption, cancellation) even before any row of that order exists: a Postgres advisory
-  transaction lock. SQLite runs IMMEDIATE transactions, which are serialised already.
+  transaction lock.
 """
 
 from __future__ import annotations
@@ -26,6 +26,5 @@ def capacity_lock() -> KitchenStation:
 
 
 def order_lock(order_id: int) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ORDER_LOCK_SPACE, int(order_id) % 2**31])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ORDER_LOCK_SPACE, int(order_id) % 2**31])

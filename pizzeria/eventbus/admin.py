@@ -86,7 +86,7 @@ class DeliveryAttemptInline(ReadOnlyMixin, admin.TabularInline):
 
 
 class EventIdSearchMixin(_ModelAdmin):
-    """A pasted event UUID finds its rows on every database (SQLite stores UUIDs as hex)."""
+    """A pasted event UUID finds its rows by an exact match on the uuid column."""
 
     event_id_lookup = "event_id"
 

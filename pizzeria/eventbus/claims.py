@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import logging
 import time
-import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -33,9 +32,9 @@ class Claim:
     event_id: str
     claimed_at: dt.datetime  # the database's time of the claim
     attempt_since_replay: int
-    # The event, fetched by the claim itself where the database allows (Postgres: UPDATE … FROM).
-    event_type: str | None = None
-    payload: dict | None = None
+    # The event, fetched by the claim itself (UPDATE … FROM the outbox row).
+    event_type: str
+    payload: dict
     claimed_mono: float = field(default_factory=time.monotonic)
 
     def now(self) -> dt.datetime:
@@ -46,7 +45,7 @@ class Claim:
 def delivery_claim(delivery_id: int) -> Claim | None:
     """pending/retrying and due → running with a lease, attempts + 1; None if not claimable.
 
-    Due and lease are judged by the database's clock. One round trip on Postgres: the UPDATE
+    Due and lease are judged by the database's clock. One round trip: the UPDATE
     joins the outbox row and returns the event too. Its commit is asynchronous (synchronous_commit
     off for this one statement's transaction): a claim lost in a database crash only puts the
     delivery back to pending, for the sweeper to re-send, and the attempt's durable "finish"
@@ -56,49 +55,33 @@ def delivery_claim(delivery_id: int) -> Claim | None:
     qn = connection.ops.quote_name
     table = qn(Delivery._meta.db_table)
     lease = settings.EVENTBUS_LEASE_SECONDS
-    if connection.vendor == "postgresql":
-        outbox = qn(OutboxEvent._meta.db_table)
-        # Only when not nested in a caller's transaction: set_config(..., true) lasts until the
-        # end of the transaction, and a caller's own commit must stay synchronous.
-        relaxed = "" if connection.in_atomic_block else ", (SELECT set_config('synchronous_commit', 'off', true)) AS _async"
-        sql = (
-            f"UPDATE {table} AS d SET status = %s, attempts = d.attempts + 1, "
-            "claimed_at = STATEMENT_TIMESTAMP(), "
-            "lease_until = STATEMENT_TIMESTAMP() + %s * INTERVAL '1 second', "
-            f"updated_at = STATEMENT_TIMESTAMP() FROM {outbox} AS e{relaxed} "
-            "WHERE d.id = %s AND d.status IN (%s, %s) AND d.next_attempt_at <= STATEMENT_TIMESTAMP() "
-            "AND e.event_id = d.event_id "
-            "RETURNING d.handler, d.attempts, d.event_id, d.attempts_before_replay, d.claimed_at, e.type, e.payload"
-        )
-        params = [Delivery.Status.RUNNING, lease, delivery_id, *ACTIVE]
-    else:  # SQLite: one machine, the process clock is the database's; RETURNING may not join
-        now = timezone.now()
-        sql = (
-            f"UPDATE {table} SET status = %s, attempts = attempts + 1, claimed_at = %s, "
-            "lease_until = %s, updated_at = %s "
-            "WHERE id = %s AND status IN (%s, %s) AND next_attempt_at <= %s "
-            "RETURNING handler, attempts, event_id, attempts_before_replay"
-        )
-        params = [
-            Delivery.Status.RUNNING, now, now + dt.timedelta(seconds=lease), now, delivery_id, *ACTIVE, now,
-        ]
+    outbox = qn(OutboxEvent._meta.db_table)
+    # Only when not nested in a caller's transaction: set_config(..., true) lasts until the
+    # end of the transaction, and a caller's own commit must stay synchronous.
+    relaxed = "" if connection.in_atomic_block else ", (SELECT set_config('synchronous_commit', 'off', true)) AS _async"
+    sql = (
+        f"UPDATE {table} AS d SET status = %s, attempts = d.attempts + 1, "
+        "claimed_at = STATEMENT_TIMESTAMP(), "
+        "lease_until = STATEMENT_TIMESTAMP() + %s * INTERVAL '1 second', "
+        f"updated_at = STATEMENT_TIMESTAMP() FROM {outbox} AS e{relaxed} "
+        "WHERE d.id = %s AND d.status IN (%s, %s) AND d.next_attempt_at <= STATEMENT_TIMESTAMP() "
+        "AND e.event_id = d.event_id "
+        "RETURNING d.handler, d.attempts, d.event_id, d.attempts_before_replay, d.claimed_at, e.type, e.payload"
+    )
+    params = [Delivery.Status.RUNNING, lease, delivery_id, *ACTIVE]
     mono = time.monotonic()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
-    handler, attempt, raw_event_id, before_replay, *rest = row
-    event_id = str(uuid.UUID(str(raw_event_id)))  # SQLite returns the hex form
-    if rest:
-        claimed_at, event_type, payload = rest
-        if isinstance(payload, (str, bytes)):  # Django reads jsonb as text (JSONField decodes it)
-            payload = json.loads(payload)
-        return Claim(
-            delivery_id, handler, attempt, event_id, claimed_at, attempt - before_replay,
-            event_type, payload, claimed_mono=mono,
-        )
-    return Claim(delivery_id, handler, attempt, event_id, now, attempt - before_replay, claimed_mono=mono)
+    handler, attempt, event_id, before_replay, claimed_at, event_type, payload = row
+    if isinstance(payload, (str, bytes)):  # Django reads jsonb as text (JSONField decodes it)
+        payload = json.loads(payload)
+    return Claim(
+        delivery_id, handler, attempt, str(event_id), claimed_at, attempt - before_replay,
+        event_type, payload, claimed_mono=mono,
+    )
 
 
 def delivery_release(delivery_id: int, *, attempt: int, error: str) -> bool:

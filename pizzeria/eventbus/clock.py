@@ -2,8 +2,7 @@
 
 Claims, leases, due times and the sweeper compare against the database's time, never a worker's
 own clock, so workers on several machines (or one whose clock drifted) agree on what is due and
-whose lease ran out. On SQLite (the embedded single-machine default) the database has no clock of
-its own and the process clock is the database's.
+whose lease ran out.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import datetime as dt
 
 from django.db import connection
 from django.db.models.functions import Now
-from django.utils import timezone
 
 
 class DbNow(Now):
@@ -28,8 +26,6 @@ class DbNow(Now):
 
 def db_now() -> dt.datetime:
     """Read the database's clock (one round trip on Postgres)."""
-    if connection.vendor != "postgresql":
-        return timezone.now()
     with connection.cursor() as cursor:
         cursor.execute("SELECT STATEMENT_TIMESTAMP()")
         return cursor.fetchone()[0]

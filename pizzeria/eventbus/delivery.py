@@ -30,7 +30,7 @@ from pizzeria.eventbus.claims import Claim, delivery_claim, delivery_release, no
 from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.errors import DeliveryPostponed, PermanentError
 from pizzeria.eventbus.events import event_class
-from pizzeria.eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
+from pizzeria.eventbus.models import Delivery, DeliveryAttempt
 from pizzeria.eventbus.registry import HandlerSpec
 from pizzeria.ops import context as log_context
 
@@ -79,9 +79,6 @@ def connection_lost() -> bool:
 
 
 def _event_load(claim: Claim):
-    if claim.event_type is None:
-        outbox = OutboxEvent.objects.only("type", "payload").get(pk=claim.event_id)
-        return event_class(outbox.type).from_json(outbox.payload)
     return event_class(claim.event_type).from_json(claim.payload)
 
 
@@ -119,7 +116,7 @@ def _run_claimed(claim: Claim, *, worker: str) -> RunOutcome:
         return _fail(claim, None, PermanentError(str(exc)), started=started, worker=worker)
     except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:  # payload no longer fits its class
         # (schema.InvalidEventPayload is a ValueError: a payload that breaks its JSON Schema)
-        error = PermanentError(f"Stored payload does not fit {claim.event_type or 'its event class'}: {exc}")
+        error = PermanentError(f"Stored payload does not fit {claim.event_type}: {exc}")
         return _fail(claim, spec, error, started=started, worker=worker)
     try:
         with transaction.atomic():
@@ -242,15 +239,7 @@ def _finish(
         "retry_at": None if done else next_attempt_at,
         "detail": detail if exc is None else getattr(exc, "detail", None),
     }
-    if connection.vendor == "postgresql":
-        _finish_one_statement(claim, fields, attempt)
-        return
-    updated = Delivery.objects.filter(
-        pk=claim.delivery_id, status=Delivery.Status.RUNNING, attempts=claim.attempt
-    ).update(**fields)
-    if not updated:
-        raise LeaseLost(claim.delivery_id)
-    DeliveryAttempt.objects.create(**attempt)
+    _finish_one_statement(claim, fields, attempt)
 
 
 def _finish_one_statement(claim: Claim, fields: dict, attempt: dict) -> None:

@@ -12,7 +12,6 @@ from typing import NamedTuple
 from django.db import connections, transaction
 
 from pizzeria.eventbus import registry, wire
-from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.events import DomainEvent
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 from pizzeria.eventbus.schema import payload_validate
@@ -82,20 +81,15 @@ _CLOCK_FIELDS = ("next_attempt_at", "enqueued_at", "created_at", "updated_at")
 def deliveries_insert(pairs: list[tuple[uuid.UUID, str]], *, using: str) -> list[DeliveryRef]:
     """One pending Delivery per (event_id, handler), every other field at the model's default.
 
-    On Postgres one INSERT … SELECT FROM unnest(): Django's bulk_create spends ~1 ms of CPU on an
+    One INSERT … SELECT FROM unnest(): Django's bulk_create spends ~1 ms of CPU on an
     order's six rows (each field of each object prepared, the clock expressions compiled per row)
     where this statement costs ~0.3 ms; the order request writes it every time (issue 13). The
     columns and defaults come from the model (tests/eventbus/test_outbox.py compares a row written
-    here with the model's defaults). Elsewhere (the embedded SQLite) bulk_create does it.
+    here with the model's defaults).
     """
     if not pairs:
         return []
     connection = connections[using]
-    if connection.vendor != "postgresql":
-        rows = Delivery.objects.using(using).bulk_create(
-            [Delivery(event_id=e, handler=h, next_attempt_at=DbNow(), enqueued_at=DbNow()) for e, h in pairs]
-        )
-        return [DeliveryRef(d.pk, d.handler) for d in rows]
     sql, constants = _insert_statement(using)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*constants, [e for e, _ in pairs], [h for _, h in pairs]])

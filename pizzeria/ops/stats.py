@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from django.db import connection
 from django.db.models import Aggregate, Count, FloatField, Min, Q, Sum
 from django.utils import timezone
 
@@ -114,16 +113,8 @@ def finished_by_handler(minutes: int, now: dt.datetime | None = None) -> dict[st
     attempts = DeliveryAttempt.objects.filter(
         delivery__status__in=FINISHED, delivery__finished_at__gte=since, duration_ms__isnull=False
     )
-    if connection.vendor == "postgresql":
-        for row in attempts.values("delivery__handler").annotate(p95=Percentile95("duration_ms")).order_by():
-            result.setdefault(row["delivery__handler"], HandlerWindow()).p95_seconds = row["p95"] / 1000.0
-    else:  # SQLite (a laptop): the window's durations are few
-        durations: dict[str, list[float]] = {}
-        for handler, ms in attempts.values_list("delivery__handler", "duration_ms"):
-            durations.setdefault(handler, []).append(ms)
-        for handler, values in durations.items():
-            values.sort()
-            result.setdefault(handler, HandlerWindow()).p95_seconds = values[min(len(values) - 1, int(0.95 * len(values)))] / 1000.0
+    for row in attempts.values("delivery__handler").annotate(p95=Percentile95("duration_ms")).order_by():
+        result.setdefault(row["delivery__handler"], HandlerWindow()).p95_seconds = row["p95"] / 1000.0
     return result
 
 

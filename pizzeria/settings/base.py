@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from pizzeria.ops.logs import logging_config
 
@@ -83,19 +84,19 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-# Postgres in production and CI (DATABASE_URL); else SQLite: WAL, IMMEDIATE transactions (writers
-# queue on the busy timeout instead of "database is locked").
-SQLITE_PATH = BASE_DIR / "db.sqlite3"
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-    # A file, not :memory:, so a worker subprocess sees the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_db.sqlite3")}
-else:
+# PostgreSQL is the only database (production, CI and a newcomer's machine run the same SQL).
+# `make run` / `make test` start an embedded one when DATABASE_URL is unset (pizzeria.devservices).
+DATABASE_HINT = (
+    "PostgreSQL is required: set DATABASE_URL=postgres://user@host:5432/name, or unset it and use "
+    "`make run` / `make test`, which start an embedded PostgreSQL."
+)
+# Unset here, each settings module refuses in its own words (production, dev, test).
+DATABASES = {"default": env.db("DATABASE_URL")} if env("DATABASE_URL", default="") else {}
+if DATABASES:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            f"DATABASE_URL names {DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, not PostgreSQL. {DATABASE_HINT}"
+        )
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -185,8 +186,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Broker and Celery ----------------------------------------------------------------------
-# `make run` / `make test` start an embedded Valkey and export REDIS_URL when none is given.
-REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# `make run` / `make test` start an embedded Valkey and export REDIS_URL when none is given. No
+# default: a process that falls back to localhost:6379 may publish into somebody else's Redis.
+REDIS_URL = env("REDIS_URL", default="")
 
 # --- Cache: throttles, login lockout and stream counts shared by every process -----------------
 CACHES = {

@@ -26,7 +26,7 @@ def required(name: str, *, value: str | None = None) -> str:
 DEBUG = False
 SECRET_KEY = required("SECRET_KEY")
 required("ALLOWED_HOSTS", value=",".join(ALLOWED_HOSTS))
-# base falls back to a SQLite file and a local Redis: fine on a laptop, data loss in production.
+# Development falls back to embedded services (pizzeria.devservices); production names its own.
 required("DATABASE_URL")
 # Redis carries the cache (throttles, lockouts), the display's pub/sub and, by default, the broker.
 required("REDIS_URL")

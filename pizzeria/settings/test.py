@@ -1,7 +1,15 @@
 """Test settings: fast hashing, short bus durations so fault tests finish in seconds."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from pizzeria.settings.base import *  # noqa: F401,F403
 from pizzeria.settings.base import CACHES, THROTTLE_RATES, beat_schedule, env
+
+if _missing := [name for name in ("DATABASE_URL", "REDIS_URL") if not env(name, default="")]:
+    raise ImproperlyConfigured(
+        f"{' and '.join(_missing)} not set: run the suite with `make test`, which starts an embedded "
+        "PostgreSQL and Valkey for it (or set both to servers the tests may purge)."
+    )
 
 # Chosen by `make test` / pytest.ini, never by default; a fixed key is harmless here.
 SECRET_KEY = "test-only-key-not-secret-8d5f0c1e2b7a4a9c9e3f6b1d2c4a8e7f"

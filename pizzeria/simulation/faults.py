@@ -26,8 +26,6 @@ QUEUE = "notifications"
 def database_url() -> str:
     """This process's database as a DATABASE_URL, for a worker subprocess to use the same one."""
     s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
     auth = s["USER"] or ""
     if s.get("PASSWORD"):
         auth += f":{s['PASSWORD']}"

@@ -16,9 +16,6 @@ from tests.testapp.models import SideEffect
 
 pytestmark = pytest.mark.django_db
 
-postgres_only = pytest.mark.skipif(
-    "connection.vendor != 'postgresql'", reason="SQLite has no clock of its own: the process's is the database's"
-)
 
 
 @pytest.fixture(autouse=True)
@@ -148,7 +145,6 @@ def test_a_message_that_arrives_before_its_delivery_is_due_hands_it_back_to_the_
     assert d.status == Delivery.Status.RETRYING and d.attempts == 1
 
 
-@postgres_only
 def test_claim_uses_the_database_clock_not_the_process_clock(time_machine_offset):
     # given this process's clock runs 30 s behind the database's
     d = rows.delivery(next_attempt_at=rows.ago(1))
@@ -164,7 +160,6 @@ def test_claim_uses_the_database_clock_not_the_process_clock(time_machine_offset
     assert d.lease_until > db_now
 
 
-@postgres_only
 def test_sweeper_ahead_of_the_database_does_not_steal_a_live_lease(time_machine_offset, settings):
     d = rows.delivery(next_attempt_at=rows.ago(1))
     runner.delivery_claim(d.pk)  # lease = database now + EVENTBUS_LEASE_SECONDS

@@ -3,7 +3,6 @@
 import time
 
 import pytest
-from django.db import connection  # noqa: F401  (the skipif condition reads it)
 
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
 from pizzeria.simulation.workerproc import queues_purge
@@ -15,7 +14,6 @@ from tests.worker import make_worker
 pytestmark = [
     pytest.mark.worker,
     pytest.mark.faults,
-    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="SQLite has no clock of its own"),
 ]
 
 

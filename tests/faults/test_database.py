@@ -16,7 +16,6 @@ from tests.worker import make_worker, worker_database_url
 pytestmark = [
     pytest.mark.worker,
     pytest.mark.faults,
-    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="cuts a database server's connections"),
 ]
 
 

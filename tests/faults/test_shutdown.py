@@ -22,7 +22,7 @@ def test_sigterm_mid_handler_finishes_it_once_and_a_new_worker_takes_the_rest():
     replacement = None
     try:
         # given a handler in the middle of its work and more deliveries queued behind it (all
-        # committed at once: on SQLite the blocked handler holds the only write lock)
+        # committed at once)
         with transaction.atomic():
             running = emit("block")
             queued = [emit("ok") for _ in range(3)]

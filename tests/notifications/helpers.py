@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from pizzeria.eventbus.delivery import delivery_run
@@ -42,10 +40,3 @@ def redeliver(delivery: Delivery) -> str:
     return delivery_run(delivery.pk, worker="test")
 
 
-# On SQLite (the dev fallback) the notification log is written inside the delivery's transaction
-# (one writer at a time), so it rolls back with a failed attempt: these guarantees need Postgres,
-# which CI uses.
-needs_separate_log_connection = pytest.mark.skipif(
-    settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
-    reason="the notification log's own-connection guarantees need a server database (SQLite writes it inline)",
-)

@@ -13,7 +13,7 @@ from tests.capture import capture_events
 from tests.factories import advance_order, make_customer, make_order
 from tests.notifications import prism
 from tests.notifications.conftest import TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
-from tests.notifications.helpers import EMAIL_CONFIRM, SMS_CONFIRM, SMS_READY, needs_separate_log_connection
+from tests.notifications.helpers import EMAIL_CONFIRM, SMS_CONFIRM, SMS_READY
 
 pytestmark = [pytest.mark.contract, pytest.mark.django_db(transaction=True)]
 
@@ -76,7 +76,6 @@ def test_confirmation_email_is_a_valid_sendgrid_request(at_prism):
     # (the fault stub, which sends it, covers storing it).
 
 
-@needs_separate_log_connection
 def test_invalid_recipient_email_is_rejected_by_the_mock_and_dead(at_prism):
     customer = make_customer(email="valid@example.com")
     # The SDK accepts this address, the definition's "format: email" does not; saved without

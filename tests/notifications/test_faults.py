@@ -12,13 +12,12 @@ from tests.notifications.helpers import (
     EMAIL_CONFIRM,
     SMS_CONFIRM,
     SMS_READY,
-    needs_separate_log_connection,
     redeliver,
     run_again,
     run_until_settled,
 )
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faults, needs_separate_log_connection]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faults]
 
 INVALID_TO = (400, {"code": 21211, "message": "The 'To' number +15005550001 is not a valid phone number.",
                     "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400})

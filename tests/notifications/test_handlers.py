@@ -19,7 +19,6 @@ from tests.notifications.helpers import (
     SMS_CONFIRM,
     SMS_OUT,
     SMS_READY,
-    needs_separate_log_connection,
     redeliver,
 )
 
@@ -88,7 +87,6 @@ def test_ready_out_for_delivery_and_cancel_messages(no_providers):
     assert "Oven broke down" not in cancel["sms"].body and "Oven broke down" in cancel["email"].body
 
 
-@needs_separate_log_connection
 def test_failing_notification_never_blocks_the_order(settings, providers):
     providers.script("twilio", (400, {"code": 21610, "message": "Unsubscribed recipient", "status": 400}))
     customer = make_customer(phone="+15005550006", email="")

@@ -33,6 +33,13 @@ ENTRY_POINTS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def no_dev_state(tmp_path, monkeypatch):
+    """An empty .run/: a checkout where `make run` never ran (what a deployment looks like)."""
+    monkeypatch.setenv("PIZZERIA_RUN_DIR", str(tmp_path / "run"))
+    return tmp_path / "run"
+
+
 def run(cmd: list[str], **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in CONFIG}
     # No .env either: what a deployment that forgot its configuration looks like.
@@ -53,6 +60,12 @@ def test_an_entry_point_started_with_no_configuration_refuses_naming_the_secret_
     result = run(ENTRY_POINTS[entry_point])
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr and "pizzeria.settings.production" in result.stderr
+
+
+def test_manage_py_refuses_in_one_line_not_a_traceback():
+    result = run(ENTRY_POINTS["manage.py"])
+    assert result.returncode != 0
+    assert result.stderr.startswith("manage.py: SECRET_KEY is not set") and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("missing", list(PRODUCTION))
@@ -80,11 +93,44 @@ def test_the_broker_may_be_named_apart_from_redis():
     assert settings_value("CELERY_BROKER_URL", **PRODUCTION, CELERY_BROKER_URL=url) == url
 
 
-def test_development_settings_need_no_configuration_and_use_a_key_of_this_checkout():
-    key = settings_value("SECRET_KEY", DJANGO_SETTINGS_MODULE="pizzeria.settings.dev")
-    assert settings_value("DEBUG", DJANGO_SETTINGS_MODULE="pizzeria.settings.dev") == "True"
-    assert len(key) >= 50 and key == (ROOT / ".run" / "dev-secret-key").read_text().strip()
-    assert key == settings_value("SECRET_KEY", DJANGO_SETTINGS_MODULE="pizzeria.settings.dev")  # stable
+def test_development_settings_use_the_running_stack_and_a_key_of_this_checkout(no_dev_state):
+    # given the addresses `make run` publishes while it runs
+    no_dev_state.mkdir()
+    (no_dev_state / "services.env").write_text(
+        "DATABASE_URL=postgres://postgres@127.0.0.1:5999/pizzeria\nREDIS_URL=redis://127.0.0.1:6999/0\n"
+    )
+    dev = {"DJANGO_SETTINGS_MODULE": "pizzeria.settings.dev"}
+    key = settings_value("SECRET_KEY", **dev)
+    assert settings_value("DEBUG", **dev) == "True"
+    assert settings_value("CELERY_BROKER_URL", **dev) == "redis://127.0.0.1:6999/0"
+    assert settings_value("DATABASES['default']['PORT']", **dev) == "5999"
+    assert len(key) >= 50 and key == (no_dev_state / "dev-secret-key").read_text().strip()
+    assert key == settings_value("SECRET_KEY", **dev)  # stable
+
+
+def test_development_settings_without_a_running_stack_refuse_in_one_line_instead_of_a_local_redis():
+    result = run([sys.executable, "manage.py", "deadletters", "list"], DJANGO_SETTINGS_MODULE="pizzeria.settings.dev")
+    assert result.returncode != 0
+    assert "DATABASE_URL and REDIS_URL not set" in result.stderr and "make run" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_manage_py_in_a_checkout_where_make_run_ran_chooses_development_settings(no_dev_state):
+    # given .run/ with the dev key but no running stack: the development refusal, not production's
+    no_dev_state.mkdir()
+    (no_dev_state / "dev-secret-key").write_text("k" * 50)
+    result = run([sys.executable, "manage.py", "check"])
+    assert result.returncode != 0 and "no running development stack" in result.stderr
+    # an explicit DJANGO_SETTINGS_MODULE still wins, and production stays fail closed
+    result = run([sys.executable, "manage.py", "check"], DJANGO_SETTINGS_MODULE="pizzeria.settings.production")
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_a_database_other_than_postgresql_is_refused_with_the_way_to_get_one():
+    result = run([sys.executable, "manage.py", "check"], **{**PRODUCTION, "DATABASE_URL": "sqlite:///db.sqlite3"})
+    assert result.returncode != 0
+    assert "not PostgreSQL" in result.stderr and "unset it" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_make_run_and_make_check_choose_development_settings():

@@ -18,7 +18,7 @@ from pizzeria.security.privacy import MaskContactsFilter, mask_contact, mask_tex
 from tests.capture import capture_events
 from tests.factories import make_customer, make_order
 from tests.notifications.conftest import no_providers, provider_stub, providers, stub  # noqa: F401  (fixtures)
-from tests.notifications.helpers import SMS_CONFIRM, needs_separate_log_connection
+from tests.notifications.helpers import SMS_CONFIRM
 
 NUMBER = "+14155552671"
 
@@ -89,7 +89,6 @@ def test_masking_keeps_enough_to_tell_contacts_apart():
     assert mask_text("order 12345678 at 2026-11-29 12:00") == "order 12345678 at 2026-11-29 12:00"
 
 
-@needs_separate_log_connection
 @pytest.mark.django_db(transaction=True)
 def test_a_provider_error_quoting_the_number_is_stored_masked(providers):  # noqa: F811
     providers.script("twilio", (400, {"code": 21211, "status": 400,

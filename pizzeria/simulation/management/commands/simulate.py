@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from types import FrameType
@@ -43,7 +44,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--orders", type=int, required=True, help="How many orders to place.")
-        parser.add_argument("--rate", type=_positive, required=True, help="Orders per second.")
+        parser.add_argument("--rate", type=_positive, default=1.0, help="Orders per second (default 1).")
         parser.add_argument("--customers", type=int, default=None,
                             help="Customers ordering (default: enough to stay under the order throttle).")
         parser.add_argument("--failure-rate", type=_share, default=0.0,
@@ -54,7 +55,8 @@ class Command(BaseCommand):
                             help="Share of orders their customer tries to cancel soon after placing.")
         parser.add_argument("--minute", type=_positive, default=1.0,
                             help="Real seconds per shop minute (cooking takes 8-14 shop minutes). Default 1.")
-        parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="Where the web server answers.")
+        parser.add_argument("--base-url", default=f"http://127.0.0.1:{os.environ.get('PORT') or 8000}",
+                            help="Where the web server answers (default: 127.0.0.1 on $PORT, as `make run`).")
         parser.add_argument("--timeout", type=_positive, default=600.0,
                             help="Give up after this many seconds (default 600).")
         parser.add_argument("--stub-port", type=int, default=0, help="Port for the fault stub (default: any).")

@@ -1,0 +1,183 @@
+"""`make run` as a newcomer starts it, and every development command the docs print, pasted as written.
+
+The stack starts the way `make run` starts it (`python -m pizzeria.devservices run`, no
+DATABASE_URL, no REDIS_URL: an embedded PostgreSQL and Valkey), in a state directory of its own
+(PIZZERIA_RUN_DIR) so a developer's own `make run` is left alone. A decoy Redis listens on 6379,
+where a wrong fallback would publish; nothing may reach it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+import redis
+
+from tests.polling import wait_until
+from tests.worker import REDIS_SERVER, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = ".venv/bin/python"
+SHELL_EXAMPLE = (
+    "from pizzeria.eventbus import registry; print(*sorted(s.name for s in registry.all_handlers()), sep='\\n')"
+)
+# Each command as the README, docs/ and `make run`'s banner print it (subcommand → argv after
+# manage.py), run from another shell while the stack runs.
+COMMANDS = {
+    "deadletters": [["deadletters", "list"], ["deadletters", "groups"]],
+    "analytics_rebuild": [["analytics_rebuild"]],
+    "shell": [["shell", "-c", SHELL_EXAMPLE]],
+    "simulate": [["simulate", "--help"], ["simulate", "--orders", "2"]],
+    "cloudevent_payment": [["cloudevent_payment", "--order", "1"]],
+}
+# Printed, but not run here, and why.
+NOT_RUN = {
+    "webhook_receiver": "a server that runs until Ctrl-C",
+    "check": "run by make check (tests/pizzeria/test_settings.py covers the settings it loads)",
+}
+CONFIG = ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_ENV_FILE")
+
+
+def documented_subcommands() -> set[str]:
+    """`manage.py <subcommand>` in the fenced blocks and inline code of README.md and docs/."""
+    found = set()
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        found |= set(re.findall(r"\.venv/bin/python manage\.py ([a-z_]+)", doc.read_text()))
+    found |= set(re.findall(r"manage\.py ([a-z_]+)", (ROOT / "pizzeria" / "devservices.py").read_text()))
+    return found
+
+
+def test_every_documented_development_command_is_run_by_the_test_below():
+    documented = documented_subcommands()
+    assert {"deadletters", "simulate", "shell"} <= documented
+    assert documented - set(COMMANDS) - set(NOT_RUN) == set()
+
+
+class DevStack:
+    """`python -m pizzeria.devservices run` in a process group of its own (Ctrl-C = SIGINT to it)."""
+
+    def __init__(self, run_dir: Path, log: Path) -> None:
+        self.run_dir = run_dir
+        self.port = free_port()
+        self.env = {k: v for k, v in os.environ.items() if k not in CONFIG}
+        self.env.update(
+            PIZZERIA_RUN_DIR=str(run_dir), PORT=str(self.port), DJANGO_ENV_FILE=os.devnull,
+            WEB_CONCURRENCY="1", WEB_THREADS="4",
+        )  # fmt: skip
+        self.log = log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> DevStack:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [PYTHON, "-m", "pizzeria.devservices", "run"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                env={**self.env, "DJANGO_SETTINGS_MODULE": "pizzeria.settings.dev"}, start_new_session=True,
+            )  # fmt: skip
+        wait_until(self.web_ok, timeout=180, interval=0.5, message=f"web on {self.port}:\n{self.tail()}")
+        return self
+
+    def web_ok(self) -> bool:
+        assert self.proc is not None and self.proc.poll() is None, self.tail()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def tail(self) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-40:]) if self.log.exists() else ""
+
+    def manage(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+        """A command pasted into another shell: no settings module, no service addresses."""
+        return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
+                              timeout=timeout)  # fmt: skip
+
+    def signal_group(self, sig: int, timeout: float = 90) -> int:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, sig)
+        return self.proc.wait(timeout=timeout)
+
+
+def postgres_on(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        if proc.info["name"] == "postgres" and str(data_dir) in " ".join(proc.info["cmdline"] or []):
+            found.append(proc)
+    return found
+
+
+@pytest.fixture
+def decoy_redis():
+    """Something answering on 6379, as on many Django developers' machines."""
+    with socket.socket() as s:
+        taken = s.connect_ex(("127.0.0.1", 6379)) == 0
+    proc = None
+    if not taken:
+        proc = subprocess.Popen([REDIS_SERVER, "--port", "6379", "--bind", "127.0.0.1", "--save", ""],
+                                stdout=subprocess.DEVNULL)  # fmt: skip
+    client = redis.Redis(port=6379)
+    wait_until(lambda: client.ping(), timeout=10, message="decoy redis on 6379")
+    queues = ("events", "kitchen", "inventory", "notifications", "analytics", "integrations")
+    # What a process that fell back to redis://localhost:6379/0 leaves: queues, kombu bindings.
+    before = {k for k in client.scan_iter(count=1000) if k.decode(errors="replace").split(".")[0] in queues
+              or k.startswith(b"_kombu")}  # fmt: skip
+    connections = int(client.info("stats")["total_connections_received"])
+    yield client, before, (connections if proc else None)
+    client.close()
+    if proc:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_make_run_then_every_documented_command_reaches_that_stack_and_data_survives_a_kill(tmp_path, decoy_redis):
+    client, keys_before, connections_before = decoy_redis
+    stack = DevStack(tmp_path / "run", tmp_path / "stack.log").start()
+    services = (tmp_path / "run" / "services.env").read_text()
+    assert "DATABASE_URL=postgres://postgres@127.0.0.1:" in services and "REDIS_URL=redis://127.0.0.1:" in services
+    assert ":6379/" not in services
+
+    # when each documented command is pasted into another shell
+    outputs = {}
+    for argvs in COMMANDS.values():
+        for argv in argvs:
+            result = stack.manage(*argv)
+            assert result.returncode == 0, f"manage.py {' '.join(argv)}:\n{result.stdout}\n{result.stderr}"
+            outputs[argv[0], argv[-1]] = result.stdout
+    assert "notifications.handlers.sms_order_confirmation" in outputs["shell", SHELL_EXAMPLE]
+    assert "curl" in outputs["cloudevent_payment", "1"]
+    counted = stack.manage("shell", "-c", "from orders.models import Order; print(Order.objects.filter("
+                                          "status='delivered').count(), Order.objects.count())")  # fmt: skip
+    delivered, total = map(int, counted.stdout.splitlines()[-1].split())
+    assert delivered >= 2 and total >= 2, counted.stdout  # simulate --orders 2 finished: both delivered
+
+    # given `make run` killed with SIGKILL (its PostgreSQL, in a session of its own, is left running)
+    data_dir = (tmp_path / "run" / "postgres").resolve()
+    stack.signal_group(signal.SIGKILL)
+    assert postgres_on(data_dir), "the embedded PostgreSQL should outlive a SIGKILLed make run"
+
+    # when `make run` starts again: the leftover server is stopped, a new one serves the same data
+    stack = DevStack(tmp_path / "run", tmp_path / "stack.log").start()
+    assert "stopping the PostgreSQL an earlier run left behind" in stack.log.read_text()
+    again = stack.manage("shell", "-c", "from orders.models import Order; print(Order.objects.count())")
+    assert again.returncode == 0 and int(again.stdout.splitlines()[-1]) == total, again.stdout + again.stderr
+
+    # when Ctrl-C: every process stops, the embedded PostgreSQL included, and the addresses go
+    assert stack.signal_group(signal.SIGINT) == 0, stack.tail()
+    assert not postgres_on(data_dir)
+    assert not (tmp_path / "run" / "services.env").exists()
+    refused = stack.manage("deadletters", "list")
+    assert refused.returncode != 0 and "make run" in refused.stderr and "Traceback" not in refused.stderr
+
+    # then nothing went to the Redis on 6379
+    keys_after = {k for k in client.scan_iter(count=1000) if k.startswith(b"_kombu") or
+                  k.decode(errors="replace").split(".")[0] in ("kitchen", "notifications", "analytics")}  # fmt: skip
+    assert keys_after <= keys_before
+    if connections_before is not None:  # our own decoy: only this test's client ever connected
+        assert int(client.info("stats")["total_connections_received"]) == connections_before
