@@ -65,10 +65,16 @@ test-fast: install
 bench: install
 	$(PY) -m pizzeria.devservices exec -- $(PY) -m bench $(BENCH_ARGS)
 
-# On services of its own (throwaway), so it needs no running stack.
+## Lint, types, import contracts (tools configured in pyproject.toml), then Django's system checks and
+## missing migrations on services of their own (throwaway), so it needs no running stack. The format
+## check runs last, so the others report even while it fails.
 check: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m pizzeria.devservices exec --throwaway -- sh -c '$(DEV) $(PY) manage.py check && \
 	  $(DEV) $(PY) manage.py makemigrations --check --dry-run'
+	$(VENV)/bin/ruff format --check .
 
 
 # Keeps .run/postgres, the embedded database's data (your orders); delete it by hand to start afresh.

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -17,8 +18,8 @@ class DashboardFilter(forms.Form):
     end = forms.DateField(required=False, widget=DATE)
     day = forms.DateField(required=False, widget=DATE, label="Hours of")
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if self.errors:
             return data
         end = data.get("end") or timezone.localdate()

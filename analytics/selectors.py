@@ -9,10 +9,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import statistics
-from collections import Counter
+from collections import Counter, defaultdict
 from decimal import Decimal
+from typing import cast
 
-from django.db.models import Avg, Count, Min, Q, Sum
+from django.db.models import Avg, Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from analytics.models import DailyRollup, OrderFact
@@ -36,7 +37,7 @@ class Table:
         return {"title": self.title, "columns": self.columns, "rows": [[_plain(v) for v in r] for r in self.rows]}
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, dt.date):
@@ -95,11 +96,12 @@ def _days(start: dt.date, end: dt.date) -> list[dt.date]:
 def _facts(start: dt.date, end: dt.date) -> list[dict]:
     lo, _ = day_bounds(start)
     _, hi = day_bounds(end)
-    return list(OrderFact.objects.filter(placed_at__gte=lo, placed_at__lt=hi).values())
+    return cast(list[dict], list(OrderFact.objects.filter(placed_at__gte=lo, placed_at__lt=hi).values()))
 
 
 def orders_per_hour(*, day: dt.date) -> Table:
-    counts, cancelled = Counter(), Counter()
+    counts: Counter[int] = Counter()
+    cancelled: Counter[int] = Counter()
     for placed_at, cancelled_at in _facts_of_day(day):
         hour = timezone.localtime(placed_at).hour
         counts[hour] += 1
@@ -108,7 +110,7 @@ def orders_per_hour(*, day: dt.date) -> Table:
     return Table("orders-per-hour", f"Orders per hour on {day.isoformat()}", ["Hour", "Orders", "Cancelled"], rows)
 
 
-def _facts_of_day(day: dt.date):
+def _facts_of_day(day: dt.date) -> QuerySet[OrderFact, tuple[dt.datetime | None, dt.datetime | None]]:
     lo, hi = day_bounds(day)
     return OrderFact.objects.filter(placed_at__gte=lo, placed_at__lt=hi).values_list("placed_at", "cancelled_at")
 
@@ -130,7 +132,7 @@ def _stored(row: DailyRollup) -> dict:
     return {f: getattr(row, f) for f in ("orders", "cancelled", "revenue", "refunds", "average_order_value")}
 
 
-def _finish(fact: dict):
+def _finish(fact: dict) -> dt.datetime | None:
     """When the order was done for the customer: delivered, or ready for pickup."""
     return fact["delivered_at"] if fact["fulfilment"] == Order.Fulfilment.DELIVERY else fact["ready_at"]
 
@@ -166,7 +168,9 @@ def on_time(*, facts: list[dict]) -> Table:
 
 
 def top_items(*, facts: list[dict]) -> tuple[Table, Table]:
-    pizzas, toppings, pizza_orders = Counter(), Counter(), Counter()
+    pizzas: Counter[str] = Counter()
+    toppings: Counter[str] = Counter()
+    pizza_orders: Counter[str] = Counter()
     for fact in facts:
         if fact["cancelled_at"] is not None:
             continue
@@ -185,7 +189,8 @@ def top_items(*, facts: list[dict]) -> tuple[Table, Table]:
 
 
 def cancellations(*, facts: list[dict]) -> Table:
-    reasons, refunds = Counter(), Counter()
+    reasons: Counter[str] = Counter()
+    refunds: dict[str, Decimal] = defaultdict(Decimal)
     for fact in facts:
         if fact["cancelled_at"] is None:
             continue

@@ -67,7 +67,7 @@ def rollup_recent(*, days: int = 2) -> list[DailyRollup]:
     return [rollup_day(day=today - dt.timedelta(days=n)) for n in range(days)]
 
 
-def _fact_from_order(order) -> dict:
+def _fact_from_order(order: Order) -> dict:
     items = list(order.items.all())
     pizzas = sum(i.quantity for i in items)
     delivery = order.fulfilment == Order.Fulfilment.DELIVERY

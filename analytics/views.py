@@ -39,7 +39,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def table_csv(request: HttpRequest, name: str) -> HttpResponse:
     form = DashboardFilter(request.GET)
     if not form.is_valid():
-        return HttpResponse("; ".join(m for ms in form.errors.values() for m in ms), status=400,
+        return HttpResponse("; ".join(str(m) for ms in form.errors.values() for m in ms), status=400,
                             content_type="text/plain; charset=utf-8")
     period = {k: form.cleaned_data[k] for k in ("start", "end", "day")}
     tables = selectors.dashboard(**period)["tables"]
@@ -54,7 +54,7 @@ def table_csv(request: HttpRequest, name: str) -> HttpResponse:
     return response
 
 
-def _cell(value) -> object:
+def _cell(value: object) -> object:
     if value is None:
         return ""
     # Cancel reasons are customer text: a leading = + - @ would run as a formula in a spreadsheet.

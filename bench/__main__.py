@@ -116,9 +116,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.machine import redacted, machine_info, settings_info
     from bench.brokers import broker_name, parse_brokers
     from bench.database import BenchDatabase
+    from bench.machine import machine_info, redacted, settings_info
     from bench.stats import busy_warning, cpu_count, loadavg
 
     source_url = os.environ.get("DATABASE_URL", "")
@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"bench: WARNING {w}", flush=True)
 
         worker = bench_worker(concurrency=args.concurrency, loglevel=args.worker_loglevel).start()
-        print(f"bench: worker {worker.name} pid {worker.proc.pid} pool {worker.pool_pids()}", flush=True)
+        print(f"bench: worker {worker.name} pid {worker.pid} pool {worker.pool_pids()}", flush=True)
         results["worker_settings"] = phases.worker_settings(app, worker.name)
         print(f"bench: worker runs {results['worker_settings']}", flush=True)
         per_order = measure.per_order(seed)  # also warms this process up
@@ -211,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
             )
             if sessions is not None and "pipeline" in kinds:
                 # Connections opened meanwhile (workers + bench): ~0 means CELERY_DB_REUSE_MAX works.
-                results["throughput"]["db_sessions_opened"] = _db_sessions() - sessions
+                results["throughput"]["db_sessions_opened"] = _db_sessions() - sessions  # type: ignore[operator]  # PostgreSQL: an int both times
         if bare_worker is not None:
             bare_worker.stop()
             bare_worker = None
@@ -243,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
             from bench.memory import memory
 
             print(f"bench: memory, {args.memory_deliveries:,} deliveries ...", flush=True)
-            results["memory"] = memory(worker.proc.pid, args.memory_deliveries, [f"bench.noop_{q}" for q in QUEUES],
+            results["memory"] = memory(worker.pid, args.memory_deliveries, [f"bench.noop_{q}" for q in QUEUES],
                                        timeout=args.timeout)
         if args.profile:
             results["profile"] = profile_pass(args, worker, seed, per_order)
@@ -340,7 +340,7 @@ def start_bare_worker(args: argparse.Namespace, broker_url: str):
     w = bare.BareWorker(concurrency=args.concurrency, broker_url=broker_url, redis_url=os.environ["REDIS_URL"],
                         loglevel=args.worker_loglevel).start()
     bare.throughput(min(200, args.noop_tasks), timeout=args.timeout)  # warm its pool too
-    print(f"bench: bare Celery worker {w.name} pid {w.proc.pid} (Celery's defaults, -c {args.concurrency})", flush=True)
+    print(f"bench: bare Celery worker {w.name} pid {w.pid} (Celery's defaults, -c {args.concurrency})", flush=True)
     return w
 
 
@@ -348,7 +348,7 @@ def profile_pass(args, worker, seed, per_order) -> dict:
     from bench import measure
     from bench.profiling import PySpy, summarise
 
-    pids = [worker.proc.pid]
+    pids = [worker.pid]
     print(f"bench: profiling worker {pids} and its pool with py-spy during an extra pipeline pass ...", flush=True)
     with PySpy(pids, args.profile) as spy:
         time.sleep(0.5)  # let py-spy attach

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from bench.server import ROOT, WebServer  # no Django import at module level: __main__ reads add_arguments first
+from bench.server import (  # no Django import at module level: __main__ reads add_arguments first
+    ROOT,
+    WebServer,
+)
 from bench.stats import percentile, spread
 
 TARGETS = {"api_ratio": 0.7, "api_vs_minimal": 0.25}
@@ -94,7 +97,7 @@ def _queued_messages() -> int | None:
     with app.connection_for_write() as conn:
         if conn.transport.driver_type != "redis":
             return None
-        client = conn.default_channel.client
+        client = conn.default_channel.client  # type: ignore[attr-defined]  # the Redis transport's channel
         return sum(client.llen(q) for q in QUEUES)
 
 
@@ -197,7 +200,7 @@ def phase(args, seed: dict, *, per_order: int) -> dict:
             server = WebServer(f"bus-{mode}", {**SERVER_ENV, **env}, work)
             stack.callback(server.stop)
             servers[mode] = server.start()
-        server_of = {"bus_on": servers["on"], "bus_off": servers["off"], "minimal_create": servers["on"],
+        server_of: dict[str, Any] = {"bus_on": servers["on"], "bus_off": servers["off"], "minimal_create": servers["on"],
                      "healthz": servers["on"], "bus_on_unbatched": servers.get("on-unbatched")}
         for i, kind in enumerate(("bus_on", "bus_off", "bus_on_unbatched", "minimal_create", "healthz")):
             specs[kind]["start"] = i * len(tokens) // 3 if i < 3 else 0  # each mode its own customers first
@@ -260,7 +263,7 @@ def summarise(rounds: list[dict], args, kinds: list[str], *, command: list[str],
         out[kind]["written"] = {k: sum((r["written"][k] or 0) for r in mine) for k in mine[0]["written"]}
     on, off = out["bus_on"]["rps"]["median"], out["bus_off"]["rps"]["median"]
     pairs = [a["rps"] / b["rps"] for a, b in zip([r for r in rounds if r["kind"] == "bus_on"],
-                                                 [r for r in rounds if r["kind"] == "bus_off"])]
+                                                 [r for r in rounds if r["kind"] == "bus_off"], strict=True)]
     out["ratio"] = {"of_medians": round(on / off, 3), "per_round": spread([round(x, 3) for x in pairs])}
     # The same question asked of the servers' CPU time per request (bus off / bus on): far less
     # sensitive than req/s to what else the machine runs meanwhile.

@@ -57,7 +57,7 @@ def configure(broker_url: str, redis_url: str) -> None:
     global _client
     os.environ["BENCH_BARE_BROKER_URL"] = broker_url
     os.environ["BENCH_BARE_REDIS_URL"] = redis_url
-    app.conf.broker_url = broker_url
+    app.conf.broker_url = broker_url  # type: ignore[misc]  # the stubs make it read-only; Celery allows it
     _client = None
 
 
@@ -85,7 +85,7 @@ class BareWorker:
     def start(self, *, timeout: float = 30.0) -> BareWorker:
         env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
         env.update(BENCH_BARE_BROKER_URL=self.broker_url, BENCH_BARE_REDIS_URL=self.redis_url, BENCH_BARE_QUEUE=QUEUE)
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - the worker's stdout until stop() closes it
         self.proc = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.monotonic() + timeout
@@ -96,6 +96,12 @@ class BareWorker:
                 return self
         self.stop()
         raise RuntimeError(f"bare worker did not answer within {timeout}s:\n{self.log_tail()}")
+
+    @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise RuntimeError("the bare worker was never started")
+        return self.proc.pid
 
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc is None:
@@ -140,9 +146,9 @@ def timed_noops(client: redis.Redis, n: int, send, *, timeout: float, what: str,
         published = time.time()
     wait_until(lambda: int(client.get(key) or 0) >= n, timeout=timeout, interval=0.005,
                message=f"{what}: {n} no-op tasks done")
-    finished = float(client.get(f"{key}:t"))
+    finished = float(client.get(f"{key}:t"))  # type: ignore[arg-type]  # written before the count reached n
     if paused is not None:
-        started, n_timed = float(client.get(f"{key}:t0")), n - 1  # first done → last done: n - 1 tasks
+        started, n_timed = float(client.get(f"{key}:t0")), n - 1  # type: ignore[arg-type]  # first done → last done: n - 1 tasks
     else:
         n_timed = n
     client.delete(key, f"{key}:t", f"{key}:t0")
@@ -172,5 +178,5 @@ def queue_purge() -> None:
     with app.connection_for_write() as conn:
         try:
             app.amqp.queues[QUEUE].bind(conn.default_channel).purge()
-        except Exception:  # never declared yet (RabbitMQ) or nothing to purge
+        except Exception:  # noqa: S110 - never declared yet (RabbitMQ) or nothing to purge
             pass

@@ -71,10 +71,7 @@ def child_argv(args, skip: list[str], out: Path) -> list[str]:
 def run_child(name: str, args, *, database_url: str, redis_url: str) -> dict:
     """The worker-side phases with CELERY_BROKER_URL on broker `name`; the child's results."""
     with contextlib.ExitStack() as stack:
-        if name == "rabbitmq":
-            url = stack.enter_context(rabbitmq_vhost(args.rabbitmq_url))
-        else:
-            url = redis_url
+        url = stack.enter_context(rabbitmq_vhost(args.rabbitmq_url)) if name == "rabbitmq" else redis_url
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pz-bench-broker-")))
         out = tmp / "results.json"
         env = {**os.environ, "CELERY_BROKER_URL": url, "DATABASE_URL": database_url, "REDIS_URL": redis_url}

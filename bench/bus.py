@@ -47,7 +47,7 @@ def publishing_on() -> None:
 def publish_batches_off() -> None:
     from kombu.transport import redis as redis_transport
 
-    redis_transport.Channel.supports_batch_publish = property(lambda self: False)
+    redis_transport.Channel.supports_batch_publish = property(lambda self: False)  # type: ignore[attr-defined]  # kombu 5.7's, not in the stubs
 
 
 def _flag(name: str) -> str:

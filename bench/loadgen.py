@@ -62,7 +62,7 @@ async def run(spec: dict) -> dict:
                     async with session.request(method, url, data=body, headers=headers) as resp:
                         payload = await resp.read()
                         status = resp.status
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, aiohttp.ClientError) as exc:
                     errors[type(exc).__name__] += 1
                     continue
                 latencies.append(time.perf_counter() - t0)

@@ -35,7 +35,7 @@ def machine_info(db_kind: str) -> dict:
         "python": platform.python_version(),
         "django": django.get_version(),
         "celery": celery.__version__,
-        "kombu": kombu.__version__,
+        "kombu": kombu.__version__,  # type: ignore[attr-defined]  # not in kombu's stubs
         "database": f"{db_kind} {db_version}",
         "broker": f"{'valkey' if info.get('valkey_version') else 'redis'} "
                   f"{info.get('valkey_version') or info.get('redis_version')}",

@@ -137,7 +137,7 @@ class CommitClock:
             self.last = timezone.now()
             original()
 
-        connection.run_and_clear_commit_hooks = stamped
+        connection.run_and_clear_commit_hooks = stamped  # type: ignore[method-assign]  # stamps each commit
         return self
 
     def __exit__(self, *exc) -> None:
@@ -212,9 +212,8 @@ def pipeline_drain(seed: dict, n: int, *, per_order: int, timeout: float, node: 
     The worker's rate at the pipeline's work (claim, handler, finish per delivery). pipeline() is
     the same work with the orders placed meanwhile, in this process, on the same cores.
     """
-    from orders.services import order_place
-
     from bench.worker import Paused
+    from orders.services import order_place
 
     first_pk = _last_delivery_pk()
     with Paused(app, node, QUEUES):
@@ -251,13 +250,14 @@ def latency(seed: dict, *, rate: float, seconds: float, per_order: int, timeout:
     stages: dict[str, list[float]] = {"commit_to_claim": [], "claim_to_done": [], "one_delivery": []}
     rows = Delivery.objects.filter(pk__gt=first_pk).values_list("event__aggregate_id", "claimed_at", "finished_at")
     for order_pk, claimed, finished in rows:
-        committed = commits.get(order_pk)
-        if committed is None:  # not one of this pass's orders
+        at_commit = commits.get(order_pk)
+        if at_commit is None:  # not one of this pass's orders
             continue
+        assert claimed is not None and finished is not None  # _wait_deliveries waited for every one
         done[order_pk] = max(done.get(order_pk, finished), finished)
-        stages["commit_to_claim"].append((claimed - committed).total_seconds() * 1000)
+        stages["commit_to_claim"].append((claimed - at_commit).total_seconds() * 1000)
         stages["claim_to_done"].append((finished - claimed).total_seconds() * 1000)
-        stages["one_delivery"].append((finished - committed).total_seconds() * 1000)
+        stages["one_delivery"].append((finished - at_commit).total_seconds() * 1000)
     ms = sorted((done[pk] - committed).total_seconds() * 1000 for pk, committed in commits.items())
     return {
         "samples_ms": [round(x, 2) for x in ms],  # for the chart and the pooled percentiles over rounds
@@ -347,7 +347,7 @@ def sweeper(n: int, handlers: list[str], *, timeout: float) -> dict:
     elapsed = time.perf_counter() - started
     left = Delivery.objects.filter(pk__in=ids, enqueued_at__isnull=True).count()
     with app.connection_for_write() as conn:
-        client = conn.default_channel.client
+        client = conn.default_channel.client  # type: ignore[attr-defined]  # the Redis transport's channel
         queued = sum(client.llen(q) for q in QUEUES)
     if left:
         raise BenchError(f"{left} stranded deliveries still not enqueued after {sweeps} sweeps")

@@ -14,6 +14,7 @@ earlier runs reported as "pipeline").
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from bench import measure
 from bench.stats import latency_percentiles, loadavg, spread
@@ -28,7 +29,7 @@ def round_order(i: int, kinds: tuple[str, ...] = KINDS) -> list[str]:
 
 
 def throughput_rounds(*, rounds: int, seed: dict, per_order: int, orders: int, noop_tasks: int,
-                      timeout: float, kinds: tuple[str, ...], nodes: dict[str, str], log=print) -> dict:
+                      timeout: float, kinds: tuple[str, ...], nodes: dict[str, Any], log=print) -> dict:
     """`rounds` × (bare no-op tasks, in-project no-op tasks, pipeline orders drained and live) and
     their spreads; nodes: the worker names, {"bench": ..., "bare": ...}."""
     from bench import bare
@@ -54,7 +55,7 @@ def throughput_rounds(*, rounds: int, seed: dict, per_order: int, orders: int, n
 
 
 def _rate(measurement: dict) -> float:
-    return measurement.get("deliveries_per_s", measurement.get("tasks_per_s"))
+    return measurement.get("deliveries_per_s", measurement.get("tasks_per_s"))  # type: ignore[return-value]  # one of them is there
 
 
 def summarise_rounds(per_round: list[dict]) -> dict:

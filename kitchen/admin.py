@@ -3,13 +3,23 @@ transitions are actions calling the services, refusals are messages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import admin, messages
-from django.db.models import F
+from django.db.models import F, QuerySet
+from django.http import HttpRequest
 from django.utils.html import format_html
 
 from kitchen import services
 from kitchen.errors import KitchenError
-from kitchen.models import Ingredient, KitchenTicket, PurchaseOrder, RecipeLine, StockMovement, format_quantity
+from kitchen.models import (
+    Ingredient,
+    KitchenTicket,
+    PurchaseOrder,
+    RecipeLine,
+    StockMovement,
+    format_quantity,
+)
 from pizzeria.admin_mixins import ConcurrencySafeAdmin, ReadOnlyAdminMixin
 from pizzeria.security.permissions import admin_permission
 
@@ -18,10 +28,10 @@ class LowStockFilter(admin.SimpleListFilter):
     title = "stock"
     parameter_name = "stock"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         return [("low", "Below minimum threshold"), ("ok", "At or above threshold")]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Ingredient]) -> QuerySet[Ingredient]:
         if self.value() == "low":
             return queryset.filter(quantity_on_hand__lt=F("minimum_threshold"))
         if self.value() == "ok":
@@ -42,16 +52,16 @@ class IngredientAdmin(ConcurrencySafeAdmin):
     search_fields = ["name", "supplier_name", "supplier_email"]
     inlines = [RecipeLineInline]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Ingredient | None = None) -> list[str]:
         # New ingredients start with a stock; after that only orders and restocks move it.
         return ["quantity_on_hand", "version", "updated_at"] if obj else ["version", "updated_at"]
 
     @admin.display(description="on hand", ordering="quantity_on_hand")
-    def stock(self, obj):
+    def stock(self, obj: Ingredient) -> str:
         return format_quantity(obj.quantity_on_hand)
 
     @admin.display(boolean=True, description="low")
-    def low(self, obj):
+    def low(self, obj: Ingredient) -> bool:
         return obj.is_low
 
 
@@ -69,27 +79,30 @@ class KitchenTicketAdmin(admin.ModelAdmin):
     list_filter = ["status", "fulfilment", "dispatch_status"]
     search_fields = ["=order_id", "started_by", "finished_by", "driver"]
     ordering = ["-placed_at"]
-    fields = [
+    TICKET_FIELDS = [
         "order_id", "status", "priority", "items", "shortages", "fulfilment", "delivery_address", "customer_phone",
         "notes", "estimated_prep_time", "estimated_ready_time", "placed_at", "started_at", "started_by", "ready_at",
         "finished_by", "cancelled_at", "cancel_reason", "dispatch_status", "driver", "dispatched_at", "delivered_at",
     ]
+    fields = tuple(TICKET_FIELDS)
     actions = ["start", "mark_ready", "rush"]
     # Starting and finishing is cooking (orders.cook_order, as on the display); rush edits the
     # ticket's priority (change_kitchenticket).
     has_cook_order_permission = admin_permission("orders.cook_order")
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f for f in self.fields if f != "priority"]
+    def get_readonly_fields(self, request: HttpRequest, obj: KitchenTicket | None = None) -> list[str]:
+        return [f for f in self.TICKET_FIELDS if f != "priority"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tickets come from OrderPlaced
 
     @admin.display(boolean=True, description="shortage")
-    def short(self, obj):
+    def short(self, obj: KitchenTicket) -> bool:
         return bool(obj.shortages)
 
-    def _each(self, request, queryset, label, call):
+    def _each(
+        self, request: HttpRequest, queryset: QuerySet[KitchenTicket], label: str, call: Callable[[int], KitchenTicket]
+    ) -> None:
         for pk in queryset.order_by("-priority", "placed_at").values_list("pk", flat=True):
             try:
                 ticket = call(pk)
@@ -99,15 +112,15 @@ class KitchenTicketAdmin(admin.ModelAdmin):
                 messages.success(request, f"{label}: order #{ticket.order_id} is {ticket.get_status_display().lower()}.")
 
     @admin.action(description="Start cooking (within capacity)", permissions=["cook_order"])
-    def start(self, request, queryset):
+    def start(self, request: HttpRequest, queryset: QuerySet[KitchenTicket]) -> None:
         self._each(request, queryset, "Start", lambda pk: services.ticket_start(ticket_id=pk, actor=request.user))
 
     @admin.action(description="Mark ready", permissions=["cook_order"])
-    def mark_ready(self, request, queryset):
+    def mark_ready(self, request: HttpRequest, queryset: QuerySet[KitchenTicket]) -> None:
         self._each(request, queryset, "Ready", lambda pk: services.ticket_mark_ready(ticket_id=pk, actor=request.user))
 
     @admin.action(description="Rush (priority 2)", permissions=["change"])
-    def rush(self, request, queryset):
+    def rush(self, request: HttpRequest, queryset: QuerySet[KitchenTicket]) -> None:
         self._each(request, queryset, "Rush", lambda pk: services.ticket_set_priority(ticket_id=pk, priority=2))
 
 
@@ -121,11 +134,11 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     actions = ["mark_received"]
 
     @admin.display(description="quantity")
-    def amount(self, obj):
+    def amount(self, obj: PurchaseOrder) -> str:
         return format_html("{} {}", format_quantity(obj.quantity), obj.ingredient.unit)
 
     @admin.action(description="Mark received (adds the stock)", permissions=["change"])
-    def mark_received(self, request, queryset):
+    def mark_received(self, request: HttpRequest, queryset: QuerySet[PurchaseOrder]) -> None:
         for pk in queryset.values_list("pk", flat=True):
             try:
                 po = services.restock_receive(purchase_order_id=pk, actor=request.user)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from notifications.models import Notification
 from notifications.services import notification_resend_request
@@ -29,17 +31,17 @@ class NotificationAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
         return False
 
     # Resending sends a real SMS or e-mail from the pizzeria: a permission of its own.
     has_resend_permission = admin_permission("notifications.resend_notification")
 
     @admin.action(description="Resend (a new message, through the event bus)", permissions=["resend"])
-    def resend(self, request, queryset) -> None:
+    def resend(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         count = notification_resend_request(notifications=queryset, actor=request.user)
         self.message_user(request, f"Resend requested for {count} notification(s).", messages.SUCCESS)
 

@@ -17,6 +17,7 @@ from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
 from kitchen.events import InventoryLow
+from orders.events import OrderCancelled, OrderOutForDelivery, OrderPlaced, OrderReady
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +42,8 @@ def render_sms(template: str, context: dict[str, Any]) -> Rendered:
     SMS templates never show customer free text (cancel reasons, notes): the pizzeria's sender
     must not carry links or wording a customer typed to a phone (phishing by proxy).
     """
-    tpl = engines["django"].engine.get_template(f"notifications/sms/{template}.txt")
+    tpl = engines["django"].engine.get_template(  # type: ignore[attr-defined]  # the DjangoTemplates backend's Engine
+        f"notifications/sms/{template}.txt")
     return Rendered(body=tpl.render(Context(context, autoescape=False)).strip())
 
 
@@ -68,7 +70,7 @@ def _one_line(text: str) -> str:
 
 
 # --- contexts, one per event ----------------------------------------------------------------
-def order_placed_context(event, *, customer_name: str = "") -> dict[str, Any]:
+def order_placed_context(event: OrderPlaced, *, customer_name: str = "") -> dict[str, Any]:
     items = [
         {
             "pizza": i.pizza,
@@ -95,7 +97,7 @@ def order_placed_context(event, *, customer_name: str = "") -> dict[str, Any]:
     }
 
 
-def order_ready_context(event, *, customer_name: str = "") -> dict[str, Any]:
+def order_ready_context(event: OrderReady, *, customer_name: str = "") -> dict[str, Any]:
     return {
         "order_id": event.order_id,
         "customer_name": customer_name,
@@ -104,7 +106,7 @@ def order_ready_context(event, *, customer_name: str = "") -> dict[str, Any]:
     }
 
 
-def out_for_delivery_context(event, *, customer_name: str = "") -> dict[str, Any]:
+def out_for_delivery_context(event: OrderOutForDelivery, *, customer_name: str = "") -> dict[str, Any]:
     return {
         "order_id": event.order_id,
         "customer_name": customer_name,
@@ -113,7 +115,7 @@ def out_for_delivery_context(event, *, customer_name: str = "") -> dict[str, Any
     }
 
 
-def order_cancelled_context(event, *, customer_name: str = "") -> dict[str, Any]:
+def order_cancelled_context(event: OrderCancelled, *, customer_name: str = "") -> dict[str, Any]:
     return {"order_id": event.order_id, "customer_name": customer_name, "reason": event.reason}
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import CharField, Prefetch, QuerySet, Value
 
 from orders import events
@@ -54,13 +55,13 @@ def customer_contact(*, customer_id: int) -> CustomerContact:
     return CustomerContact(name=customer.name, email=customer.email or customer.user.email, phone=customer.phone)
 
 
-def customer_for_user(*, user) -> Customer | None:
+def customer_for_user(*, user: AbstractBaseUser | AnonymousUser) -> Customer | None:
     if not getattr(user, "is_authenticated", False):
         return None
     try:
         # Loaded with the API token (pizzeria.security.tokens), else one query; either way its
         # .user is this user.
-        return user.customer
+        return user.customer  # type: ignore[union-attr]  # authenticated: a User, whose profile may be missing
     except Customer.DoesNotExist:
         return None
 
@@ -78,8 +79,9 @@ def order_items_known(*, order: Order, items: list[OrderItem]) -> None:
     `order.items.all()` then reads them without a query."""
     queryset = order.items.all()
     queryset._result_cache = list(items)
-    queryset._prefetch_done = True
-    order._prefetched_objects_cache = {**getattr(order, "_prefetched_objects_cache", {}), "items": queryset}
+    queryset._prefetch_done = True  # type: ignore[attr-defined]  # what a prefetch sets (private)
+    order._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        **getattr(order, "_prefetched_objects_cache", {}), "items": queryset}
 
 
 def order_list_for_customer(*, customer: Customer) -> QuerySet[Order]:
@@ -139,7 +141,7 @@ def order_timeline(
         return timeline
     # The outbox rows were purged by retention: the order's own timestamps.
     for step in TIMELINE_STEPS:
-        at: dt.datetime | None = getattr(order, f"{step.column}_at")
+        at = getattr(order, f"{step.column}_at")
         if at is None:
             continue
         event_type = step.event.type
@@ -201,6 +203,6 @@ def drivers() -> list[str]:
     return list(users.values_list("username", flat=True).distinct())
 
 
-def orders_with_items(*, chunk_size: int = 500):
+def orders_with_items(*, chunk_size: int = 500) -> Iterator[Order]:
     """Every order with its items, oldest first, streamed in chunks (analytics rebuilds from it)."""
     return Order.objects.prefetch_related(_items_prefetch()).order_by("pk").iterator(chunk_size=chunk_size)

@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,8 +21,8 @@ from rest_framework.authtoken.models import Token
 
 from orders import pricing, selectors
 from orders.errors import IdempotencyConflict, InvalidOrder
-from orders.models import Customer, Order, OrderItem
 from orders.estimates import delivery_estimate, prep_estimate
+from orders.models import Customer, Order, OrderItem
 from orders.models.order import MAX_QUANTITY
 from orders.phones import phone_normalize, validate_sms_region
 from pizzeria.actors import Actor
@@ -40,13 +40,16 @@ def _resolve_items(items: Sequence[dict]) -> tuple[list[OrderItem], list[dict[st
     when any item is wrong. This is the one rule for what may be ordered; the API shows these
     messages as they are.
     """
-    ids = [i.get("pizza") for i in items if isinstance(i.get("pizza"), int)]
+    ids = [i["pizza"] for i in items if isinstance(i.get("pizza"), int)]
     wanted = {c for i in items for c in (i.get("toppings") or [])}
     menu = selectors.menu_choices(pizza_ids=ids, topping_codes=wanted)
     lines: list[OrderItem] = []
     problems: list[dict[str, list[str]]] = []
     for item in items:
-        pizza, size = menu.pizzas.get(item.get("pizza")), menu.sizes.get(item.get("size"))
+        # Whatever the client sent (any JSON value): the menu lookups judge it.
+        pizza_id: Any = item.get("pizza")
+        size_name: Any = item.get("size")
+        pizza, size = menu.pizzas.get(pizza_id), menu.sizes.get(size_name)
         quantity = item.get("quantity", 1)
         codes = list(item.get("toppings") or [])
         e: dict[str, list[str]] = {}
@@ -62,7 +65,7 @@ def _resolve_items(items: Sequence[dict]) -> tuple[list[OrderItem], list[dict[st
         if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
             e["quantity"] = [f"Quantity must be between 1 and {MAX_QUANTITY}."]
         problems.append(e)
-        if e:
+        if e or pizza is None or size is None:  # (None ones are in e already)
             continue
         unit = pricing.unit_price(
             base_price=pizza.base_price,
@@ -268,7 +271,7 @@ def order_cancel(*, order_id: int, actor: Actor, reason: str) -> Order:
     return order
 
 
-def customer_create(*, user: AbstractBaseUser, phone: str = "", email: str = "", default_address: str = "") -> Customer:
+def customer_create(*, user: User, phone: str = "", email: str = "", default_address: str = "") -> Customer:
     """Create the Customer profile of `user` (phone normalised to E.164)."""
     customer = Customer(
         user=user, phone=phone_normalize(phone), email=email or user.email, default_address=default_address

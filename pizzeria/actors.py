@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
 # A signed-in user, a name (a username, or a process such as "inventory"), or None: nobody in
 # particular (the system).
-Actor: TypeAlias = "AbstractBaseUser | str | None"
+Actor: TypeAlias = "AbstractBaseUser | AnonymousUser | str | None"
 
 
 def actor_name(actor: Actor, *, nobody: str = "system") -> str:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import Model
 from django.http import HttpRequest
+
+if TYPE_CHECKING:  # what ReadOnlyAdminMixin is mixed into, so mypy checks its super() call
+    _ModelAdmin = admin.ModelAdmin
+else:
+    _ModelAdmin = object
 
 
 class VersionCheckedForm(forms.ModelForm):
@@ -13,13 +21,13 @@ class VersionCheckedForm(forms.ModelForm):
 
     seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None and not self.is_bound:
             self.fields["seen_version"].initial = self.instance.version
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         seen = data.get("seen_version")
         if self.instance.pk is not None and seen is not None:
             model = type(self.instance)
@@ -44,13 +52,13 @@ class ConcurrencySafeAdmin(admin.ModelAdmin):
 
     form = VersionCheckedForm
 
-    def get_fieldsets(self, request, obj=None):
+    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
             return fieldsets
         return [*fieldsets, (None, {"fields": ["seen_version"], "classes": ["hidden"]})]
 
-    def save_model(self, request, obj, form, change) -> None:
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if not change:
             return super().save_model(request, obj, form, change)
         model_fields = {f.name for f in obj._meta.concrete_fields}
@@ -60,7 +68,7 @@ class ConcurrencySafeAdmin(admin.ModelAdmin):
             obj.save(update_fields=[*changed, *auto_now])
 
 
-class ReadOnlyAdminMixin:
+class ReadOnlyAdminMixin(_ModelAdmin):
     """No add and no change form for anyone: the rows are written by code (events, handlers, the
     bus), not by staff. Put it before the admin class: `class X(ReadOnlyAdminMixin, admin.ModelAdmin)`.
 
@@ -69,11 +77,11 @@ class ReadOnlyAdminMixin:
 
     deletable = True
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.deletable and super().has_delete_permission(request, obj)

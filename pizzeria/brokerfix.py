@@ -22,6 +22,7 @@ original method, so the day a kombu release fixes it, that test fails and this f
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import kombu
 from kombu.transport import redis as redis_transport
@@ -33,7 +34,7 @@ AFFECTED = ("5.",)  # kombu majors known to have the bug; re-check on every upgr
 original_restore_unacked = redis_transport.QoS.restore_unacked
 
 
-def _restore_unacked(self, client=None):
+def _restore_unacked(self: Any, client: Any = None) -> Any:  # self: kombu's redis QoS
     transport = getattr(self.channel, "connection", None)
     if client is None and transport is not None and getattr(transport, "client", None) is None:
         count = len(self._delivered)
@@ -49,7 +50,7 @@ def _restore_unacked(self, client=None):
 
 
 def install() -> bool:
-    if not kombu.__version__.startswith(AFFECTED):
+    if not kombu.__version__.startswith(AFFECTED):  # type: ignore[attr-defined]  # not in kombu's stubs
         return False
-    redis_transport.QoS.restore_unacked = _restore_unacked
+    redis_transport.QoS.restore_unacked = _restore_unacked  # type: ignore[method-assign]  # the patch itself
     return True

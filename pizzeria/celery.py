@@ -4,6 +4,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from functools import cached_property
+from typing import Any
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
@@ -46,7 +47,7 @@ class CelerySettings(Mapping):
     def name(key: str) -> str:
         return key.removeprefix("CELERY_").lower()
 
-    def __getitem__(self, key: str):
+    def __getitem__(self, key: str) -> Any:
         return self._values[self.name(key)]
 
     def __iter__(self) -> Iterator[str]:
@@ -77,7 +78,7 @@ def broker_is_amqp() -> bool:
 
 
 @app.on_after_configure.connect
-def _declare_queues(sender, **kwargs) -> None:
+def _declare_queues(sender: Celery, **kwargs: Any) -> None:
     sender.conf.task_queues = task_queues(broker_is_amqp())
 
 
@@ -90,7 +91,7 @@ _last_task_end = float("-inf")
 
 
 @task_prerun.connect
-def _before_task(**kwargs) -> None:
+def _before_task(**kwargs: Any) -> None:
     """Drop database connections that broke or aged out before a task; health-check after idleness.
 
     Celery's Django fixup only recycles connections every CELERY_DB_REUSE_MAX tasks, so after a
@@ -111,11 +112,11 @@ def _before_task(**kwargs) -> None:
         if not conn.in_atomic_block:  # a task applied inside a caller's transaction (tests)
             conn.close_if_unusable_or_obsolete()
             if fresh and conn.connection is not None:
-                conn.health_check_done = True
+                conn.health_check_done = True  # type: ignore[attr-defined]  # Django's private flag, not in the stubs
 
 
 @task_postrun.connect
-def _after_task(**kwargs) -> None:
+def _after_task(**kwargs: Any) -> None:
     """The same clean-up after a task (a connection error is tested, and the connection closed if dead)."""
     global _last_task_end
     from django.db import connections

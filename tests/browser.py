@@ -1,6 +1,6 @@
 """Headless Debian Chromium through Playwright, shared by the browser tests (never a downloaded browser).
 
-Import the fixture into a test module: `from tests.browser import CHROMIUM, browser  # noqa: F401`.
+The `browser` fixture reaches every test module through `pytest_plugins` in tests/conftest.py.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ class EventCapture:
             for delivery in Delivery.objects.filter(pk__in=batch).order_by("pk"):
                 if self.only is None or delivery.handler in self.only:
                     delivery_run(delivery.pk, worker="in-memory")
-        raise RuntimeError("Handlers kept recording events after %s rounds" % max_rounds)
+        raise RuntimeError(f"Handlers kept recording events after {max_rounds} rounds")
 
     def types(self) -> list[str]:
         return [e.type for e in self.recorded]

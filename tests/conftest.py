@@ -3,6 +3,9 @@ import pytest
 from pizzeria.simulation.workerproc import queues_purge
 from tests.worker import make_worker
 
+# The headless-Chromium `browser` fixture, for the browser tests (launched only where requested).
+pytest_plugins = ["tests.browser"]
+
 
 def clear_shared_cache() -> None:
     """Delete this test run's keys from the shared Redis cache (throttles, lockouts, streams).
@@ -12,7 +15,7 @@ def clear_shared_cache() -> None:
     from django.conf import settings
     from django.core.cache import cache
 
-    client = cache._cache.get_client(write=True)
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]  # Django's RedisCache client
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
     for key in client.scan_iter(match=f"{prefix}:*", count=500):
         client.delete(key)
@@ -83,7 +86,7 @@ def time_machine_offset():
 
     @contextlib.contextmanager
     def shifted(seconds: float):
-        with time_machine.travel(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds), tick=True):
+        with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds), tick=True):
             yield
 
     return shifted

@@ -15,7 +15,6 @@ from pizzeria.simulation.faults import database_url
 from pizzeria.simulation.workerproc import WorkerProcess
 from tests.polling import wait_until
 
-
 BROKER_IS_REDIS = settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
 # Tests that kill or replace a redis-server *as the broker*: `.ci/run` runs the worker tests a
 # second time with CELERY_BROKER_URL on RabbitMQ, where they do not apply.
@@ -85,9 +84,9 @@ def app_broker(url: str):
     def reset(to: str) -> None:
         # kombu keeps one pool per broker URL; forget ours (never close it: it would be handed
         # back closed when the URL is restored).
-        app._pool = None
-        app.amqp._producer_pool = None
-        app.conf.broker_url = to
+        app._pool = None  # type: ignore[attr-defined]  # private: the pool of the old URL
+        app.amqp._producer_pool = None  # type: ignore[attr-defined]
+        app.conf.broker_url = to  # type: ignore[misc]  # the stubs make it read-only; Celery allows it
 
     reset(url)
     try:

@@ -8,6 +8,7 @@ crossing); saving publishes the event with the stock change.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TypedDict
 
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -16,7 +17,13 @@ from django.db.models import Q
 from kitchen.events import InventoryLow, SupplierInfo
 from pizzeria.eventbus.aggregate import AggregateRoot
 
-QTY = {"max_digits": 12, "decimal_places": 3}
+
+class _Quantity(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+QTY: _Quantity = {"max_digits": 12, "decimal_places": 3}
 
 
 def format_quantity(value: Decimal) -> str:

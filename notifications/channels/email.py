@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.error
 
 from django.conf import settings
@@ -55,7 +54,7 @@ def send_payload(payload: dict) -> SendResult:
         response = client().send(payload)
     except HTTPError as exc:
         raise classify(exc) from None
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as exc:
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         raise ProviderTransientError("sendgrid", f"{type(exc).__name__}: {exc}") from exc
     message_id = response.headers.get("X-Message-Id", "") if response.headers else ""
     return SendResult(provider="sendgrid", message_id=message_id or "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -27,11 +28,11 @@ STATUS_CALLBACK_PATH = "/webhooks/twilio/status/"
 class BaseUrlHttpClient(TwilioHttpClient):
     """Send the SDK's requests to TWILIO_API_BASE_URL (a mock in tests, Twilio's documented way)."""
 
-    def __init__(self, *, base_url: str, **kwargs) -> None:
+    def __init__(self, *, base_url: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.base_url = base_url.rstrip("/")
 
-    def request(self, method, url, *args, **kwargs):
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if url.startswith(TWILIO_DEFAULT_BASE):
             url = self.base_url + url[len(TWILIO_DEFAULT_BASE):]
         return super().request(method, url, *args, **kwargs)

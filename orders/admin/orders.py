@@ -4,12 +4,16 @@ that call the services. A refused transition is a message, never an error page."
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -54,11 +58,11 @@ TRANSITIONS = {
 }
 
 
-def may_transition(user, name: str) -> bool:
+def may_transition(user: User | AnonymousUser, name: str) -> bool:
     return user.is_active and user.has_perm(TRANSITIONS[name][1])
 
 
-def run_transition(request, order_id: int, name: str) -> bool:
+def run_transition(request: HttpRequest, order_id: int, name: str) -> bool:
     label, _, call = TRANSITIONS[name]
     try:
         order = call(order_id, request, request.POST)
@@ -72,10 +76,10 @@ def run_transition(request, order_id: int, name: str) -> bool:
     return True
 
 
-def _make_action(name: str):
+def _make_action(name: str) -> Callable[[admin.ModelAdmin, HttpRequest, QuerySet[Order]], None]:
     label, perm, _ = TRANSITIONS[name]
 
-    def action(modeladmin, request, queryset):
+    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         for order_id in queryset.order_by("pk").values_list("pk", flat=True):
             run_transition(request, order_id, name)
 
@@ -88,10 +92,10 @@ class WaitingFilter(admin.SimpleListFilter):
     title = "waiting"
     parameter_name = "waiting"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         return [("yes", f"Open for more than {WAITING_MINUTES} min")]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
         if self.value() == "yes":
             cutoff = timezone.now() - dt.timedelta(minutes=WAITING_MINUTES)
             return queryset.filter(placed_at__lt=cutoff).exclude(status__in=[Order.Status.DELIVERED, Order.Status.CANCELLED])
@@ -102,10 +106,10 @@ class OrderItemInline(admin.TabularInline):
     model = OrderItem
     extra = 0
     can_delete = False
-    fields = ["pizza", "size", "toppings", "quantity", "unit_price", "line_total"]
+    fields = ("pizza", "size", "toppings", "quantity", "unit_price", "line_total")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -145,7 +149,7 @@ class OrderAdmin(ConcurrencySafeAdmin):
         ),
     ]  # fmt: skip
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders are placed through the API / order_place, which prices them
 
     # The actions' permissions (see TRANSITIONS); Django's admin calls has_<name>_permission.
@@ -154,10 +158,12 @@ class OrderAdmin(ConcurrencySafeAdmin):
     has_dispatch_order_permission = admin_permission("orders.dispatch_order")
     has_cancel_order_permission = admin_permission("orders.cancel_order")
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # cancel instead: deleting would lose the events' aggregate
 
-    def get_search_results(self, request, queryset, search_term):
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
+    ) -> tuple[QuerySet[Order], bool]:
         unsearched = queryset
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip().lstrip("#")
@@ -187,7 +193,7 @@ class OrderAdmin(ConcurrencySafeAdmin):
         return format_html("<table><tr><th>at</th><th>what</th><th>by</th><th>event</th></tr>{}</table>", body)
 
     # --- change-page buttons -----------------------------------------------------------------
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         urls = [
             path(
                 "<path:object_id>/transition/<str:name>/",
@@ -197,7 +203,7 @@ class OrderAdmin(ConcurrencySafeAdmin):
         ]
         return urls + super().get_urls()
 
-    def transition_view(self, request, object_id: str, name: str):
+    def transition_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         order = get_object_or_404(Order, pk=object_id) if object_id.isdigit() else None
@@ -209,7 +215,10 @@ class OrderAdmin(ConcurrencySafeAdmin):
         run_transition(request, order.pk, name)
         return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
+        form_url: str = "", obj: Order | None = None,
+    ) -> HttpResponse:
         if obj is not None:
             context["transitions"] = [
                 {"name": n, "label": label, "url": reverse("admin:orders_order_transition", args=[obj.pk, n])}

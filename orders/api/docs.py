@@ -2,6 +2,10 @@
 Content-Security-Policy: the bundles hard-code a few outside URLs (ReDoc's sidebar logo comes from
 its CDN), and the browser must not fetch them on a machine without internet, or anywhere else."""
 
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.decorators import method_decorator
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
@@ -12,8 +16,8 @@ CSP = (
 )
 
 
-def _local_only(view):
-    def wrapped(request, *args, **kwargs):
+def _local_only(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         response = view(request, *args, **kwargs)
         response["Content-Security-Policy"] = CSP
         return response

@@ -3,6 +3,8 @@
 They follow the seeded menu and the README's walk-through, so a reader can paste them as they are.
 """
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiExample
 
 from orders.events import OrderCancelled, OrderPlaced
@@ -11,7 +13,7 @@ from orders.models import Order
 # Plain strings (.value), as the JSON a client receives.
 PLACED, CANCELLED_STATUS = Order.Status.PLACED.value, Order.Status.CANCELLED.value
 
-ORDER = {
+ORDER: dict[str, Any] = {
     "id": 42,
     "status": PLACED,
     "fulfilment": "delivery",
@@ -50,11 +52,11 @@ SUMMARY = {k: v for k, v in ORDER.items() if k != "timeline"}
 TOKEN = {"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}
 
 
-def _response(name: str, value, *, status: str = "200", summary: str = "") -> OpenApiExample:
+def _response(name: str, value: Any, *, status: str = "200", summary: str = "") -> OpenApiExample:
     return OpenApiExample(name, value=value, response_only=True, status_codes=[status], summary=summary)
 
 
-def _request(name: str, value, *, summary: str = "") -> OpenApiExample:
+def _request(name: str, value: Any, *, summary: str = "") -> OpenApiExample:
     return OpenApiExample(name, value=value, request_only=True, summary=summary)
 
 

@@ -3,6 +3,8 @@ a missing object → 404. Everything else is DRF's default."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
@@ -12,7 +14,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from orders.errors import IdempotencyConflict, IllegalTransition, InvalidOrder, OrderError
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, InvalidOrder):
         return Response(exc.by_field(), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, IllegalTransition):

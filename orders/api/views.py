@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from orders import selectors, services
 from orders.api import examples as ex
 from orders.api import serializers as s
-from orders.api.permissions import IsCustomer
+from orders.api.permissions import CustomerRequest, IsCustomer
+from orders.models import Order
 from pizzeria.security.throttles import throttles_for
 from pizzeria.security.tokens import token_issue, token_revoke
 
@@ -42,8 +48,8 @@ class RegisterApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    def get_throttles(self):
-        return throttles_for("register")[:1]  # per address: there is no account yet
+    def get_throttles(self) -> list[BaseThrottle]:
+        return list(throttles_for("register")[:1])  # per address: there is no account yet
 
     @extend_schema(
         operation_id="auth_register",
@@ -53,7 +59,7 @@ class RegisterApi(APIView):
         auth=[],
         summary="Create a customer account and return its API token",
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = s.RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         _, token = services.customer_register(**serializer.validated_data)
@@ -64,8 +70,8 @@ class TokenApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    def get_throttles(self):
-        return throttles_for("token")
+    def get_throttles(self) -> list[BaseThrottle]:
+        return list(throttles_for("token"))
 
     @extend_schema(
         operation_id="auth_token",
@@ -75,7 +81,7 @@ class TokenApi(APIView):
         auth=[],
         summary="Exchange a username and password for an API token",
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = s.TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         # The Django request, not DRF's wrapper: django-axes counts the failure on it, and its
@@ -96,7 +102,7 @@ class LogoutApi(APIView):
         summary="Revoke your API token (every client using it is signed out)",
         examples=ex.AUTH_LOGOUT,
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         token_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -107,7 +113,7 @@ class MenuApi(APIView):
     @extend_schema(
         operation_id="menu", responses={200: s.MenuSerializer}, auth=[], summary="The menu (public)", examples=ex.MENU
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         return Response(s.MenuSerializer(selectors.menu_get()).data)
 
 
@@ -121,12 +127,12 @@ class OrderListCreateApi(generics.ListAPIView):
     permission_classes = [IsCustomer]
     serializer_class = s.OrderSummarySerializer
 
-    def get_throttles(self):
+    def get_throttles(self) -> list[BaseThrottle]:
         # Only placing orders is throttled; reading your own orders is not.
-        return throttles_for("order_place") if self.request.method == "POST" else []
+        return list(throttles_for("order_place")) if self.request.method == "POST" else []
 
-    def get_queryset(self):
-        return selectors.order_list_for_customer(customer=self.request.customer)
+    def get_queryset(self) -> QuerySet[Order]:
+        return selectors.order_list_for_customer(customer=cast(CustomerRequest, self.request).customer)
 
     @extend_schema(
         operation_id="orders_list",
@@ -134,7 +140,7 @@ class OrderListCreateApi(generics.ListAPIView):
         responses={200: s.OrderSummarySerializer(many=True), 401: E401, 403: E403},
         summary="Your orders, newest first (paginated)",
     )
-    def get(self, request, *args, **kwargs):
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
@@ -156,7 +162,7 @@ class OrderListCreateApi(generics.ListAPIView):
         responses={201: s.OrderSerializer, 400: E400, 401: E401, 403: E403, 413: E413, 422: E422, 429: E429},
         summary="Place an order (prices come from the menu)",
     )
-    def post(self, request):
+    def post(self, request: CustomerRequest) -> Response:
         customer = request.customer
         serializer = s.OrderCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -198,7 +204,7 @@ class OrderDetailApi(APIView):
         responses={200: s.OrderSerializer, 401: E401, 403: E403, 404: E404},
         summary="One of your orders, with its timeline",
     )
-    def get(self, request, pk: int):
+    def get(self, request: CustomerRequest, pk: int) -> Response:
         order = selectors.order_get_for_customer(customer=request.customer, order_id=_order_id(pk))
         return Response(s.OrderSerializer(order, context={"request": request}).data)
 
@@ -206,8 +212,8 @@ class OrderDetailApi(APIView):
 class OrderCancelApi(APIView):
     permission_classes = [IsCustomer]
 
-    def get_throttles(self):
-        return throttles_for("order_cancel")
+    def get_throttles(self) -> list[BaseThrottle]:
+        return list(throttles_for("order_cancel"))
 
     @extend_schema(
         operation_id="orders_cancel",
@@ -219,7 +225,7 @@ class OrderCancelApi(APIView):
         },
         summary="Cancel one of your orders (only before cooking starts)",
     )
-    def post(self, request, pk: int):
+    def post(self, request: CustomerRequest, pk: int) -> Response:
         order = selectors.order_get_for_customer(customer=request.customer, order_id=_order_id(pk))
         serializer = s.OrderCancelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

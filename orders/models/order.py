@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any, cast
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -20,6 +22,7 @@ from orders.models.menu import Pizza, Size
 from orders.tracker.live import order_changed
 from pizzeria.actors import Actor, actor_name
 from pizzeria.eventbus.aggregate import AggregateRoot
+from pizzeria.eventbus.events import DomainEvent
 
 MAX_QUANTITY = 20
 
@@ -130,7 +133,7 @@ class Order(AggregateRoot):
                 f"Order {self.pk} is {self.get_status_display().lower()}; only {names} orders can {action}"
             )
 
-    def record_placed(self, *, items, actor: Actor = None) -> events.OrderPlaced:
+    def record_placed(self, *, items: Iterable[OrderItem], actor: Actor = None) -> events.OrderPlaced:
         """Record OrderPlaced; call once the items are priced and the total is set.
 
         items: the order's OrderItems with their pizza and size (the caller has them; asking the
@@ -231,7 +234,7 @@ class Order(AggregateRoot):
         driver = actor_name(driver).strip()
         if not driver:
             raise IllegalTransition(f"Order {self.pk} needs a driver to go out for delivery")
-        limit = self._meta.get_field("driver").max_length
+        limit = cast(models.CharField, self._meta.get_field("driver")).max_length or 0
         if len(driver) > limit:  # a free-text name longer than the column is a DataError otherwise
             raise IllegalTransition(f"The driver's name can have at most {limit} characters")
         now = timezone.now()
@@ -275,17 +278,18 @@ class Order(AggregateRoot):
             events.OrderCancelled(order_id=self.pk, reason=reason, cancelled_by=self.cancelled_by, occurred_at=now)
         )
 
-    def drain_events(self) -> list:
+    def drain_events(self) -> list[DomainEvent]:
         """The events to write (the bus calls it after the row is saved): one recorded before the
         first insert learns the order's id here, as its envelope's aggregate_id does."""
         drained = [
-            dataclasses.replace(e, order_id=self.pk) if getattr(e, "order_id", 0) is None else e
+            # e is an order event here (it has order_id), which DomainEvent does not declare
+            dataclasses.replace(e, order_id=self.pk) if getattr(e, "order_id", 0) is None else e  # type: ignore[call-arg]
             for e in super().drain_events()
         ]
         self.saved_events = tuple(drained)
         return drained
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         changed = bool(self.pending_events)
         super().save(*args, **kwargs)
         if changed:

@@ -8,5 +8,5 @@ register = template.Library()
 
 
 @register.simple_tag
-def tracker_url(order_id) -> str:
+def tracker_url(order_id: int | str) -> str:
     return _tracker_url(order_id=int(order_id))

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 
-from orders.models import Order
+from orders.models import Order, OrderItem
 
 S = Order.Status
 FINAL = (S.DELIVERED, S.CANCELLED)
@@ -30,7 +30,7 @@ _PICKUP_STEPS = [
     (S.DELIVERED, "Collected", "delivered_at"),
 ]
 # Where each status sits on the path (paid is still "placed" for the customer).
-_POSITION = {S.PLACED: 0, S.PAID: 0, S.COOKING: 1, S.READY: 2, S.OUT_FOR_DELIVERY: 3, S.DELIVERED: 4}
+_POSITION: dict[str, int] = {S.PLACED: 0, S.PAID: 0, S.COOKING: 1, S.READY: 2, S.OUT_FOR_DELIVERY: 3, S.DELIVERED: 4}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +111,6 @@ def tracked_order(*, order: Order) -> TrackedOrder:
     )
 
 
-def _item_line(item) -> str:
+def _item_line(item: OrderItem) -> str:
     toppings = f" + {', '.join(item.toppings)}" if item.toppings else ""
     return f"{item.quantity} × {item.size.name} {item.pizza.name}{toppings}"

@@ -8,6 +8,7 @@ working while the old key stays in SECRET_KEY_FALLBACKS.
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -34,7 +35,7 @@ def tracker_path(*, order_id: int) -> str:
     return reverse("order-tracker", kwargs={"order_id": order_id, "token": tracker_token(order_id=order_id)})
 
 
-def tracker_url(*, order_id: int, request=None) -> str:
+def tracker_url(*, order_id: int, request: HttpRequest | None = None) -> str:
     """Absolute link: from the request when there is one (the API), else PUBLIC_BASE_URL (messages)."""
     path = tracker_path(order_id=order_id)
     if request is not None:

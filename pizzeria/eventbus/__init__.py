@@ -12,7 +12,7 @@ from pizzeria.eventbus.registry import event_handler
 __all__ = ["DomainEvent", "PermanentError", "TransientError", "event_handler", "AggregateRoot"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> type:
     # AggregateRoot is a model mixin: importing it needs the app registry, so load it lazily.
     if name == "AggregateRoot":
         from pizzeria.eventbus.aggregate import AggregateRoot

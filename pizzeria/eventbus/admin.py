@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
@@ -21,8 +22,13 @@ from pizzeria.admin_mixins import ReadOnlyAdminMixin
 from pizzeria.eventbus.models import DeadLetter, Delivery, DeliveryAttempt, OutboxEvent
 from pizzeria.eventbus.services import REPLAYABLE, delivery_discard, delivery_replay
 
+if TYPE_CHECKING:  # what the mixins below are mixed into, so mypy checks their super() calls
+    _ModelAdmin = admin.ModelAdmin
+else:
+    _ModelAdmin = object
 
-def _pretty_json(value) -> str:
+
+def _pretty_json(value: Any) -> str:
     return format_html(
         '<pre style="white-space: pre-wrap; margin: 0">{}</pre>',
         json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False),
@@ -43,7 +49,7 @@ class DeliveryInline(ReadOnlyMixin, admin.TabularInline):
     readonly_fields = fields
     ordering = ("handler",)
 
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("eventbus.view_delivery") or request.user.has_perm(
             "eventbus.change_delivery"
         )
@@ -74,17 +80,19 @@ class DeliveryAttemptInline(ReadOnlyMixin, admin.TabularInline):
             attempt.traceback,
         )
 
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Seeing a delivery means seeing its attempts; no separate permission to hand out.
         return True
 
 
-class EventIdSearchMixin:
+class EventIdSearchMixin(_ModelAdmin):
     """A pasted event UUID finds its rows by an exact match on the uuid column."""
 
     event_id_lookup = "event_id"
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
         try:
             event_id = uuid.UUID(search_term.strip())
         except ValueError:
@@ -118,7 +126,7 @@ class BaseDeliveryAdmin(EventIdSearchMixin, ReadOnlyMixin, admin.ModelAdmin):
         "id", "handler", "event_type", "status", "attempts", "last_error_class", "last_error_short",
         "next_attempt_at", "updated_at",
     )
-    list_filter = ("handler", "event__type", "status", "last_error_class")
+    list_filter: ClassVar[tuple[str, ...]] = ("handler", "event__type", "status", "last_error_class")
     search_fields = ("id__exact", "handler")
     list_select_related = ("event",)
     ordering = ("-updated_at",)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, TypeVar
 
 from django.db import models, transaction
 
 from pizzeria.eventbus.events import DomainEvent
+
+E = TypeVar("E", bound=DomainEvent)
 
 
 class AggregateRoot(models.Model):
@@ -21,7 +24,14 @@ class AggregateRoot(models.Model):
     class Meta:
         abstract = True
 
-    def record(self, event: DomainEvent) -> DomainEvent:
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The row and its events commit together. Inside a caller's transaction no savepoint is
+        # needed for that (a failure rolls the caller's transaction back with it) and would cost
+        # two round trips per save.
+        with transaction.atomic(using=kwargs.get("using"), savepoint=False):
+            super().save(*args, **kwargs)
+
+    def record(self, event: E) -> E:
         self.version += 1
         event = dataclasses.replace(
             event,
@@ -49,10 +59,3 @@ class AggregateRoot(models.Model):
         ]
         events.clear()
         return drained
-
-    def save(self, *args, **kwargs) -> None:
-        # The row and its events commit together. Inside a caller's transaction no savepoint is
-        # needed for that (a failure rolls the caller's transaction back with it) and would cost
-        # two round trips per save.
-        with transaction.atomic(using=kwargs.get("using"), savepoint=False):
-            super().save(*args, **kwargs)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, cast
 
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from kombu.connection import ConnectionPool
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +27,8 @@ def broker_lost_messages() -> bool:
     from pizzeria.celery import app
 
     try:
-        with app.pool.acquire(block=True, timeout=2) as conn:
+        pool = cast("ConnectionPool", app.pool)  # celery-types say ProducerPool; it is kombu's ConnectionPool
+        with pool.acquire(block=True, timeout=2) as conn:
             if conn.transport.driver_type != "redis":
                 return False
             client = conn.default_channel.client

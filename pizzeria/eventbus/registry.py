@@ -25,7 +25,7 @@ class RegistryError(RuntimeError):
 class HandlerSpec:
     name: str
     event_type: str
-    func: Callable[[DomainEvent], None]
+    func: Callable[[DomainEvent], object]  # may return a dict saying what it did (logged)
     queue: str
     max_attempts: int | None = None  # None: settings.EVENTBUS_MAX_ATTEMPTS
     backoff: tuple[float, float] | None = None  # (base, cap) seconds; None: settings

@@ -47,4 +47,4 @@ def backoff_seconds(spec: HandlerSpec | None, attempt: int) -> float:
         if spec is not None and spec.backoff is not None
         else (settings.EVENTBUS_BACKOFF_BASE, settings.EVENTBUS_BACKOFF_CAP)
     )
-    return random.uniform(0, min(cap, base * 2 ** max(attempt - 1, 0)))
+    return random.uniform(0, min(cap, base * 2 ** max(attempt - 1, 0)))  # noqa: S311 - jitter, not a secret

@@ -45,7 +45,7 @@ def type_schema(hint: Any) -> dict[str, Any]:
         return {"type": "object"}
     if hint is Any:
         return {}
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return dataclass_schema(hint)
     simple = {
         bool: {"type": "boolean"},

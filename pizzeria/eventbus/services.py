@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -80,7 +81,7 @@ def deliveries_purge(
     deleted_deliveries = deleted_events = 0
     for queryset, model in ((finished, Delivery), (orphans, OutboxEvent)):
         while time.monotonic() < deadline:
-            ids = list(queryset.values_list("pk", flat=True)[:batch_size])
+            ids: list[Any] = list(queryset.values_list("pk", flat=True)[:batch_size])
             if not ids:
                 break
             with transaction.atomic():

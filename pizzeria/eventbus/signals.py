@@ -1,5 +1,7 @@
 """The only signal receiver in the code base: aggregates' recorded events go to the outbox."""
 
+from typing import Any
+
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -8,7 +10,9 @@ from pizzeria.eventbus.outbox import outbox_write
 
 
 @receiver(post_save, dispatch_uid="eventbus.publish_recorded_events")
-def publish_recorded_events(sender, instance, raw: bool = False, using: str | None = None, **kwargs) -> None:
+def publish_recorded_events(
+    sender: type, instance: object, raw: bool = False, using: str | None = None, **kwargs: Any
+) -> None:
     if raw or not isinstance(instance, AggregateRoot):
         return
     events = instance.drain_events()

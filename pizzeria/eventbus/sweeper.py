@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -98,7 +99,7 @@ def _expire_leases(batch_size: int) -> int:
 
 def _record_lost_attempt(delivery: Delivery, now: dt.datetime) -> None:
     message = "Worker lost: lease expired before the attempt finished"
-    fields = {"lease_until": None, "last_error_class": "WorkerLost", "last_error": message}
+    fields: dict[str, Any] = {"lease_until": None, "last_error_class": "WorkerLost", "last_error": message}
     step = retry.next_step(registry.find(delivery.handler), delivery.attempts - delivery.attempts_before_replay, None)
     if step.dead:
         fields.update(status=Delivery.Status.DEAD, finished_at=now)

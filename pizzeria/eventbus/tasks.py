@@ -4,8 +4,9 @@ import contextlib
 import logging
 import random
 import time
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import connection
 
@@ -19,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="eventbus.run_delivery", bind=True, ignore_result=True, max_retries=None)
-def run_delivery(self, delivery_id: int, abandoned_attempt: int | None = None) -> str:
+def run_delivery(self: Task, delivery_id: int, abandoned_attempt: int | None = None) -> str:
     # Every log record of this delivery carries its ids (pizzeria.ops.context); the request id
     # of the web request that published it comes as a message header.
     context.clear()
@@ -37,7 +38,7 @@ def run_delivery(self, delivery_id: int, abandoned_attempt: int | None = None) -
         # left running so the retry releases it at once.
         with contextlib.suppress(Exception):
             connection.close()
-        countdown = random.uniform(0.5, 1.0) * min(
+        countdown = random.uniform(0.5, 1.0) * min(  # noqa: S311 - jitter, not a secret
             settings.EVENTBUS_DB_RETRY_CAP, settings.EVENTBUS_DB_RETRY_BASE * 2**self.request.retries
         )
         logger.warning("delivery_id=%s: %s; retrying in %.1fs", delivery_id, exc, countdown)
@@ -54,7 +55,7 @@ def run_delivery(self, delivery_id: int, abandoned_attempt: int | None = None) -
         context.clear()
 
 
-def _header(request, name: str):
+def _header(request: Any, name: str) -> Any:
     value = getattr(request, name, None)
     if value is None and isinstance(getattr(request, "headers", None), dict):
         value = request.headers.get(name)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +19,11 @@ from pizzeria.integrations import circuit
 from pizzeria.integrations.catalogue import contact_field_names, public_event_types
 from pizzeria.integrations.models import InboundCloudEvent, WebhookSubscription
 from pizzeria.integrations.secrets import secret_generate
-from pizzeria.integrations.services import subscription_activate, subscription_deactivate, subscription_rotate_secret
+from pizzeria.integrations.services import (
+    subscription_activate,
+    subscription_deactivate,
+    subscription_rotate_secret,
+)
 
 
 class WebhookSubscriptionForm(forms.ModelForm):
@@ -35,10 +41,10 @@ class WebhookSubscriptionForm(forms.ModelForm):
         model = WebhookSubscription
         fields = ("name", "url", "content_mode", "event_types", "contact_fields")
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["event_types"].choices = [(t, t) for t in public_event_types()]
-        self.fields["contact_fields"].choices = [(f, f) for f in contact_field_names()]
+        cast(forms.ChoiceField, self.fields["event_types"]).choices = [(t, t) for t in public_event_types()]
+        cast(forms.ChoiceField, self.fields["contact_fields"]).choices = [(f, f) for f in contact_field_names()]
 
 
 @admin.register(WebhookSubscription)
@@ -57,7 +63,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     )
     actions = ["rotate_secret", "deactivate", "activate", "close_circuit"]
 
-    def get_fieldsets(self, request: HttpRequest, obj=None):
+    def get_fieldsets(self, request: HttpRequest, obj: WebhookSubscription | None = None) -> Any:
         main = ("name", "url", "content_mode", "event_types", "contact_fields")
         if obj is None:
             return [(None, {"fields": main, "description": "A signing secret is generated and shown once after saving."})]
@@ -91,19 +97,23 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, sub.handler_name)
 
     # --- the secret, shown once -------------------------------------------------------------
-    def save_model(self, request: HttpRequest, obj: WebhookSubscription, form, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: WebhookSubscription, form: Any, change: bool) -> None:
         if not change:
             secret = secret_generate()
             obj.secret_set(secret)
-            request._webhook_secrets = [(obj, secret)]
+            request._webhook_secrets = [(obj, secret)]  # type: ignore[attr-defined]  # for response_add, this request only
         super().save_model(request, obj, form, change)
 
-    def response_add(self, request: HttpRequest, obj: WebhookSubscription, post_url_continue=None):
+    def response_add(
+        self, request: HttpRequest, obj: WebhookSubscription, post_url_continue: str | None = None
+    ) -> HttpResponse:
         # Rendered straight into this response: the secret is never put in a message, the
         # session or a cookie, and no later page can show it again.
         return self._show_secrets(request, getattr(request, "_webhook_secrets", []), "created")
 
-    def _show_secrets(self, request: HttpRequest, pairs, verb: str) -> TemplateResponse:
+    def _show_secrets(
+        self, request: HttpRequest, pairs: list[tuple[WebhookSubscription, str]], verb: str
+    ) -> TemplateResponse:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -121,7 +131,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         return request.user.has_perm("integrations.change_webhooksubscription")
 
     @admin.action(description="Rotate the signing secret (old one keeps signing during the overlap)", permissions=["operate"])
-    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]):
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> TemplateResponse:
         pairs = []
         for sub in queryset:
             pairs.append((sub, subscription_rotate_secret(subscription=sub, actor=request.user.get_username())))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from pizzeria.integrations.secrets import PREFIX
 
 
 @register(Tags.security, deploy=True)
-def integrations_deploy_check(app_configs=None, **kwargs) -> list:
-    problems = []
+def integrations_deploy_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    problems: list[CheckMessage] = []
     if settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS:
         problems.append(Warning(
             "WEBHOOKS_ALLOW_PRIVATE_TARGETS is on: webhook subscriptions may target internal addresses (SSRF).",

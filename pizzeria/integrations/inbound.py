@@ -14,7 +14,7 @@ import json
 import logging
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 from django.db import IntegrityError, transaction
@@ -96,6 +96,7 @@ def cloudevent_receive(*, body: bytes, headers: dict[str, str], secret: str) -> 
     problem = schema_errors(validator_for(schema), data)
     if problem is not None:
         return _error(400, "invalid_data", f"The data does not match the {event_type} schema {problem}")
+    payment = cast(dict[str, Any], data)  # the schema above requires an object
     fingerprint = hashlib.sha256(json.dumps([event_type, data], sort_keys=True).encode()).hexdigest()
     seen = InboundCloudEvent.objects.filter(source=source, event_id=event_id).first()
     if seen is not None:
@@ -105,9 +106,9 @@ def cloudevent_receive(*, body: bytes, headers: dict[str, str], secret: str) -> 
             # Claim (source, id) first: a concurrent copy of this event waits on the unique index
             # until this one commits, then answers as a duplicate instead of "already paid".
             seen = InboundCloudEvent.objects.create(
-                source=source, event_id=event_id, type=event_type, body_sha256=fingerprint, order_id=data["order_id"],
+                source=source, event_id=event_id, type=event_type, body_sha256=fingerprint, order_id=payment["order_id"],
             )
-            outcome = _payment_processed(data, source=source)
+            outcome = _payment_processed(payment, source=source)
             if outcome.status != 200:
                 raise _Refused(outcome)  # roll the claim back: a corrected retry may use the id
             seen.result = outcome.body

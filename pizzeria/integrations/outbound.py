@@ -107,7 +107,7 @@ def target_check(url: str, *, resolve: bool = True) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise socket.gaierror(f"{host} does not resolve: {exc}") from exc
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))  # str: an IP address (never int here)
     for address in addresses:
         # Every address must pass: a name with one public and one private address is refused.
         reason = _address_refusal(ipaddress.ip_address(address.split("%")[0]))
@@ -127,6 +127,7 @@ def post(url: str, *, body: bytes, headers: dict[str, str], deadline: float, max
     https = parts.scheme.lower() == "https"
     port = parts.port or (443 if https else 80)
     remaining = max(deadline - (time.monotonic() - started), 0.001)
+    conn: HTTPConnection
     if https:
         conn = HTTPSConnection(
             address, port, timeout=remaining, server_hostname=parts.hostname, assert_hostname=parts.hostname,

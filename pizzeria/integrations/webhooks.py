@@ -37,9 +37,15 @@ class SubscriptionGone(PermanentError):
     """The receiver answered 410 Gone: it wants no more events."""
 
 
-def _failure(cls: type[Exception], message: str, *, breaker: str, detail: dict, retry_after: float | None = None):
-    exc = cls(message, detail=detail, retry_after=retry_after) if cls is TransientError else cls(message, detail=detail)
-    exc.breaker = breaker
+def _failure(
+    cls: type[PermanentError | TransientError], message: str, *, breaker: str, detail: dict,
+    retry_after: float | None = None,
+) -> PermanentError | TransientError:
+    exc = (
+        TransientError(message, detail=detail, retry_after=retry_after)
+        if cls is TransientError else cls(message, detail=detail)
+    )
+    exc.breaker = breaker  # type: ignore[union-attr]  # read back by webhook_failed
     return exc
 
 
@@ -68,7 +74,7 @@ def retry_after_seconds(value: str | None, *, now: dt.datetime) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return max((when - now).total_seconds(), 0.0)
 
 

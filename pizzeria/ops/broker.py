@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from kombu.connection import ConnectionPool
 
 logger = logging.getLogger(__name__)
 
@@ -21,20 +25,21 @@ def queue_depths(queues: tuple[str, ...] | None = None) -> dict[str, QueueDepth]
 
     queues = queues or QUEUES
     try:
-        with app.pool.acquire(block=True, timeout=2) as conn:
+        pool = cast("ConnectionPool", app.pool)  # celery-types say ProducerPool; it is kombu's ConnectionPool
+        with pool.acquire(block=True, timeout=2) as conn:
             if conn.transport.driver_type == "amqp":
                 return {q: _amqp_depth(conn, q) for q in queues}
             client = conn.default_channel.client
             pipe = client.pipeline(transaction=False)
             for q in queues:
                 pipe.llen(q)
-            return {q: QueueDepth(q, int(n), None) for q, n in zip(queues, pipe.execute())}
+            return {q: QueueDepth(q, int(n), None) for q, n in zip(queues, pipe.execute(), strict=True)}
     except Exception:
         logger.warning("Could not read queue depths from the broker", exc_info=True)
         return None
 
 
-def _amqp_depth(conn, queue: str) -> QueueDepth:
+def _amqp_depth(conn: Any, queue: str) -> QueueDepth:
     channel = conn.channel()  # a missing queue closes the channel it was asked on
     try:
         _, messages, consumers = channel.queue_declare(queue=queue, passive=True)
@@ -46,5 +51,5 @@ def _amqp_depth(conn, queue: str) -> QueueDepth:
     finally:
         try:
             channel.close()
-        except Exception:
+        except Exception:  # noqa: S110 - closing is best effort; the answer is already in hand
             pass

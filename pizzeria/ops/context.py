@@ -8,7 +8,10 @@ worker binds it again, so one id ties the API's lines to every delivery the requ
 from __future__ import annotations
 
 import contextvars
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pizzeria.eventbus.claims import Claim
 
 FIELDS = ("request_id", "event_id", "delivery_id", "handler", "attempt", "order_id", "task_id")
 
@@ -33,7 +36,7 @@ def clear() -> None:
     _current.set(None)
 
 
-def bind_claim(claim) -> None:
+def bind_claim(claim: Claim) -> None:
     """The fields of a claimed delivery (called by eventbus.delivery once the claim succeeded)."""
     payload = claim.payload if isinstance(claim.payload, dict) else {}
     bind(

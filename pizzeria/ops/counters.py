@@ -18,8 +18,12 @@ import os
 import threading
 import time
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    import redis
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +55,10 @@ def key(name: str) -> str:
     return f"{settings.CACHES['default']['KEY_PREFIX']}:metrics:{name}"
 
 
-def _client():
+def _client() -> redis.Redis:
     from django.core.cache import cache
 
-    return cache._cache.get_client(write=True)
+    return cache._cache.get_client(write=True)  # type: ignore[attr-defined]  # Django's RedisCache client
 
 
 def _add(increments: list[tuple[str, str, float]]) -> None:
@@ -139,12 +143,12 @@ def read() -> dict[str, dict[str, str]] | None:
     except Exception:
         logger.warning("Could not read metrics from Redis", exc_info=True)
         return None
-    out = {name: {_s(k): _s(v) for k, v in h.items()} for name, h in zip(names, hashes)}
+    out = {name: {_s(k): _s(v) for k, v in h.items()} for name, h in zip(names, hashes, strict=True)}
     out["orders_placed_total"] = {"": _s(orders) if orders is not None else "0"}
     return out
 
 
-def _s(value) -> str:
+def _s(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 

@@ -13,8 +13,11 @@ per queue on RabbitMQ (one pipelined round trip on Redis).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.metrics_core import Metric
 
 from pizzeria.ops import counters
 from pizzeria.ops.broker import queue_depths
@@ -22,7 +25,7 @@ from pizzeria.ops.stats import backlog_by_queue, open_by_handler
 
 
 class OpsCollector:
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         now = timezone.now()
         yield from self._counters()
         opened = open_by_handler(now)
@@ -87,7 +90,7 @@ class OpsCollector:
         yield backlog
         yield due_age
 
-    def _counters(self):
+    def _counters(self) -> Iterator[Metric]:
         raw = counters.read()
         if raw is None:
             return

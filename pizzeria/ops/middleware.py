@@ -4,15 +4,18 @@ django-prometheus: its in-process registry would count one gunicorn worker per s
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
 
 from pizzeria.ops import counters
 
 
 class RequestMetricsMiddleware:
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.monotonic()
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)

@@ -7,6 +7,7 @@ failure group needs eventbus.change_delivery, like the dead-letter actions.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 from django.conf import settings
 from django.contrib import messages
@@ -44,7 +45,7 @@ class HandlerRow:
     dead_url: str
 
 
-def screen_data(now=None) -> dict:
+def screen_data(now: dt.datetime | None = None) -> dict:
     from pizzeria.celery import QUEUES
 
     now = now or timezone.now()

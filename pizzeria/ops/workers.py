@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from django.core.cache import cache
 
@@ -33,15 +34,16 @@ def workers_online() -> list[dict] | None:
         return None
     result = []
     for name in sorted(set(stats) | set(queues) | set(active)):
-        pool = (stats.get(name) or {}).get("pool") or {}
+        worker_stats: Any = stats.get(name) or {}  # a broadcast reply: JSON as the worker sent it
+        pool_stats = worker_stats.get("pool") or {}
         result.append({
             "name": name,
             "queues": sorted(q.get("name", "") for q in queues.get(name) or []),
-            "concurrency": pool.get("max-concurrency"),
+            "concurrency": pool_stats.get("max-concurrency"),
             "active": len(active.get(name) or []),
         })
     try:
         cache.set(CACHE_KEY, result, CACHE_SECONDS)
-    except Exception:
+    except Exception:  # noqa: S110 - the cache only saves the next look a broadcast; the answer stands
         pass
     return result

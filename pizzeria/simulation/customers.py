@@ -11,6 +11,7 @@ import random
 import threading
 import time
 import uuid
+from typing import Any
 
 import requests
 
@@ -45,7 +46,9 @@ class Api:
             self._local.session = requests.Session()
         return self._local.session
 
-    def call(self, method: str, path: str, *, token: str = "", json=None, headers=None) -> tuple[int, dict]:
+    def call(
+        self, method: str, path: str, *, token: str = "", json: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict]:
         headers = {**(headers or {}), **({"Authorization": f"Token {token}"} if token else {})}
         last = ""
         for attempt in range(self.attempts):

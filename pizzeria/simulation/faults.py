@@ -74,15 +74,16 @@ class FaultyProviders:
         active: dict = {}
         for _ in range(2):  # a busy worker may miss one round of replies
             active.update(app.control.inspect(timeout=1.0).active_queues() or {})
+        ours = self.worker.name if self.worker is not None else None
         self.paused = [
             name for name, queues in active.items()
-            if name != self.worker.name and any(q["name"] == QUEUE for q in queues)
+            if name != ours and any(q["name"] == QUEUE for q in queues)
         ]
         if self.paused:
             app.control.cancel_consumer(QUEUE, destination=self.paused, reply=True, timeout=2.0)
             logger.info("Simulation: paused the %s queue on %s", QUEUE, ", ".join(self.paused))
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.paused:
             app.control.add_consumer(QUEUE, destination=self.paused, reply=True, timeout=2.0)
             self.paused = []

@@ -10,6 +10,7 @@ import collections
 import dataclasses
 import datetime as dt
 import time
+from typing import TYPE_CHECKING
 
 from django.db.models import Count
 from rich.table import Table
@@ -18,6 +19,9 @@ from analytics.selectors import percentile
 from notifications.models import Notification
 from orders.models import Order
 from pizzeria.eventbus.models import Delivery
+
+if TYPE_CHECKING:
+    from pizzeria.simulation.providerstub import ProviderStub
 
 S = Order.Status
 ORDER_COLUMNS = [("waiting", (S.PLACED, S.PAID)), ("cooking", (S.COOKING,)), ("ready", (S.READY,)),
@@ -74,7 +78,9 @@ class Rates:
         return (snap.placed - first.placed) / elapsed, (done(snap) - done(first)) / elapsed
 
 
-def live_table(snap: Snapshot, *, rates: tuple[float, float], elapsed: float, stub=None) -> Table:
+def live_table(
+    snap: Snapshot, *, rates: tuple[float, float], elapsed: float, stub: ProviderStub | None = None
+) -> Table:
     orders = Table(title=f"Mario's Pizzeria — simulation, {elapsed:.0f} s", title_justify="left")
     orders.add_column("orders placed")
     for name, _ in ORDER_COLUMNS:
@@ -101,7 +107,7 @@ def sent_count(by_status: dict[str, int]) -> int:
     return sum(by_status.get(s, 0) for s in ("sent", "delivered", "logged"))
 
 
-def _failed(stub) -> int:
+def _failed(stub: ProviderStub) -> int:
     return sum(1 for r in list(stub.requests) if r.get("status", 0) >= 500)
 
 

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import defaultdict, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs
 
 
@@ -36,7 +37,7 @@ class ProviderStub:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> ProviderStub:
         self.thread.start()
@@ -51,7 +52,7 @@ class ProviderStub:
             self.requests.clear()
             self._scripts.clear()
 
-    def script(self, provider: str, *responses) -> None:
+    def script(self, provider: str, *responses: Any) -> None:
         with self._lock:
             self._scripts[provider].extend(responses)
 
@@ -63,7 +64,7 @@ class ProviderStub:
         with self._lock:
             return [r for r in self.requests if r.get("message_id")]
 
-    def _next(self, provider: str):
+    def _next(self, provider: str) -> Any:
         with self._lock:
             if self._scripts[provider]:
                 return self._scripts[provider].popleft()
@@ -71,11 +72,11 @@ class ProviderStub:
                 return (503, None)  # what an overloaded provider says: the client retries later
             return None
 
-    def _handler_class(self):
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # keep test output quiet
+            def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
 
             def do_POST(self) -> None:
@@ -95,8 +96,10 @@ class ProviderStub:
                 status, payload = scripted if scripted else (None, None)
                 self._answer(provider, status, payload, body, record)
 
-            def _answer(self, provider: str, status: int | None, payload, request_body, record: dict) -> None:
-                headers = {}
+            def _answer(
+                self, provider: str, status: int | None, payload: Any, request_body: dict, record: dict
+            ) -> None:
+                headers: dict[str, str] = {}
                 if provider == "twilio":
                     status = status or 201
                     if payload is None and status < 300:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 import logging
 import math
@@ -13,6 +14,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils import timezone
@@ -23,6 +25,12 @@ from pizzeria.simulation.customers import ADDRESSES, CANCEL_REASONS, Api, ApiErr
 from pizzeria.simulation.faults import FaultyProviders
 from pizzeria.simulation.progress import Rates, Summary, live_table, quantiles, sent_count, snapshot
 from pizzeria.simulation.staff import Staff
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.live import Live
+
+    from pizzeria.simulation.providerstub import ProviderStub
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +56,14 @@ def customers_needed(rate: float) -> int:
     limit = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get("order_place")
     if not limit:
         return 3
-    count, seconds = SimpleRateThrottle.parse_rate(None, limit)  # self is unused there
+    count, seconds = SimpleRateThrottle.parse_rate(None, limit)  # type: ignore[arg-type]  # self is unused there
+    if count is None or seconds is None:  # only for a rate of None, excluded above
+        return 3
     return max(3, math.ceil(rate * seconds / count * 1.2))
 
 
 class Simulation:
-    def __init__(self, options: Options, *, console=None) -> None:
+    def __init__(self, options: Options, *, console: Console | None = None) -> None:
         self.o = options
         self.console = console
         self.rng = random.Random(options.seed)
@@ -124,15 +134,17 @@ class Simulation:
         with faults if faults else contextlib.nullcontext():
             placing = threading.Thread(target=self._place_all, args=(customers, menu), daemon=True)
             placing.start()
-            finished = self._drive(since=since, started=started, placing=placing, stub=faults and faults.stub)
+            finished = self._drive(since=since, started=started, placing=placing, stub=faults.stub if faults else None)
             placing.join(timeout=5)
-            summary = self._summary(since=since, started=started, finished=finished, stub=faults and faults.stub)
+            summary = self._summary(since=since, started=started, finished=finished, stub=faults.stub if faults else None)
             if faults and self.o.stub_log:
                 with open(self.o.stub_log, "w") as log:
                     log.writelines(json.dumps(r, default=str) + "\n" for r in list(faults.stub.requests))
         return summary
 
-    def _drive(self, *, since, started, placing: threading.Thread, stub) -> bool:
+    def _drive(
+        self, *, since: dt.datetime, started: float, placing: threading.Thread, stub: ProviderStub | None
+    ) -> bool:
         rates = Rates()
         live = self._live()
         deadline = started + self.o.timeout
@@ -151,18 +163,20 @@ class Simulation:
                     return False
                 time.sleep(self.o.tick)
 
-    def _live(self):
+    def _live(self) -> Live | _NoLive:
         from rich.live import Live
 
         return Live(console=self.console, refresh_per_second=4, transient=False) if self.console else _NoLive()
 
-    def _summary(self, *, since, started, finished: bool, stub) -> Summary:
+    def _summary(
+        self, *, since: dt.datetime, started: float, finished: bool, stub: ProviderStub | None
+    ) -> Summary:
         with self._lock:
             ids = list(self.order_ids)
         snap = snapshot(order_ids=ids, since=since, requested=self.o.orders)
         done = Order.objects.filter(pk__in=ids, status=Order.Status.DELIVERED).values_list("placed_at", "delivered_at")
-        lifecycle = [(b - a).total_seconds() for a, b in done]
-        accepted = stub.accepted() if stub else None
+        lifecycle = [(b - a).total_seconds() for a, b in done if b is not None]  # delivered: never None
+        accepted = stub.accepted() if stub else []
         return Summary(
             requested=self.o.orders,
             placed=len(ids),
@@ -185,11 +199,11 @@ class Simulation:
 class _NoLive:
     """Without a console (tests): nothing to draw."""
 
-    def __enter__(self):
+    def __enter__(self) -> _NoLive:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         pass
 
-    def update(self, renderable) -> None:
+    def update(self, renderable: object) -> None:
         pass

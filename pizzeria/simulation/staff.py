@@ -8,8 +8,11 @@ real seconds one lasts (1.0 by default: an order's whole life takes tens of seco
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import random
+from collections.abc import Callable
+from typing import Any
 
 from django.db import close_old_connections
 from django.utils import timezone
@@ -44,7 +47,7 @@ class Staff:
     def pays_cash(self, order_id: int) -> bool:
         return random.Random(f"{self.seed}:{order_id}:cash").random() < self.cash_share
 
-    def _age(self, since) -> float:
+    def _age(self, since: dt.datetime | None) -> float:
         return (timezone.now() - since).total_seconds() if since else 0.0
 
     def take_payment(self, *, order_id: int, method: str) -> None:
@@ -83,7 +86,7 @@ class Staff:
             self.take_payment(order_id=order_id, method="cash")
         self._act(kitchen_services.dispatch_mark_delivered, order_id=order_id, actor=self.driver)
 
-    def _act(self, service, **kwargs) -> None:
+    def _act(self, service: Callable[..., object], **kwargs: Any) -> None:
         try:
             service(**kwargs)
             self.actions += 1

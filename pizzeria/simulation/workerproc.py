@@ -15,6 +15,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from pizzeria.celery import QUEUES, app
 
@@ -57,7 +58,7 @@ class WorkerProcess:
         return cmd
 
     def start(self, *, timeout: float = 30.0) -> WorkerProcess:
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - the worker's stdout until stop() closes it
         self.proc = subprocess.Popen(
             self.command,
             cwd=ROOT,
@@ -73,11 +74,21 @@ class WorkerProcess:
             raise
         return self
 
+    @property
+    def _started(self) -> subprocess.Popen:
+        if self.proc is None:
+            raise RuntimeError(f"Worker {self.name} was never started")
+        return self.proc
+
+    @property
+    def pid(self) -> int:
+        return self._started.pid
+
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Worker exited with {self.proc.returncode}:\n{self.log_tail()}")
+            if self._started.poll() is not None:
+                raise RuntimeError(f"Worker exited with {self._started.returncode}:\n{self.log_tail()}")
             if app.control.ping(destination=[self.name], timeout=0.5):
                 return
         raise RuntimeError(f"Worker did not answer within {timeout}s:\n{self.log_tail()}")
@@ -85,7 +96,7 @@ class WorkerProcess:
     def pool_pids(self) -> list[int]:
         import psutil
 
-        return [c.pid for c in psutil.Process(self.proc.pid).children()]
+        return [c.pid for c in psutil.Process(self._started.pid).children()]
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -113,7 +124,7 @@ class WorkerProcess:
         import psutil
 
         try:
-            return psutil.Process(self.proc.pid).children(recursive=True)
+            return psutil.Process(self._started.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             return []
 
@@ -145,16 +156,16 @@ def queues_purge(*, extra_patterns: tuple[str, ...] = ()) -> None:
     the consumer's channel closes)."""
     with app.connection_for_write() as conn:
         if conn.transport.driver_type == "amqp":
-            channel = conn.default_channel
+            channel: Any = conn.default_channel  # a kombu channel of the amqp transport
             for queue in app.amqp.queues.values():
                 queue.bind(channel).declare()  # a first run finds them missing
                 channel.queue_purge(queue.name)
             return
-        client = conn.default_channel.client
+        client = conn.default_channel.client  # type: ignore[attr-defined]  # the Redis transport's channel
         keys: list = []
-        for queue in QUEUES:
-            keys.append(queue)
-            keys.extend(client.scan_iter(match=f"{queue}\x06\x16*"))  # priority sub-queues
+        for name in QUEUES:
+            keys.append(name)
+            keys.extend(client.scan_iter(match=f"{name}\x06\x16*"))  # priority sub-queues
         for pattern in extra_patterns:
             keys.extend(client.scan_iter(match=pattern))
         client.delete(*keys, "unacked", "unacked_index", "unacked_mutex")

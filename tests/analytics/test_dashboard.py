@@ -17,9 +17,9 @@ from analytics.models import DailyRollup, OrderFact
 from analytics.selectors import percentile
 from orders import services
 from pizzeria.eventbus.models import Delivery
-from tests.capture import capture_events
 from tests.analytics.test_handlers import ANALYTICS
-from tests.factories import advance_order, make_menu, make_order, make_staff, make_user
+from tests.capture import capture_events
+from tests.factories import advance_order, make_menu, make_order, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -146,8 +146,10 @@ def test_orders_per_hour_of_the_chosen_day(client, manager):
 
 def test_top_pizzas_and_toppings_count_pizzas_sold_not_cancelled(client, manager):
     menu = make_menu()
-    pick = lambda name, toppings, qty: {"pizza": menu["pizzas"][name].pk, "size": "medium",  # noqa: E731
-                                        "toppings": toppings, "quantity": qty}
+
+    def pick(name, toppings, qty):
+        return {"pizza": menu["pizzas"][name].pk, "size": "medium", "toppings": toppings, "quantity": qty}
+
     with capture_events(only=ANALYTICS):
         make_order(items=[pick("Diavola", ["olives"], 3), pick("Margherita", [], 1)])
         make_order(items=[pick("Margherita", ["olives", "mushrooms"], 1)])

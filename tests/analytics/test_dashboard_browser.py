@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from analytics.models import OrderFact
 from orders import services
-from tests.capture import capture_events
 from tests.analytics.test_handlers import ANALYTICS
-from tests.browser import browser, needs_chromium, screenshot  # noqa: F401  (fixture)
+from tests.browser import needs_chromium, screenshot
+from tests.capture import capture_events
 from tests.factories import advance_order, make_menu, make_order, make_user
 
 pytestmark = [pytest.mark.browser, needs_chromium, pytest.mark.django_db(transaction=True)]
@@ -23,10 +23,12 @@ PASSWORD = "pw-123456-xyz"
 @pytest.fixture
 def seeded_orders():
     menu = make_menu()
-    line = lambda name, qty, toppings=(): {"pizza": menu["pizzas"][name].pk, "size": "large",  # noqa: E731
-                                           "toppings": list(toppings), "quantity": qty}
+
+    def line(name, qty, toppings=()):
+        return {"pizza": menu["pizzas"][name].pk, "size": "large", "toppings": list(toppings), "quantity": qty}
+
     with capture_events(only=ANALYTICS):
-        for n in range(3):
+        for _ in range(3):
             advance_order(make_order(items=[line("Diavola", 2, ["olives"])]), "delivered")
         advance_order(make_order(items=[line("Margherita", 1)]), "delivered")
         services.order_cancel(order_id=make_order(status="paid").pk, actor="staff", reason="Ordered twice")

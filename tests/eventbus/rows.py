@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.utils import timezone
 
@@ -13,7 +14,7 @@ from tests.testapp.handlers import PROBE_A
 
 def outbox_event(*, behaviour: str = "ok", event_type: str | None = None, **fields) -> OutboxEvent:
     event = ProbeHappened(behaviour=behaviour, aggregate_type="probe", aggregate_id="1", aggregate_version=1)
-    values = dict(
+    values: dict[str, Any] = dict(
         event_id=event.event_id,
         type=event_type or event.type,
         aggregate_type=event.aggregate_type,
@@ -35,7 +36,7 @@ def delivery(*, event: OutboxEvent | None = None, handler: str = PROBE_A, **fiel
 def dead(*, handler: str = PROBE_A, attempts: int = 4, error_class: str = "PermanentError", **fields) -> Delivery:
     """A dead delivery with its failed attempt log."""
     now = timezone.now()
-    values = dict(
+    values: dict[str, Any] = dict(
         status=Delivery.Status.DEAD,
         attempts=attempts,
         finished_at=now,

@@ -9,6 +9,7 @@ than the sweeper.
 """
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -44,7 +45,7 @@ def one_published_delivery():
 def _take_and_die(connection: Connection, queue: str) -> tuple[int, bool]:
     """A worker takes the message (late ack: not acknowledged yet) and is SIGKILLed: no ack, no
     restore at shutdown. Returns the delivery id it carried and whether Redis kept a copy."""
-    channel = connection.channel()
+    channel: Any = connection.channel()  # the Redis transport's channel (unacked_key, do_restore)
     message = Queue(queue, channel=channel).get(no_ack=False)
     assert message is not None
     kept = bool(redis_client(settings.CELERY_BROKER_URL).hlen(channel.unacked_key))

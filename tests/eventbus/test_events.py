@@ -5,6 +5,7 @@ import json
 import uuid
 import zoneinfo
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ from tests.testapp.events import ProbeHappened
 
 ROME = zoneinfo.ZoneInfo("Europe/Rome")
 WHEN = dt.datetime(2025, 3, 30, 19, 59, 59, 123456, tzinfo=ROME)  # summer time, +02:00
-ENVELOPE = dict(
+ENVELOPE: dict[str, Any] = dict(
     event_id=uuid.UUID("0b8f3c1e-2a6b-4c4e-9d6f-1f2a3b4c5d6e"),
     occurred_at=WHEN,
     aggregate_type="order",
@@ -39,7 +40,7 @@ def round_trip(event: DomainEvent) -> DomainEvent:
 
 
 def order_placed(**overrides) -> OrderPlaced:
-    fields = dict(
+    fields: dict[str, Any] = dict(
         ENVELOPE,
         order_id=42,
         customer_id=7,
@@ -55,7 +56,7 @@ def order_placed(**overrides) -> OrderPlaced:
         fulfilment="delivery",
         delivery_address="Via Roma 1, Milano",
         estimated_delivery_time=WHEN + dt.timedelta(minutes=45),
-        estimated_ready_time=dt.datetime(2025, 3, 30, 0, 30, tzinfo=dt.timezone.utc),
+        estimated_ready_time=dt.datetime(2025, 3, 30, 0, 30, tzinfo=dt.UTC),
     )
     fields.update(overrides)
     return OrderPlaced(**fields)

@@ -31,10 +31,12 @@ def no_delivery_in_flight(worker, *, queue: str) -> bool:
     """Nothing waiting in `queue`, and no delivery running in or reserved by the worker."""
     depths = queue_depths((queue,))
     inspect = app.control.inspect(destination=[worker.name], timeout=1)
-    held = [inspect.active(), inspect.reserved()]
-    if depths is None or depths[queue].messages or None in held:
+    active, reserved = inspect.active(), inspect.reserved()
+    if depths is None or depths[queue].messages or active is None or reserved is None:
         return False
-    return not any(task["name"] == "eventbus.run_delivery" for replies in held for tasks in replies.values() for task in tasks)
+    return not any(
+        task["name"] == "eventbus.run_delivery" for replies in (active, reserved) for tasks in replies.values() for task in tasks
+    )
 
 
 def test_worker_killed_mid_handler_completes_once_after_lease(worker):

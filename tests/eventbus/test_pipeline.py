@@ -1,12 +1,22 @@
 """The pipeline end to end through a real worker subprocess, real broker, real database."""
 
+from itertools import pairwise
 
 import pytest
 from django.db import transaction
 
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
 from pizzeria.eventbus.tasks import run_delivery
-from tests.eventbus.probes import PROBE_A, PROBE_B, delivery, emit, key, redis_client, side_effects, wait_status
+from tests.eventbus.probes import (
+    PROBE_A,
+    PROBE_B,
+    delivery,
+    emit,
+    key,
+    redis_client,
+    side_effects,
+    wait_status,
+)
 from tests.testapp.events import ProbeHappened
 from tests.testapp.models import Probe
 
@@ -42,7 +52,7 @@ def test_transient_failures_retry_with_backoff_then_succeed(worker):
     assert attempts[0].error_class == "pizzeria.eventbus.errors.TransientError"
     assert "scripted transient failure 1" in attempts[0].traceback
     # Backoff respected: each retry was scheduled within the policy and none started early.
-    for failed, following in zip(attempts, attempts[1:]):
+    for failed, following in pairwise(attempts):
         delay = (failed.retry_at - failed.started_at).total_seconds()
         assert 0 <= delay <= 0.1 * 2 ** (failed.number - 1) + failed.duration_ms / 1000 + 0.05
         assert following.started_at >= failed.retry_at

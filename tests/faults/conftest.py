@@ -31,6 +31,7 @@ def recovery(request):
             self.started = time.monotonic()
 
         def stop(self) -> float:
+            assert self.started is not None, "stop() before start()"
             self.seconds = time.monotonic() - self.started
             return self.seconds
 

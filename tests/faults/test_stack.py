@@ -22,7 +22,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-import redis
 from supervisor.xmlrpc import SupervisorTransport
 
 from notifications.models import Notification
@@ -32,7 +31,13 @@ from pizzeria.eventbus.models import Delivery
 from tests.factories import make_customer, make_menu, make_order
 from tests.faults.conftest import wait_all_succeeded
 from tests.worker import (
-    BROKER_IS_REDIS, app_broker, free_port, private_redis, redis_broker_only, wait_until, worker_database_url,
+    BROKER_IS_REDIS,
+    app_broker,
+    free_port,
+    private_redis,
+    redis_broker_only,
+    wait_until,
+    worker_database_url,
 )
 
 pytestmark = [pytest.mark.worker, pytest.mark.faults]
@@ -50,7 +55,7 @@ class Stack:
         self.config.write_text(supervisord_config(procfile_entries(), run_dir=tmp))
         # Append mode: supervisord opens /dev/stdout again for each program (O_APPEND); a plain "wb"
         # here made its own lines overwrite theirs at a stale offset.
-        self.log = open(tmp / "stack.log", "ab")
+        self.log = open(tmp / "stack.log", "ab")  # noqa: SIM115 - the stack's stdout; the fixture closes it
         env = {
             **os.environ,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
@@ -72,7 +77,8 @@ class Stack:
         rpc = xmlrpc.client.ServerProxy(
             "http://127.0.0.1", transport=SupervisorTransport(None, None, f"unix://{self.tmp / 'supervisor.sock'}")
         )
-        return {p["name"]: p for p in rpc.supervisor.getAllProcessInfo()}
+        infos: list[dict] = rpc.supervisor.getAllProcessInfo()  # type: ignore[assignment]  # XML-RPC: untyped
+        return {p["name"]: p for p in infos}
 
     def pids(self) -> dict[str, int]:
         return {name: p["pid"] for name, p in self.processes().items()}
@@ -93,7 +99,7 @@ class Stack:
     def workers_answer(self) -> bool:
         from pizzeria.celery import app
 
-        replies = app.control.ping(timeout=1)
+        replies = app.control.ping(timeout=1) or []
         return len(replies) >= len(POOLS)
 
     def wait_ready(self) -> None:

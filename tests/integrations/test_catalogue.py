@@ -18,9 +18,9 @@ from pizzeria.eventbus.events import DomainEvent, event_class, event_types
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 from pizzeria.eventbus.outbox import outbox_write
 from pizzeria.eventbus.schema import InvalidEventPayload, schema_errors, validator_for
-from tests.capture import capture_events
 from pizzeria.integrations.catalogue import public_data_schema, public_event_classes
 from pizzeria.integrations.events import WebhookCircuitOpened, WebhookSubscriptionDeactivated
+from tests.capture import capture_events
 from tests.factories import advance_order, make_order
 from tests.integrations.helpers import deliveries_of, subscribe
 from tests.testapp.events import ProbeHappened

@@ -3,7 +3,7 @@
 from pizzeria.integrations.checks import integrations_deploy_check
 
 
-def ids(settings_overrides, settings) -> set[str]:
+def ids(settings_overrides, settings) -> set[str | None]:
     for name, value in settings_overrides.items():
         setattr(settings, name, value)
     return {problem.id for problem in integrations_deploy_check()}

@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from notifications.models import Notification
 from pizzeria.eventbus.models import Delivery
-from tests.capture import capture_events
 from pizzeria.integrations.circuit import POSTPONED_CLASS, cooldown
 from pizzeria.integrations.models import WebhookSubscription
+from tests.capture import EventCapture, capture_events
 from tests.factories import make_order
 from tests.integrations.helpers import deliveries_of, reload, run_now, subscribe
 from tests.integrations.receiver import Answer
@@ -17,7 +17,7 @@ from tests.integrations.receiver import Answer
 pytestmark = pytest.mark.django_db
 
 
-def record_orders(n: int) -> list:
+def record_orders(n: int) -> EventCapture:
     with capture_events(run_handlers=False) as captured:
         for _ in range(n):
             make_order()

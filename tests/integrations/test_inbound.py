@@ -13,8 +13,8 @@ from standardwebhooks import Webhook
 
 from orders.events import PaymentProcessed
 from pizzeria.eventbus.models import OutboxEvent
-from tests.capture import capture_events
 from pizzeria.integrations.models import InboundCloudEvent
+from tests.capture import capture_events
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from tests.capture import capture_events
 from pizzeria.integrations import outbound
+from tests.capture import capture_events
 from tests.factories import make_order
 from tests.integrations.helpers import deliveries_of, subscribe
 from tests.integrations.receiver import Answer

@@ -13,11 +13,11 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from notifications.models import Notification
 from orders.events import OrderPlaced
 from pizzeria.eventbus.models import Delivery, OutboxEvent
-from tests.capture import capture_events
+from pizzeria.eventbus.schema import schema_errors, validator_for
 from pizzeria.integrations.catalogue import public_data_schema
 from pizzeria.integrations.events import WebhookSubscriptionDeactivated
 from pizzeria.integrations.services import subscription_deactivate
-from pizzeria.eventbus.schema import schema_errors, validator_for
+from tests.capture import capture_events
 from tests.factories import make_order
 from tests.integrations.helpers import deliveries_of, reload, run_now, subscribe
 from tests.integrations.receiver import Answer

@@ -12,9 +12,9 @@ import urllib.request
 import pytest
 from rest_framework.authtoken.models import Token
 
-from tests.browser import browser, needs_chromium  # noqa: F401  (fixture)
 from pizzeria.simulation.workerproc import queues_purge
-from tests.factories import make_customer, make_role_user, make_user
+from tests.browser import needs_chromium
+from tests.factories import make_customer, make_role_user
 from tests.kitchen.conftest import one_margherita
 from tests.worker import make_worker
 

@@ -64,7 +64,7 @@ def test_ticket_create_is_idempotent(kitchen_menu):
 
 def test_ticket_start_at_capacity_raises_and_starts_nothing(kitchen_menu, settings):
     settings.KITCHEN_CAPACITY = 1
-    first, second = new_ticket(kitchen_menu), new_ticket(kitchen_menu)
+    _first, second = new_ticket(kitchen_menu), new_ticket(kitchen_menu)  # the first takes the one slot
     with pytest.raises(AtCapacity, match="Kitchen at capacity: 1 of 1 tickets cooking"):
         services.ticket_start(ticket_id=second.pk, actor="cook")
     second.refresh_from_db()

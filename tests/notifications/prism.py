@@ -44,15 +44,17 @@ class PrismMock:
         self.proc: subprocess.Popen | None = None
 
     def start(self, *, timeout: float = 30.0) -> PrismMock:
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - Prism's stdout until stop() closes it
         self.proc = subprocess.Popen(
             [str(PRISM_BIN), "mock", "-h", "127.0.0.1", "-p", str(self.port), str(self.spec)],
             cwd=PRISM_DIR, stdout=self._log, stderr=subprocess.STDOUT,
         )
 
+        proc = self.proc
+
         def listening() -> bool:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Prism exited with {self.proc.returncode}:\n{self.log()}")
+            if proc.poll() is not None:
+                raise RuntimeError(f"Prism exited with {proc.returncode}:\n{self.log()}")
             return "is listening on" in self.log()
 
         try:

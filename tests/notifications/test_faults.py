@@ -45,7 +45,7 @@ def test_two_server_errors_then_accepted_sends_once_after_retries(providers, set
     sent = providers.of("twilio")[-1]
     assert sent["body"]["To"] == "+15005550006" and sent["body"]["From"] == "+15005550006"
     assert f"Order #{order.pk}" in sent["body"]["Body"]
-    assert sent["path"] == "/2010-04-01/Accounts/%s/Messages.json" % settings.TWILIO_ACCOUNT_SID
+    assert sent["path"] == f"/2010-04-01/Accounts/{settings.TWILIO_ACCOUNT_SID}/Messages.json"
 
 
 def test_rate_limited_is_retried(providers):

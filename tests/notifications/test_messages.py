@@ -2,6 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 
@@ -10,7 +11,7 @@ from orders.events import OrderCancelled, OrderItemLine, OrderOutForDelivery, Or
 
 
 def placed(**overrides) -> OrderPlaced:
-    fields = dict(
+    fields: dict[str, Any] = dict(
         order_id=42,
         customer_id=1,
         customer_phone="+15005550006",

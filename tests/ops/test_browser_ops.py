@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from pizzeria.celery import QUEUES
-from tests.factories import make_customer, make_order, make_role_user
-from tests.browser import CHROMIUM, browser  # noqa: F401  (browser: the fixture)
 from pizzeria.simulation.workerproc import queues_purge
+from tests.browser import CHROMIUM
+from tests.factories import make_customer, make_order, make_role_user
 from tests.kitchen.test_browser import PASSWORD
 from tests.worker import make_worker
 

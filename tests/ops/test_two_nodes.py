@@ -10,8 +10,7 @@ import pytest
 
 from pizzeria.eventbus.models import DeliveryAttempt
 from pizzeria.simulation.workerproc import queues_purge
-from tests.eventbus.probes import PROBE_A, PROBE_B, side_effects
-from tests.eventbus.probes import emit
+from tests.eventbus.probes import PROBE_A, PROBE_B, emit, side_effects
 from tests.faults.conftest import wait_all_succeeded
 from tests.polling import wait_until
 from tests.worker import make_worker

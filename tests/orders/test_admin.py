@@ -1,3 +1,4 @@
+import io
 import re
 
 import pytest
@@ -97,7 +98,7 @@ def test_staff_without_change_permission_is_refused(client):
 
 
 def test_cook_group_from_seed_can_move_orders(client):
-    call_command("seed", "--no-users", stdout=open("/dev/null", "w"))
+    call_command("seed", "--no-users", stdout=io.StringIO())
     cook = make_staff(username="chef", superuser=False)
     cook.groups.add(Group.objects.get(name="cook"))
     client.force_login(cook)

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from django.test import Client
 
-from tests.browser import browser, needs_chromium, screenshot  # noqa: F401  (fixture)
+from tests.browser import needs_chromium, screenshot
 
 METHODS = ("get", "post", "put", "patch", "delete")
 

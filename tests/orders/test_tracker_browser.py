@@ -7,8 +7,8 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from orders import services
-from tests.browser import browser, needs_chromium, screenshot  # noqa: F401  (fixture)
 from pizzeria.simulation.workerproc import queues_purge
+from tests.browser import needs_chromium, screenshot
 from tests.factories import make_customer, make_menu
 
 pytestmark = [pytest.mark.browser, needs_chromium, pytest.mark.django_db(transaction=True)]

@@ -174,7 +174,7 @@ def product_settings_reads() -> list[tuple[str, int, str, bool]]:
             elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
                   and len(node.args) >= 2 and isinstance(node.args[0], ast.Name) and node.args[0].id == "settings"
                   and isinstance(node.args[1], ast.Constant)):  # fmt: skip
-                reads.append((where, node.lineno, node.args[1].value, len(node.args) > 2))
+                reads.append((where, node.lineno, str(node.args[1].value), len(node.args) > 2))
     return reads
 
 

@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 from notifications.models import Notification
 from orders import services
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
-from tests.capture import capture_events
 from pizzeria.security.privacy import MaskContactsFilter, mask_contact, mask_text
+from tests.capture import capture_events
 from tests.factories import make_customer, make_order
 from tests.notifications.conftest import no_providers, provider_stub, providers, stub  # noqa: F401  (fixtures)
 from tests.notifications.helpers import SMS_CONFIRM

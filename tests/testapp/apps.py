@@ -27,5 +27,5 @@ def _skew_clock_if_asked() -> None:
         return
     import time_machine
 
-    target = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=float(offset))
+    target = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=float(offset))
     time_machine.travel(target, tick=True).start()

@@ -4,6 +4,7 @@ existing ingredients keep their stock; only missing rows are added."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -73,7 +74,7 @@ class Command(BaseCommand):
     help = "Create ingredients, suppliers and recipes for the seeded menu (safe to run repeatedly)."
 
     @transaction.atomic
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         ingredients, new_ingredients = {}, 0
         for name, (unit, on_hand, threshold, reorder, supplier) in INGREDIENTS.items():
             s_name, s_email, s_phone = SUPPLIERS[supplier]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from orders.models import Customer, Pizza, Size, Topping
@@ -82,11 +83,11 @@ def _permissions(rules: dict[str, list[str]]) -> list[Permission]:
 class Command(BaseCommand):
     help = "Create the menu, staff groups and demo users (safe to run repeatedly)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-users", action="store_true", help="Only the menu and the groups.")
 
     @transaction.atomic
-    def handle(self, *args, no_users: bool = False, **options):
+    def handle(self, *args: Any, no_users: bool = False, **options: Any) -> None:
         created = 0
         for name, description, price in PIZZAS:
             created += Pizza.objects.get_or_create(

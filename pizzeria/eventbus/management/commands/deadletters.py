@@ -14,6 +14,7 @@ every dead letter by accident.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
@@ -45,7 +46,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=100, help="rows shown by list (default 100)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    def handle(self, *args, action: str, **options) -> None:
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "groups":
             self._groups()
             return
@@ -102,7 +103,7 @@ class Command(BaseCommand):
             for d in queryset[:limit]
         ]
         widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(COLUMNS)]
-        line = "  ".join("{:<%d}" % w for w in widths)
+        line = "  ".join(f"{{:<{w}}}" for w in widths)
         self.stdout.write(line.format(*COLUMNS))
         self.stdout.write(line.format(*("-" * w for w in widths)))
         for row in rows:

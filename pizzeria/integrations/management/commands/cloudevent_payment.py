@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 import uuid
+from typing import Any
 
 from cloudevents.core.bindings.http import to_binary_event, to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from orders.models import Order
 from pizzeria.integrations.inbound import PAYMENT_PROCESSED
@@ -23,7 +24,7 @@ from pizzeria.integrations.signing import signature_headers
 class Command(BaseCommand):
     help = "Print a curl command that POSTs a signed payment.processed CloudEvent to /cloudevents/."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--order", type=int, required=True)
         parser.add_argument("--amount", help="default: the order's total")
         parser.add_argument("--method", default="card", choices=sorted(Order.PaymentMethod.values))
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--mode", default="structured", choices=["structured", "binary"])
         parser.add_argument("--url", default="http://127.0.0.1:8000/cloudevents/")
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         secret = settings.CLOUDEVENTS_INBOUND_SECRET
         if not secret:
             raise CommandError("CLOUDEVENTS_INBOUND_SECRET is not set")
@@ -53,7 +54,7 @@ class Command(BaseCommand):
         message = (to_binary_event if opts["mode"] == "binary" else to_structured_event)(event)
         headers = {
             **message.headers,
-            **signature_headers(secrets=[secret], msg_id=f"msg_{uuid.uuid4().hex}", timestamp=dt.datetime.now(dt.timezone.utc),
+            **signature_headers(secrets=[secret], msg_id=f"msg_{uuid.uuid4().hex}", timestamp=dt.datetime.now(dt.UTC),
                                 body=message.body),
         }
         parts = ["curl", "-sS", "-XPOST", opts["url"]]

@@ -9,21 +9,22 @@ from __future__ import annotations
 
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from standardwebhooks import Webhook, WebhookVerificationError
 
 
 class Command(BaseCommand):
     help = "Run a local webhook receiver that verifies Standard Webhooks signatures and prints events."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=9001)
         parser.add_argument("--secret", default="", help="the subscription's whsec_ secret (verify when given)")
         parser.add_argument("--status", type=int, default=204, help="answer this status (e.g. 503 to play broken)")
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         webhook = Webhook(opts["secret"]) if opts["secret"] else None
         seen: Counter[str] = Counter()
         out = self.stdout
@@ -58,7 +59,7 @@ class Command(BaseCommand):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, *args) -> None:
+            def log_message(self, *args: Any) -> None:
                 pass
 
         server = ThreadingHTTPServer(("127.0.0.1", opts["port"]), Handler)

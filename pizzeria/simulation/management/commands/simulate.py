@@ -6,15 +6,17 @@ import logging
 import os
 import signal
 import sys
+from types import FrameType
+from typing import Any, NoReturn
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 
 from pizzeria.simulation.customers import ApiError
 from pizzeria.simulation.runner import Options, Simulation
 
 
-def _stop(signum, frame):
+def _stop(signum: int, frame: FrameType | None) -> NoReturn:
     # Unwind like Ctrl-C, so the stack's notifications consumers are given back and our worker stops.
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -40,7 +42,7 @@ class Command(BaseCommand):
         "fail; a live display, then a summary table. Run it against a running stack (`make run`)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--orders", type=int, required=True, help="How many orders to place.")
         parser.add_argument("--rate", type=_positive, default=1.0, help="Orders per second (default 1).")
         parser.add_argument("--customers", type=int, default=None,
@@ -62,7 +64,7 @@ class Command(BaseCommand):
                             help="Write every call the fault stub saw to this file (JSON lines), to compare with "
                                  "Admin → Notifications.")
 
-    def handle(self, *args, **o):
+    def handle(self, *args: Any, **o: Any) -> None:
         if o["orders"] < 1:
             raise CommandError("--orders must be at least 1")
         if o["customers"] is not None and o["customers"] < 1:
@@ -77,7 +79,7 @@ class Command(BaseCommand):
             # INFO lines from the services and the bus would scroll the live display away.
             root.setLevel(logging.WARNING)
         previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
-        console = Console(file=self.stdout._out if hasattr(self.stdout, "_out") else sys.stdout)
+        console = Console(file=getattr(self.stdout, "_out", sys.stdout))  # the command's stream (call_command(stdout=...))
         try:
             summary = Simulation(options, console=console).run()
         except ApiError as exc:
