@@ -8,9 +8,10 @@ from `transport.client.hostname` and raises
 `AttributeError: 'NoneType' object has no attribute 'hostname'`. Celery treats that as an
 unrecoverable error and the worker exits with status 1.
 
-The workers now run the Redis transport without ack emulation (CELERY_REDIS_ACK_EMULATION,
-default off: settings/base.py), which takes kombu's in-memory QoS and never reaches this method;
-the fix stays for deployments that switch it back on.
+Only the Redis transport's ack emulation reaches this method. The workers run without it
+(CELERY_REDIS_ACK_EMULATION, default off: settings/base.py), taking kombu's in-memory QoS, so the
+patch is installed only when it is switched on (pizzeria.celery, once the configuration is read):
+with it off, kombu runs unpatched.
 
 The fix here skips the restore when the transport is already closed. Nothing is lost: each of
 those messages is still in the transport's "unacked" hash in Redis, from where kombu's
@@ -49,8 +50,9 @@ def _restore_unacked(self: Any, client: Any = None) -> Any:  # self: kombu's red
     return original_restore_unacked(self, client)
 
 
-def install() -> bool:
-    if not kombu.__version__.startswith(AFFECTED):  # type: ignore[attr-defined]  # not in kombu's stubs
+def install(*, ack_emulation: bool) -> bool:
+    """Patch kombu's Redis QoS when `ack_emulation` is on and this kombu has the bug; say if it did."""
+    if not ack_emulation or not kombu.__version__.startswith(AFFECTED):  # type: ignore[attr-defined]  # not in kombu's stubs
         return False
     redis_transport.QoS.restore_unacked = _restore_unacked  # type: ignore[method-assign]  # the patch itself
     return True

@@ -82,8 +82,21 @@ def _declare_queues(sender: Celery, **kwargs: Any) -> None:
     sender.conf.task_queues = task_queues(broker_is_amqp())
 
 
+def redis_ack_emulation(conf: Any) -> bool:
+    """Whether the broker is Redis with kombu's ack emulation on (kombu's default when unset)."""
+    if (conf.broker_url or "").split("://", 1)[0] not in ("redis", "rediss", "sentinel"):
+        return False
+    return bool((conf.broker_transport_options or {}).get("ack_emulation", True))
+
+
+@app.on_after_configure.connect
+def _install_brokerfix(sender: Celery, **kwargs: Any) -> None:
+    # Here, not at import: the setting is read once the configuration is (importing this module
+    # must not load Django's settings). Workers read it before their first connection.
+    brokerfix.install(ack_emulation=redis_ack_emulation(sender.conf))
+
+
 app.autodiscover_tasks()
-brokerfix.install()
 
 
 # When the process's previous task ended (prefork: one value per pool process).

@@ -1,6 +1,10 @@
 """The kombu Redis-transport bug that killed workers when Redis died (see pizzeria/brokerfix.py)."""
 
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -42,11 +46,52 @@ def test_the_unpatched_restore_crashes_with_the_upstream_error(channel_holding_a
 
 
 @redis_only
-def test_with_the_workaround_closing_is_clean_and_the_message_stays_restorable(channel_holding_an_unacked_message):
+def test_with_the_workaround_closing_is_clean_and_the_message_stays_restorable(
+    channel_holding_an_unacked_message, monkeypatch
+):
     channel, message, client = channel_holding_an_unacked_message
-    assert type(channel.qos).restore_unacked is brokerfix._restore_unacked  # installed by pizzeria.celery
+    # what install(ack_emulation=True) does (this process runs without ack emulation: unpatched)
+    monkeypatch.setattr(type(channel.qos), "restore_unacked", brokerfix._restore_unacked)
 
     channel.close()  # no AttributeError: the worker would have died here
 
     # the message was not lost: it is still in the unacked hash, where restore_visible finds it
     assert client.hexists(channel.qos.unacked_key, message.delivery_tag)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# A fresh process loads the Celery app as a worker does and says whether kombu is patched.
+PATCHED = """
+import django
+django.setup()
+from kombu.transport.redis import QoS
+from pizzeria import brokerfix
+from pizzeria.celery import app
+app.conf.broker_url  # reading the configuration fires on_after_configure, as in a worker
+print(QoS.restore_unacked is brokerfix._restore_unacked)
+"""
+
+
+def patched_in_a_process(ack_emulation: str) -> bool:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "pizzeria.settings.test", "CELERY_REDIS_ACK_EMULATION": ack_emulation}
+    out = subprocess.run(
+        [sys.executable, "-c", PATCHED], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    return out.stdout.strip().splitlines()[-1] == "True"
+
+
+@redis_only
+def test_the_workaround_is_installed_only_with_ack_emulation_on():
+    assert patched_in_a_process("true") is True
+    assert patched_in_a_process("false") is False  # the default: kombu runs unpatched
+
+
+def test_install_leaves_kombu_alone_without_ack_emulation(monkeypatch):
+    from kombu.transport import redis as redis_transport
+
+    monkeypatch.setattr(redis_transport.QoS, "restore_unacked", brokerfix.original_restore_unacked)
+    assert brokerfix.install(ack_emulation=False) is False
+    assert redis_transport.QoS.restore_unacked is brokerfix.original_restore_unacked
+    assert brokerfix.install(ack_emulation=True) is True
+    assert redis_transport.QoS.restore_unacked is brokerfix._restore_unacked
