@@ -5,17 +5,21 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from amqp import exceptions as amqp_exceptions
 from django.db import connections, transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis import exceptions as redis_exceptions
 
 from pizzeria.eventbus import registry, wire
 from pizzeria.eventbus.events import DomainEvent
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 from pizzeria.eventbus.schema import payload_validate
 from pizzeria.ops import context as log_context
+from pizzeria.ops import counters
 
 logger = logging.getLogger(__name__)
 
@@ -146,8 +150,10 @@ PUBLISH_BATCH = 500  # deliveries per pipelined round trip (the sweeper re-sends
 def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | None = None) -> int:
     """Send one run_delivery message per (delivery_id, handler). Never raises.
 
-    Returns how many were sent. On a broker error the rest are marked not-enqueued so the
-    sweeper picks them up; the caller (often a web request) goes on.
+    Returns how many were sent. On a broker error (BROKER_ERRORS) the rest are marked
+    not-enqueued so the sweeper picks them up; the caller (often a web request) goes on. Any other
+    error of the fast path is logged at ERROR, counted (eventbus_publish_errors_total) and the
+    deliveries go out through apply_async instead.
 
     On Redis the messages of up to PUBLISH_BATCH deliveries go out in one pipelined round trip
     instead of one LPUSH round trip each (an order's five deliveries cost the request one wait on
@@ -157,7 +163,6 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
     through apply_async one by one.
     """
     from pizzeria.celery import app
-    from pizzeria.eventbus.tasks import run_delivery
 
     items = list(items)
     sent = 0
@@ -166,36 +171,93 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
     headers = {"request_id": request_id} if request_id else None
     try:
         with app.producer_or_acquire() as producer:
-            if countdown is None and wire.usable(producer):
-                for start in range(0, len(items), PUBLISH_BATCH):
-                    chunk = items[start : start + PUBLISH_BATCH]
-                    wire.send(
-                        producer,
-                        [(delivery_id, queue_for(name), _task_options(name)) for delivery_id, name in chunk],
-                        headers=headers,
-                    )
-                    sent += len(chunk)
-            else:
-                for delivery_id, handler_name in items:
-                    run_delivery.apply_async(
-                        (delivery_id,),
-                        queue=queue_for(handler_name),
-                        producer=producer,
-                        countdown=countdown,
-                        headers=headers,
-                        **_task_options(handler_name),
-                    )
+            fast = countdown is None and _fast_path_usable(producer, pending=len(items))
+            if fast:
+                try:
+                    for start in range(0, len(items), PUBLISH_BATCH):
+                        chunk = items[start : start + PUBLISH_BATCH]
+                        wire.send(
+                            producer,
+                            [(delivery_id, queue_for(name), _task_options(name)) for delivery_id, name in chunk],
+                            headers=headers,
+                        )
+                        sent += len(chunk)
+                except BROKER_ERRORS:
+                    raise
+                except Exception as exc:
+                    _fast_path_failed(exc, pending=len(items) - sent)
+                    fast = False
+            if not fast:
+                for _ in _apply_async_each(items[sent:], producer=producer, countdown=countdown, headers=headers):
                     sent += 1
-    except Exception:
+    except Exception as exc:
         unsent = [delivery_id for delivery_id, _ in items[sent:]]
-        logger.warning(
-            "Broker unavailable: %s deliveries left to the sweeper (first id %s)",
-            len(unsent),
-            unsent[0] if unsent else None,
-            exc_info=True,
-        )
+        if isinstance(exc, BROKER_ERRORS):
+            logger.warning(
+                "Broker unavailable: %s deliveries left to the sweeper (first id %s)",
+                len(unsent), unsent[0] if unsent else None, exc_info=True,
+            )
+        else:  # not the broker: a bug or an upgrade that broke publishing; the sweeper will meet it too
+            logger.error(
+                "Publishing failed (%s: %s, not a broker error): %s deliveries left to the sweeper (first id %s)",
+                type(exc).__name__, exc, len(unsent), unsent[0] if unsent else None, exc_info=True,
+            )
+            counters.publish_error_recorded(path="apply_async", error=type(exc).__name__)
         _mark_not_enqueued(unsent)
     return sent
+
+
+# What a broker that is down, unreachable or refusing raises: only these leave deliveries to the
+# sweeper. (Not kombu's own Connection.connection_errors: on Redis it lists KeyError and
+# DataError, which are as likely to come from a bug here.)
+BROKER_ERRORS: tuple[type[BaseException], ...] = (
+    KombuOperationalError,
+    OSError,  # ConnectionError, TimeoutError, socket errors
+    redis_exceptions.ConnectionError,  # BusyLoadingError, AuthenticationError too
+    redis_exceptions.TimeoutError,
+    redis_exceptions.ResponseError,  # the server refused the command (OOM, READONLY after a failover)
+    amqp_exceptions.ConnectionError,
+    amqp_exceptions.ChannelError,
+)
+
+
+def _fast_path_usable(producer: Any, *, pending: int) -> bool:
+    try:
+        return wire.usable(producer)
+    except BROKER_ERRORS:
+        raise
+    except Exception as exc:
+        _fast_path_failed(exc, pending=pending)
+        return False
+
+
+def _fast_path_failed(exc: Exception, *, pending: int) -> None:
+    """Say why the fast path (wire.py) failed; the caller sends what is left through apply_async
+    rather than leave it to the sweeper, which publishes through the same path and would meet the
+    same error (issue 22)."""
+    logger.error(
+        "Fast publish path failed (%s: %s, not a broker error); sending %s deliveries through apply_async",
+        type(exc).__name__, exc, pending, exc_info=True,
+    )
+    counters.publish_error_recorded(path="fast", error=type(exc).__name__)
+
+
+def _apply_async_each(
+    items: list[tuple[int, str]], *, producer: Any, countdown: float | None, headers: dict | None
+) -> Iterator[int]:
+    """Publish each delivery with apply_async, yielding its id once sent (the caller counts)."""
+    from pizzeria.eventbus.tasks import run_delivery
+
+    for delivery_id, handler_name in items:
+        run_delivery.apply_async(
+            (delivery_id,),
+            queue=queue_for(handler_name),
+            producer=producer,
+            countdown=countdown,
+            headers=headers,
+            **_task_options(handler_name),
+        )
+        yield delivery_id
 
 
 def _task_options(handler_name: str) -> dict:

@@ -118,6 +118,12 @@ def delivery_recorded(*, handler: str, queue: str, outcome: str, seconds: float)
     _add(increments)
 
 
+def publish_error_recorded(*, path: str, error: str) -> None:
+    """A publish that failed for a reason other than the broker (path: "fast" fell back to
+    apply_async; "apply_async" left the deliveries to the sweeper); error is the exception class."""
+    _add([("publish_errors_total", SEP.join((path, error)), 1)])
+
+
 def order_placed() -> None:
     _add([("orders_placed_total", "", 1)])
 
@@ -133,7 +139,10 @@ def http_request_recorded(*, view: str, method: str, status: int, seconds: float
 
 def read() -> dict[str, dict[str, str]] | None:
     """Every counter hash at once (one pipelined round trip), or None if Redis does not answer."""
-    names = ("deliveries_total", "retries_total", "delivery_duration", "http_requests_total", "http_duration")
+    names = (
+        "deliveries_total", "retries_total", "delivery_duration", "http_requests_total", "http_duration",
+        "publish_errors_total",
+    )
     try:
         pipe = _client().pipeline(transaction=False)
         for name in names:

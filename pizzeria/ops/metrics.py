@@ -2,7 +2,7 @@
 
 | metric | source |
 |---|---|
-| eventbus_deliveries_total{handler,queue,outcome}, eventbus_retries_total, eventbus_delivery_duration_seconds, orders_placed_total, django_http_requests_total, django_http_request_duration_seconds | Redis counters (counters.py), written by every process |
+| eventbus_deliveries_total{handler,queue,outcome}, eventbus_retries_total, eventbus_delivery_duration_seconds, eventbus_publish_errors_total{path,error}, orders_placed_total, django_http_requests_total, django_http_request_duration_seconds | Redis counters (counters.py), written by every process |
 | eventbus_dead_letters{handler}, eventbus_oldest_open_age_seconds{queue,handler} | rows (one GROUP BY over the unfinished and dead set) |
 | celery_queue_length{queue}, celery_queue_consumers{queue} (RabbitMQ) | the broker |
 | eventbus_queue_backlog{queue}, eventbus_queue_oldest_due_age_seconds{queue} | broker + rows: the autoscaling signal |
@@ -100,6 +100,9 @@ class OpsCollector:
                        raw["retries_total"])
         yield _histogram("eventbus_delivery_duration_seconds", "Time a worker spent on one delivery attempt",
                          "handler", raw["delivery_duration"])
+        yield _counter("eventbus_publish_errors", "Publishes that failed for a reason other than the broker "
+                       "(path=fast: sent through apply_async instead; path=apply_async: left to the sweeper)",
+                       ["path", "error"], raw["publish_errors_total"])
         yield _counter("orders_placed", "Orders placed (committed)", [], {"": raw["orders_placed_total"][""]})
         yield _counter("django_http_requests", "HTTP responses by view, method and status",
                        ["view", "method", "status"], raw["http_requests_total"])
