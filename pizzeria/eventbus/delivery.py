@@ -9,17 +9,22 @@ Times come from the database's clock (see clock.py): the claim reads it, and the
 attempt counts from there with the monotonic clock, so a worker whose wall clock is off neither
 claims early nor writes due times or leases that other workers read differently.
 
-A lost database connection is not a handler failure: `DatabaseLost` tells the task to retry the
-message once the database answers again, instead of acknowledging it away.
+What follows a run is a decision the runner returns and the task (tasks.run_delivery) alone acts
+on: a RunOutcome whose `retry_in` says "send this message again in N s" (a short retry after a
+handler failure, or a lost database connection), or None (done, or a retry due later, which the
+row holds and the sweeper sends). A lost database connection is not a handler failure:
+delivery_run raises `DatabaseLost`, and delivery_decide turns it into that decision instead of
+acknowledging the message away.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
 import traceback
-from enum import StrEnum
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
@@ -40,15 +45,42 @@ logger = logging.getLogger(__name__)
 CONNECTION_ERRORS = (InterfaceError, OperationalError)
 
 
-class RunOutcome(StrEnum):
-    """What one run of a delivery did (equal to the plain strings, for logs and tests)."""
+class RunOutcome(str):
+    """What one run of a delivery did, and what follows (equal to the plain strings, for logs and tests).
 
-    SUCCEEDED = "succeeded"
-    RETRYING = "retrying"
-    DEAD = "dead"
-    SKIPPED = "skipped"  # not claimable: done, running elsewhere, or not due yet
-    LEASE_LOST = "lease-lost"  # taken over while it ran; this attempt rolled back
-    POSTPONED = "postponed"  # the handler gave the claim back (e.g. an open circuit)
+    `retry_in`: send the message again in that many seconds (None: no message; the row says the
+    rest and the sweeper sends what comes due). `abandoned_attempt`: the attempt a lost database
+    left running, which the next run releases before claiming.
+    """
+
+    SUCCEEDED: ClassVar[RunOutcome]
+    RETRYING: ClassVar[RunOutcome]
+    DEAD: ClassVar[RunOutcome]
+    SKIPPED: ClassVar[RunOutcome]  # not claimable: done, running elsewhere, or not due yet
+    LEASE_LOST: ClassVar[RunOutcome]  # taken over while it ran; this attempt rolled back
+    POSTPONED: ClassVar[RunOutcome]  # the handler gave the claim back (e.g. an open circuit)
+    DATABASE_LOST: ClassVar[RunOutcome]  # the connection broke; nothing about the outcome recorded
+
+    retry_in: float | None
+    abandoned_attempt: int | None
+
+    def __new__(cls, value: str, *, retry_in: float | None = None, abandoned_attempt: int | None = None) -> RunOutcome:
+        outcome = super().__new__(cls, value)
+        outcome.retry_in = retry_in
+        outcome.abandoned_attempt = abandoned_attempt
+        return outcome
+
+    def __repr__(self) -> str:
+        return f"RunOutcome({str(self)!r}, retry_in={self.retry_in!r}, abandoned_attempt={self.abandoned_attempt!r})"
+
+
+RunOutcome.SUCCEEDED = RunOutcome("succeeded")
+RunOutcome.RETRYING = RunOutcome("retrying")
+RunOutcome.DEAD = RunOutcome("dead")
+RunOutcome.SKIPPED = RunOutcome("skipped")
+RunOutcome.LEASE_LOST = RunOutcome("lease-lost")
+RunOutcome.POSTPONED = RunOutcome("postponed")
+RunOutcome.DATABASE_LOST = RunOutcome("database-lost")
 
 
 class LeaseLost(Exception):
@@ -82,10 +114,41 @@ def _event_load(claim: Claim):
     return event_class(claim.event_type).from_json(claim.payload)
 
 
-def delivery_run(delivery_id: int, *, worker: str = "", abandoned_attempt: int | None = None) -> RunOutcome:
-    """Claim and run one delivery; say what happened.
+def delivery_decide(
+    delivery_id: int, *, worker: str = "", abandoned_attempt: int | None = None, lost_before: int = 0
+) -> RunOutcome:
+    """Run one delivery and say what follows, a lost database included (what run_delivery acts on).
 
-    Raises DatabaseLost when the database connection breaks: the caller retries later.
+    `lost_before`: how many times this message was already sent again (the capped backoff's exponent).
+    """
+    try:
+        return delivery_run(delivery_id, worker=worker, abandoned_attempt=abandoned_attempt)
+    except DatabaseLost as exc:
+        # The database went away (restart, failover, cut connections). Acknowledging the message
+        # would strand the delivery until the sweeper's next look; instead drop the broken
+        # connection and have the message sent again with a capped backoff, carrying the attempt
+        # left running so the next run releases it at once.
+        with contextlib.suppress(Exception):
+            connection.close()
+        delay = retry.database_lost_delay(lost_before)
+        logger.warning("delivery_id=%s: %s; retrying in %.1fs", delivery_id, exc, delay)
+        return RunOutcome(RunOutcome.DATABASE_LOST, retry_in=delay, abandoned_attempt=exc.attempt)
+
+
+def delivery_unsent(delivery_id: int) -> None:
+    """The retry message could not be sent: let the sweeper send it when due. Never raises."""
+    try:
+        Delivery.objects.filter(
+            pk=delivery_id, status__in=(Delivery.Status.PENDING, Delivery.Status.RETRYING)
+        ).update(enqueued_at=None)
+    except Exception:  # the database is away too: the sweeper finds the row by its age or lease
+        logger.exception("delivery_id=%s: could not mark the retry as not enqueued", delivery_id)
+
+
+def delivery_run(delivery_id: int, *, worker: str = "", abandoned_attempt: int | None = None) -> RunOutcome:
+    """Claim and run one delivery; say what happened and when to send it again (retry_in).
+
+    Raises DatabaseLost when the database connection breaks (delivery_decide makes it a decision).
     """
     try:
         if abandoned_attempt is not None:
@@ -169,11 +232,8 @@ def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: fl
         claim.delivery_id, claim.handler, claim.event_id, claim.attempt,
         type(exc).__name__, exc, status,
     )
-    if countdown is not None:
-        from pizzeria.eventbus.outbox import publish_deliveries
-
-        publish_deliveries([(claim.delivery_id, claim.handler)], countdown=countdown)
-    return RunOutcome(status)
+    # A short wait rides a countdown message the task sends; a longer one is the row's (sweeper).
+    return RunOutcome(status, retry_in=countdown)
 
 
 def _on_failure(spec: HandlerSpec, exc: Exception, *, claim: Claim, status: str) -> None:

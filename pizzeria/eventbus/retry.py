@@ -48,3 +48,10 @@ def backoff_seconds(spec: HandlerSpec | None, attempt: int) -> float:
         else (settings.EVENTBUS_BACKOFF_BASE, settings.EVENTBUS_BACKOFF_CAP)
     )
     return random.uniform(0, min(cap, base * 2 ** max(attempt - 1, 0)))  # noqa: S311 - jitter, not a secret
+
+
+def database_lost_delay(lost_before: int) -> float:
+    """Wait before a message whose database connection broke runs again: capped exponential
+    backoff, jittered (0.5-1.0), so a database that comes back is not met by every worker at once."""
+    ceiling = min(settings.EVENTBUS_DB_RETRY_CAP, settings.EVENTBUS_DB_RETRY_BASE * 2**lost_before)
+    return random.uniform(0.5, 1.0) * ceiling  # noqa: S311 - jitter, not a secret

@@ -1,16 +1,13 @@
 """Thin Celery tasks: load by id, call one function. State lives in rows, results are ignored."""
 
-import contextlib
 import logging
-import random
 import time
 from typing import Any
 
 from celery import Task, shared_task
-from django.conf import settings
-from django.db import connection
+from celery.exceptions import Reject
 
-from pizzeria.eventbus.delivery import DatabaseLost, delivery_run
+from pizzeria.eventbus.delivery import RunOutcome, delivery_decide, delivery_unsent
 from pizzeria.eventbus.services import deliveries_purge
 from pizzeria.eventbus.sweeper import sweep
 from pizzeria.ops import context, counters
@@ -28,24 +25,14 @@ def run_delivery(self: Task, delivery_id: int, abandoned_attempt: int | None = N
     started = time.monotonic()
     outcome = "error"
     try:
-        outcome = delivery_run(delivery_id, worker=self.request.hostname or "", abandoned_attempt=abandoned_attempt)
-        return outcome
-    except DatabaseLost as exc:
-        outcome = "database-lost"
-        # The database went away (restart, failover, cut connections). Acknowledging the message
-        # would strand the delivery until the sweeper's next look; instead drop the broken
-        # connection and send the message again with a capped backoff, carrying the attempt
-        # left running so the retry releases it at once.
-        with contextlib.suppress(Exception):
-            connection.close()
-        countdown = random.uniform(0.5, 1.0) * min(  # noqa: S311 - jitter, not a secret
-            settings.EVENTBUS_DB_RETRY_CAP, settings.EVENTBUS_DB_RETRY_BASE * 2**self.request.retries
+        decision = delivery_decide(
+            delivery_id, worker=self.request.hostname or "", abandoned_attempt=abandoned_attempt,
+            lost_before=self.request.retries or 0,
         )
-        logger.warning("delivery_id=%s: %s; retrying in %.1fs", delivery_id, exc, countdown)
-        raise self.retry(
-            args=(delivery_id,), kwargs={"abandoned_attempt": exc.attempt}, countdown=countdown, exc=exc,
-            headers={"request_id": context.value("request_id")},
-        ) from None
+        outcome = str(decision)
+        if decision.retry_in is not None:
+            _send_again(self, delivery_id, decision)
+        return outcome
     finally:
         handler = context.value("handler")
         if handler and outcome != "skipped":  # skipped: a duplicate or early message, no attempt
@@ -53,6 +40,23 @@ def run_delivery(self: Task, delivery_id: int, abandoned_attempt: int | None = N
                 handler=handler, queue=queue_of(handler), outcome=outcome, seconds=time.monotonic() - started
             )
         context.clear()
+
+
+def _send_again(task: Task, delivery_id: int, decision: RunOutcome) -> None:
+    """The one way a delivery is tried again in N s, whatever the cause (handler failure, lost
+    database): this message, sent again with a countdown (Celery's retry: same queue, time limits
+    and request id). Longer waits, and a retry the broker refuses, are the sweeper's."""
+    kwargs = {} if decision.abandoned_attempt is None else {"abandoned_attempt": decision.abandoned_attempt}
+    try:
+        raise task.retry(
+            args=(delivery_id,), kwargs=kwargs, countdown=decision.retry_in,
+            headers={"request_id": context.value("request_id")},
+        )
+    except Reject:  # the broker refused the new message: this one is dropped, the row stays due
+        logger.warning("delivery_id=%s: retry not sent; left to the sweeper", delivery_id, exc_info=True)
+        if decision != RunOutcome.DATABASE_LOST:  # (with the database away, its lease brings it back)
+            delivery_unsent(delivery_id)
+        raise
 
 
 def _header(request: Any, name: str) -> Any:
