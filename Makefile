@@ -60,7 +60,7 @@ test: install
 test-fast: install
 	$(PY) -m pizzeria.devservices exec --throwaway -- $(PY) -m pytest --ds=pizzeria.settings.test -m "not worker and not browser and not contract"
 
-## Event-bus benchmark (README "Performance"): JSON, SVG chart and table; the baselines measured in the same run.
+## Event-bus benchmark (bench/README.md): JSON, SVG chart and table; the baselines measured in the same run.
 ## BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--brokers redis,rabbitmq".
 bench: install
 	$(PY) -m pizzeria.devservices exec -- $(PY) -m bench $(BENCH_ARGS)

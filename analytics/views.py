@@ -12,7 +12,7 @@ from analytics import selectors
 from analytics.forms import DashboardFilter
 from pizzeria.security.permissions import permission_required
 
-# Revenue is the manager's business, not every staff member's (the role matrix in the README).
+# Revenue is the manager's business, not every staff member's (the role matrix in docs/security.md).
 dashboard_permission_required = permission_required("analytics.view_dashboard", message="The dashboard is for managers.")
 
 

@@ -1,7 +1,7 @@
 """Who may use the displays: each page and button checks the permission of its action.
 
 The kitchen board is for whoever may see tickets, its buttons for whoever may cook; the
-dispatch board and its buttons for whoever may dispatch (see the role matrix in the README).
+dispatch board and its buttons for whoever may dispatch (see the role matrix in docs/security.md).
 """
 
 from __future__ import annotations

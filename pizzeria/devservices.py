@@ -104,8 +104,8 @@ def run_lock(*, share_running: bool = False) -> Iterator[None]:
                 print(f"devservices: using the database server of the running `make run` (pid {owner})", flush=True)
                 yield
                 return
-            raise SystemExit(f"devservices: `make run` is already running in this checkout (pid {owner}); "
-                             "stop it with Ctrl-C in its terminal first") from None  # fmt: skip
+            raise SystemExit(f"devservices: another `make run` or `make bench` (pid {owner}) is using this "
+                             "checkout's .run/postgres; stop it with Ctrl-C in its terminal first") from None  # fmt: skip
         lock.seek(0)
         lock.truncate()
         lock.write(str(os.getpid()))

@@ -62,7 +62,7 @@ def make_staff(*, username: str | None = None, superuser: bool = True, password:
 
 
 def seed_groups() -> None:
-    """The seed's staff groups with their permissions (the README's role matrix)."""
+    """The seed's staff groups with their permissions (the role matrix of docs/security.md)."""
     from django.core.management import call_command
 
     call_command("seed", "--no-users", stdout=io.StringIO())

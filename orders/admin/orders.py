@@ -26,7 +26,7 @@ from pizzeria.security.permissions import admin_permission
 WAITING_MINUTES = 20
 
 # name → (label, permission, call(order_id, request, post_data)). Each transition checks its own
-# permission (the role matrix in the README), not "change_order": a cook marks ready but cannot
+# permission (the role matrix in docs/security.md), not "change_order": a cook marks ready but cannot
 # take money or cancel. No "start cooking": cooking starts in the kitchen (its display or the
 # ticket admin), where the capacity lock is; an order-side button would start a ticket past
 # KITCHEN_CAPACITY, and orders must not import the kitchen to check.

@@ -113,7 +113,7 @@ class Order(AggregateRoot):
             ),
         ]
         indexes = [models.Index(fields=["customer", "-placed_at"], name="order_customer_recent_idx")]
-        # One permission per staff action (the role matrix in the README); "change_order" only
+        # One permission per staff action (the role matrix in docs/security.md); "change_order" only
         # edits the notes. Checked by the admin's actions and buttons and the kitchen displays.
         permissions = [
             ("cook_order", "Can start cooking orders and mark them ready"),

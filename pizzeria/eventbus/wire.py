@@ -5,7 +5,7 @@ options and route, merges retry policies, fires publish signals; kombu's Produce
 up its serializer and declares the queue again), and an order request publishes one message per
 handler (five). Measured in-process, an order's five messages: 1.4–2.0 ms of CPU through
 apply_async (pipelined or not), 0.5 ms here; in the API phase of `make bench` the order endpoint
-went from 0.66 to 0.86 of its bus-off throughput in the same run (issue 13, README "Performance").
+went from 0.66 to 0.86 of its bus-off throughput in the same run (issue 13, bench/README.md).
 
 What is skipped is bookkeeping, not the format: the task message is built by Celery's own
 protocol builder (`app.amqp.create_task_message`, protocol 2, as apply_async builds it), its body

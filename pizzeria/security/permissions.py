@@ -1,6 +1,6 @@
 """Staff pages check the permission of their action, never is_staff or a group name.
 
-The role matrix (README, "Roles and permissions") says which group holds which permission; the
+The role matrix (docs/security.md, "Roles and permissions") says which group holds which permission; the
 seed (orders/management/commands/seed.py) gives them, and tests/security/test_role_matrix.py
 walks every cell.
 """

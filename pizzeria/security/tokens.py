@@ -4,7 +4,7 @@ DRF's own Token model, checked for age, rather than django-rest-knox: the custom
 one token per account and the whole suite, the seed and the admin already use that model; what
 it lacked is an end (API_TOKEN_TTL_HOURS after issue) and a way to revoke it (logout), both a
 few lines on top. Knox's extra — several tokens per user, stored hashed — would mean a data
-migration of every issued token for no behaviour the brief asks for; see the README.
+migration of every issued token for no behaviour the brief asks for; see docs/security.md.
 """
 
 from __future__ import annotations

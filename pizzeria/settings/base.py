@@ -261,7 +261,7 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Rows are the truth, Redis the doorbell: kombu's ack emulation (an "unacked" hash per message,
         # two blocking round trips in a worker's main process) restores a dead worker's messages
-        # after the visibility timeout, later than the sweeper (README "Performance"; test_doorbell.py).
+        # after the visibility timeout, later than the sweeper (bench/README.md; test_doorbell.py).
         "ack_emulation": env.bool("CELERY_REDIS_ACK_EMULATION", default=False),
         # With ack emulation on: above the longest hard time limit plus the longest countdown.
         "visibility_timeout": 900,
@@ -283,7 +283,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SOFT_TIME_LIMIT = 20
 CELERY_TASK_TIME_LIMIT = 30
-# Task events cost ~3 broker publishes per task; off. Flower turns them on when it connects (README).
+# Task events cost ~3 broker publishes per task; off. Flower turns them on when it connects
+# (docs/operations.md).
 CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=False)
 # "task-sent": one more PUBLISH per message published (it doubled a publish's cost); Flower needs none.
 CELERY_TASK_SEND_SENT_EVENT = env.bool("CELERY_TASK_SEND_SENT_EVENT", default=False)

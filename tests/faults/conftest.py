@@ -19,7 +19,7 @@ REPORT = Path(os.environ.get("FAULT_REPORT", Path(__file__).resolve().parents[2]
 def recovery(request):
     """recovery.start() when the dependency is back; recovery.stop() when everything is done.
 
-    The measured seconds go to .run/fault-recovery.json (the README's table comes from there);
+    The measured seconds go to .run/fault-recovery.json (docs/faults.md's table comes from there);
     the guarantee itself is asserted by the bounded waits, never by timing assertions.
     """
 

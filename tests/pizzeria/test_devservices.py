@@ -176,6 +176,12 @@ def test_make_run_then_every_documented_command_reaches_that_stack_and_data_surv
     delivered, total = map(int, counted.stdout.splitlines()[-1].split())
     assert delivered >= 2 and total >= 2, counted.stdout  # simulate --orders 2 finished: both delivered
 
+    # a second `make run` in the same checkout is refused at once, and leaves the first alone
+    second = subprocess.run([PYTHON, "-m", "pizzeria.devservices", "run"], cwd=ROOT, capture_output=True, text=True,
+                            env={**stack.env, "DJANGO_SETTINGS_MODULE": "pizzeria.settings.dev"}, timeout=60)  # fmt: skip
+    assert second.returncode != 0 and "is using this checkout's .run/postgres" in second.stderr, second.stderr
+    assert stack.web_ok()
+
     # given `make run` killed with SIGKILL (its PostgreSQL, in a session of its own, is left running)
     data_dir = (tmp_path / "run" / "postgres").resolve()
     stack.signal_group(signal.SIGKILL)

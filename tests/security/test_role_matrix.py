@@ -1,5 +1,6 @@
-"""The role matrix, cell by cell: the README's table is the expectation, the seed's groups are the
-roles, and each probe tries the action over HTTP as that role and reports whether it happened.
+"""The role matrix, cell by cell: the table in docs/security.md is the expectation, the seed's
+groups are the roles, and each probe tries the action over HTTP as that role and reports whether it
+happened.
 
 A refused action must leave the rows as they were and answer 403 (or the login page for a
 customer in the admin); an allowed one must have its effect. Nothing here mocks a permission.
@@ -27,13 +28,13 @@ from tests.factories import advance_order, make_customer, make_menu, make_order,
 pytestmark = pytest.mark.django_db
 
 ROLES = ("customer", "cook", "driver", "manager", "admin")
-README = Path(__file__).resolve().parents[2] / "README.md"
+SECURITY_DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 
 
 def read_matrix() -> dict[str, set[str]]:
-    """probe name → roles allowed, from the README's "Roles and permissions" table."""
-    text = README.read_text()
-    table = text[text.index("### Roles and permissions"):].split("\n\n")[2]
+    """probe name → roles allowed, from the "Roles and permissions" table of docs/security.md."""
+    text = SECURITY_DOC.read_text()
+    table = text[text.index("## Roles and permissions"):].split("\n\n")[2]
     matrix: dict[str, set[str]] = {}
     for line in table.splitlines()[2:]:
         cells = [c.strip() for c in line.strip("|").split("|")]

@@ -36,7 +36,7 @@ TOPPINGS = [
 ]
 
 # group → {app_label: [codename prefixes or full codenames]}; other apps' models are added when
-# present. This is the role matrix of the README ("Roles and permissions"), least privilege:
+# present. This is the role matrix of docs/security.md ("Roles and permissions"), least privilege:
 # cooks cook, drivers dispatch and take cash, managers run the shop; only admins (superusers)
 # manage webhook subscriptions and users. Nobody but admins sees API tokens.
 GROUPS = {
