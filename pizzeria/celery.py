@@ -11,11 +11,9 @@ from celery.signals import task_postrun, task_prerun
 from kombu import Exchange, Queue
 
 from pizzeria import brokerfix
+from pizzeria.eventbus.queues import QUEUES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.production")
-
-# Every queue a handler may name. `events` carries bus maintenance (sweeper, retention).
-QUEUES = ("events", "kitchen", "inventory", "notifications", "analytics", "integrations")
 
 
 class CelerySettings(Mapping):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, cast
 
+from celery import current_app
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -24,10 +25,8 @@ def broker_lost_messages() -> bool:
     Only Redis loses queues this way; RabbitMQ's durable queues keep their messages, so the
     answer there is always False. Broker errors are logged, not raised: the sweep goes on.
     """
-    from pizzeria.celery import app
-
     try:
-        pool = cast("ConnectionPool", app.pool)  # celery-types say ProducerPool; it is kombu's ConnectionPool
+        pool = cast("ConnectionPool", current_app.pool)  # celery-types say ProducerPool; it is kombu's ConnectionPool
         with pool.acquire(block=True, timeout=2) as conn:
             if conn.transport.driver_type != "redis":
                 return False

@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from amqp import exceptions as amqp_exceptions
+from celery import current_app
 from django.db import connections, transaction
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis import exceptions as redis_exceptions
@@ -17,6 +18,7 @@ from redis import exceptions as redis_exceptions
 from pizzeria.eventbus import registry, wire
 from pizzeria.eventbus.events import DomainEvent
 from pizzeria.eventbus.models import Delivery, OutboxEvent
+from pizzeria.eventbus.queues import RUN_DELIVERY
 from pizzeria.eventbus.schema import payload_validate
 from pizzeria.ops import context as log_context
 from pizzeria.ops import counters
@@ -40,7 +42,7 @@ def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> li
     for event, payload in zip(events, payloads):
         # A payload that breaks its schema is a bug in the code recording it: refuse it here
         # (the whole change rolls back) rather than hand subscribers something they can't read.
-        payload_validate(event.type, payload)
+        payload_validate(type(event), payload)
     OutboxEvent.objects.using(using).bulk_create(
         [
             OutboxEvent(
@@ -162,8 +164,7 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
     is claimed once). A countdown (a worker's retry) and RabbitMQ (each publish confirmed) go
     through apply_async one by one.
     """
-    from pizzeria.celery import app
-
+    app = current_app
     items = list(items)
     sent = 0
     # The web request's id travels with the message, for the worker's log records.
@@ -246,8 +247,7 @@ def _apply_async_each(
     items: list[tuple[int, str]], *, producer: Any, countdown: float | None, headers: dict | None
 ) -> Iterator[int]:
     """Publish each delivery with apply_async, yielding its id once sent (the caller counts)."""
-    from pizzeria.eventbus.tasks import run_delivery
-
+    run_delivery = current_app.tasks[RUN_DELIVERY]
     for delivery_id, handler_name in items:
         run_delivery.apply_async(
             (delivery_id,),

@@ -13,8 +13,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TypeVar
 
-from pizzeria.celery import QUEUES
 from pizzeria.eventbus.events import DomainEvent
+from pizzeria.eventbus.queues import QUEUES
 
 
 class RegistryError(RuntimeError):

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from celery import signals
+from celery import current_app, signals
 from kombu.entity import PERSISTENT_DELIVERY_MODE
 from kombu.serialization import dumps
 from kombu.utils.uuid import uuid
+
+from pizzeria.eventbus.queues import RUN_DELIVERY
 
 
 def usable(producer) -> bool:
@@ -34,8 +36,7 @@ def usable(producer) -> bool:
     nothing that watches publishing through apply_async: task-sent events (Flower's "received"
     column with CELERY_TASK_SEND_SENT_EVENT on), receivers of Celery's publish signals (tracing
     libraries), compression."""
-    from pizzeria.celery import app
-
+    app = current_app
     return (
         producer.connection.transport.driver_type == "redis"
         # the channel's own answer (Producer.supports_batch_publish asks the transport's default
@@ -69,13 +70,12 @@ def send(producer, items: Sequence[tuple[int, str, dict]], *, headers: dict | No
 
 def message(channel, delivery_id: int, limits: dict, headers: dict | None) -> dict:
     """The kombu message apply_async((delivery_id,), queue=…, headers=…, **limits) would publish."""
-    from pizzeria.celery import app
-    from pizzeria.eventbus.tasks import run_delivery
-
+    app = current_app
+    run_delivery = app.tasks[RUN_DELIVERY]
     task_id = uuid()
     task = app.amqp.create_task_message(
         task_id,
-        run_delivery.name,
+        RUN_DELIVERY,
         (delivery_id,),
         {},
         # A handler's own limits, else the task's (task_time_limit …), as send_task resolves them.

@@ -11,8 +11,8 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from pizzeria.eventbus.events import ENVELOPE_FIELDS, DomainEvent, _type_hints, event_types
-from pizzeria.eventbus.schema import type_schema
+from pizzeria.eventbus.events import DomainEvent, event_types
+from pizzeria.eventbus.schema import ENVELOPE_FIELDS, _type_hints, type_schema
 from pizzeria.integrations.asyncapi import asyncapi_document
 from pizzeria.integrations.inbound import INBOUND_SCHEMAS, cloudevent_receive
 from pizzeria.integrations.models import WebhookSubscription
