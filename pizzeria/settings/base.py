@@ -48,6 +48,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: an oversized body is refused (413) before anything reads it.
     "pizzeria.security.middleware.RequestBodyLimitMiddleware",
+    # NUL in a header, query parameter or form field → 400 (PostgreSQL would raise: a 500).
+    "pizzeria.security.middleware.HostileInputMiddleware",
     # A request id for the request's log records and the deliveries it publishes.
     "pizzeria.ops.logs.RequestIdMiddleware",
     # Request duration by view into the shared counters (/metrics).
