@@ -7,7 +7,8 @@ from tests.worker import make_worker
 def clear_shared_cache() -> None:
     """Delete this test run's keys from the shared Redis cache (throttles, lockouts, streams).
 
-    Not cache.clear(): that is FLUSHDB, and the same Redis database holds the broker's queues.
+    Not cache.clear(): that is FLUSHDB, and on a shared machine the cache's database (REDIS_URL's
+    database + 1) may be another checkout's broker database.
     """
     from django.conf import settings
     from django.core.cache import cache

@@ -7,6 +7,7 @@ the default of manage.py, wsgi, asgi and celery; `make run` picks `pizzeria.sett
 """
 
 import os
+import urllib.parse
 from pathlib import Path
 
 import environ
@@ -191,10 +192,30 @@ SPECTACULAR_SETTINGS = {
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
 # --- Cache: throttles, login lockout and stream counts shared by every process -----------------
+def redis_sibling_url(url: str) -> str:
+    """The same Redis server, the next database number (db N → N + 1; db 15, Redis's last, → 14).
+
+    The cache must never share the broker's database: `cache.clear()` is FLUSHDB, which would
+    empty every queue (and allkeys eviction on the cache would pick messages too).
+    """
+    parts = urllib.parse.urlsplit(url)
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    # unix:///path/redis.sock?db=N names the database in the query, redis://host:port/N in the path.
+    in_query = parts.scheme == "unix" or "db" in query
+    number = int(query.get("db", 0) if in_query else parts.path.strip("/") or 0)
+    sibling = str(number + 1 if number < 15 else number - 1)
+    if in_query:
+        url = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode({**query, "db": sibling})))
+        return url.replace("unix:/", "unix:///", 1) if parts.scheme == "unix" and not parts.netloc else url
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{sibling}"))
+
+
+# Default: REDIS_URL's server, one database up. production.py refuses a CACHE_URL equal to the broker's.
+CACHE_URL = env("CACHE_URL", default=redis_sibling_url(REDIS_URL))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env("CACHE_URL", default=REDIS_URL),
+        "LOCATION": CACHE_URL,
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="pizzeria"),
         # A slow or absent Redis must not hang a request (see pizzeria.security.throttles).
         "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},

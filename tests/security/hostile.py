@@ -17,6 +17,7 @@ FUZZ = settings(
     max_examples=30,
     deadline=None,
     derandomize=True,  # the same examples on every run: a failure reproduces, CI is stable
+    database=None,  # nothing to keep between runs when the examples are fixed
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
