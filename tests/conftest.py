@@ -21,11 +21,18 @@ def clear_shared_cache() -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_shared_cache():
+    from axes.handlers.proxy import AxesProxyHandler
+
+    from pizzeria import redisbreaker
     from pizzeria.ops import counters
 
+    redisbreaker.reset()  # a Redis a previous test froze or closed is not skipped in this one
     counters.flush()  # this process's batched metric increments land before the keys go
     clear_shared_cache()
     yield
+    # axes keeps the cache object it was built with: a test that pointed CACHES elsewhere would
+    # leave the next test's lockout on that (closed) cache.
+    AxesProxyHandler.implementation = None
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,9 @@ from functools import partial
 from typing import NamedTuple
 
 from django.db import connections, transaction
+from kombu.exceptions import OperationalError
 
+from pizzeria import redisbreaker
 from pizzeria.eventbus import registry, wire
 from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.events import DomainEvent
@@ -167,6 +169,13 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
 
     items = list(items)
     sent = 0
+    # Redis as the broker: the process's Redis breaker (pizzeria.redisbreaker) is open after a
+    # timeout on that server (a throttle's or an earlier publish's): leave these to the sweeper
+    # at once instead of waiting on a Redis that just did not answer.
+    redis_broker = app.conf.broker_url if str(app.conf.broker_url).startswith(("redis://", "rediss://")) else None
+    if redis_broker and redisbreaker.is_open(redis_broker):
+        _mark_not_enqueued([delivery_id for delivery_id, _ in items])
+        return 0
     # The web request's id travels with the message, for the worker's log records.
     request_id = log_context.value("request_id")
     headers = {"request_id": request_id} if request_id else None
@@ -192,7 +201,9 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
                         **_task_options(handler_name),
                     )
                     sent += 1
-    except Exception:
+    except Exception as exc:
+        if redis_broker and isinstance(exc, (*redisbreaker.REDIS_ERRORS, OperationalError)):
+            redisbreaker.trip(redis_broker, "publish")
         unsent = [delivery_id for delivery_id, _ in items[sent:]]
         logger.warning(
             "Broker unavailable: %s deliveries left to the sweeper (first id %s)",

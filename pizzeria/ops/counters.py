@@ -21,6 +21,8 @@ from collections import defaultdict
 
 from django.conf import settings
 
+from pizzeria import redisbreaker
+
 logger = logging.getLogger(__name__)
 
 # Seconds; a delivery's time in the worker: claim, handler, finish.
@@ -78,7 +80,7 @@ def flush() -> None:
         batch = dict(_pending)
         _pending.clear()
         _timer = None
-    if not batch:
+    if not batch or redisbreaker.is_open(redisbreaker.cache_url()):
         return
     try:
         pipe = _client().pipeline(transaction=False)
@@ -90,6 +92,11 @@ def flush() -> None:
             else:
                 pipe.hincrbyfloat(key(name), field, amount)
         pipe.execute()
+    except redisbreaker.REDIS_ERRORS:
+        # The process's breaker, shared with the throttles and the publish: the request path
+        # skips this Redis too. The counters themselves pause longer (a scrape can wait).
+        redisbreaker.trip(redisbreaker.cache_url(), "metrics counters")
+        _paused_until = time.monotonic() + _PAUSE
     except Exception:
         _paused_until = time.monotonic() + _PAUSE
         logger.warning("Could not record metrics in Redis; skipping for %ss", _PAUSE, exc_info=True)
@@ -130,6 +137,8 @@ def http_request_recorded(*, view: str, method: str, status: int, seconds: float
 def read() -> dict[str, dict[str, str]] | None:
     """Every counter hash at once (one pipelined round trip), or None if Redis does not answer."""
     names = ("deliveries_total", "retries_total", "delivery_duration", "http_requests_total", "http_duration")
+    if redisbreaker.is_open(redisbreaker.cache_url()):
+        return None
     try:
         pipe = _client().pipeline(transaction=False)
         for name in names:

@@ -217,10 +217,12 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": CACHE_URL,
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="pizzeria"),
-        # A slow or absent Redis must not hang a request (see pizzeria.security.throttles).
-        "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
+        # A slow or absent Redis must not hang a request: short timeouts, and after one the
+        # process's breaker skips that Redis server for REDIS_BREAKER_SECONDS (pizzeria.redisbreaker).
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
+REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5.0)
 
 # --- Failed-login lockout (django-axes) --------------------------------------------------------
 # After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is

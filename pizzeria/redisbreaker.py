@@ -1,0 +1,79 @@
+"""One circuit breaker per Redis server per process, shared by every Redis call on the request path.
+
+Why: each of those calls (two throttles, the lock-out, the on-commit publish, the live-page note,
+the metrics counters) already "fails open with a warning", but one after another: with Redis
+frozen (SIGSTOP, a fork on a big dataset, a half-open link) an order waited for every one of
+their timeouts in turn, 12 s in all, on every request. Behind one breaker the first call that
+times out opens it and every Redis call to that server is skipped for REDIS_BREAKER_SECONDS,
+so a request pays at most one short wait; after the pause the next call tries Redis again (and
+either closes the breaker or opens it for another pause).
+
+Keyed by server (host, port or socket path), not by URL: the cache's database and the broker's
+are the same Redis process when they share a server, and a frozen process freezes both.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import TypeVar
+
+import redis
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# What "Redis did not answer" looks like: redis-py's errors (TimeoutError, ConnectionError) and
+# the socket's own (kombu lets OSError through on a broken connection).
+REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+
+_open_until: dict[str, float] = {}
+_lock = threading.Lock()
+
+
+def server_of(url: str) -> str:
+    """'host:port' (or the socket path) of a Redis URL: the breaker's key."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path
+    return f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
+
+
+def is_open(url: str) -> bool:
+    """True while calls to this Redis server are being skipped."""
+    return time.monotonic() < _open_until.get(server_of(url), 0.0)
+
+
+def trip(url: str, what: str) -> None:
+    """Skip this server for REDIS_BREAKER_SECONDS (logged once per opening, not per call)."""
+    server, pause = server_of(url), settings.REDIS_BREAKER_SECONDS
+    with _lock:
+        already = time.monotonic() < _open_until.get(server, 0.0)
+        _open_until[server] = time.monotonic() + pause
+    if not already:
+        logger.warning("Redis at %s did not answer (%s): skipping it for %ss", server, what, pause, exc_info=True)
+
+
+def reset() -> None:
+    """Close every breaker (tests; a process that knows Redis is back)."""
+    with _lock:
+        _open_until.clear()
+
+
+def guarded(url: str, what: str, call: Callable[[], T], *, default: T) -> T:
+    """call() unless the breaker of url's server is open; on a Redis error open it and return default."""
+    if is_open(url):
+        return default
+    try:
+        return call()
+    except REDIS_ERRORS:
+        trip(url, what)
+        return default
+
+
+def cache_url() -> str:
+    return settings.CACHES["default"]["LOCATION"]
