@@ -27,8 +27,10 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# What "Redis did not answer" looks like: redis-py's errors (TimeoutError, ConnectionError) and
-# the socket's own (kombu lets OSError through on a broken connection).
+# What "Redis did not answer" looks like: redis-py's TimeoutError and ConnectionError, the
+# socket's own (kombu lets OSError through on a broken connection). Only these open the breaker:
+# an error Redis answered with (OOM, a wrong type) cost no wait, so there is nothing to save.
+AWAY_ERRORS: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError, OSError)
 REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
 
 _open_until: dict[str, float] = {}
@@ -70,9 +72,24 @@ def guarded(url: str, what: str, call: Callable[[], T], *, default: T) -> T:
         return default
     try:
         return call()
-    except REDIS_ERRORS:
+    except AWAY_ERRORS:
         trip(url, what)
         return default
+    except redis.RedisError:
+        logger.warning("Redis at %s refused %s; carrying on without it", server_of(url), what, exc_info=True)
+        return default
+
+
+def did_not_answer(exc: BaseException) -> bool:
+    """True if exc, or what caused it (kombu wraps redis-py's errors), says Redis did not answer."""
+    from kombu.exceptions import OperationalError
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (*AWAY_ERRORS, OperationalError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def cache_url() -> str:

@@ -10,7 +10,6 @@ from functools import partial
 from typing import NamedTuple
 
 from django.db import connections, transaction
-from kombu.exceptions import OperationalError
 
 from pizzeria import redisbreaker
 from pizzeria.eventbus import registry, wire
@@ -202,7 +201,7 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
                     )
                     sent += 1
     except Exception as exc:
-        if redis_broker and isinstance(exc, (*redisbreaker.REDIS_ERRORS, OperationalError)):
+        if redis_broker and redisbreaker.did_not_answer(exc):
             redisbreaker.trip(redis_broker, "publish")
         unsent = [delivery_id for delivery_id, _ in items[sent:]]
         logger.warning(

@@ -92,7 +92,7 @@ def flush() -> None:
             else:
                 pipe.hincrbyfloat(key(name), field, amount)
         pipe.execute()
-    except redisbreaker.REDIS_ERRORS:
+    except redisbreaker.AWAY_ERRORS:
         # The process's breaker, shared with the throttles and the publish: the request path
         # skips this Redis too. The counters themselves pause longer (a scrape can wait).
         redisbreaker.trip(redisbreaker.cache_url(), "metrics counters")

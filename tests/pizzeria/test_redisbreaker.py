@@ -47,3 +47,24 @@ def test_other_errors_are_not_redis_being_away():
     else:
         raise AssertionError("a programming error must not be swallowed as an outage")
     assert not redisbreaker.is_open(URL)
+
+
+def test_an_error_redis_answered_with_does_not_open_the_breaker():
+    def oom():
+        raise redis.ResponseError("OOM command not allowed when used memory > 'maxmemory'.")
+
+    assert redisbreaker.guarded(URL, "test", oom, default="fallback") == "fallback"
+    assert not redisbreaker.is_open(URL)  # it answered at once: there is no wait to save
+
+
+def test_a_publish_error_caused_by_a_timeout_counts_as_redis_away():
+    from kombu.exceptions import BatchPublishError
+
+    try:
+        try:
+            raise redis.TimeoutError("Timeout reading from socket")
+        except redis.TimeoutError as exc:
+            raise BatchPublishError("Redis publish batch failed; delivery is uncertain") from exc
+    except BatchPublishError as wrapped:
+        assert redisbreaker.did_not_answer(wrapped)
+    assert not redisbreaker.did_not_answer(BatchPublishError("OOM"))
