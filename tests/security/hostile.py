@@ -20,6 +20,8 @@ FUZZ = settings(
     database=None,  # nothing to keep between runs when the examples are fixed
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+# For tests whose one example sends many requests (every changelist, every dashboard page).
+FUZZ_FEW = settings(FUZZ, max_examples=8)
 
 NASTY_CHARS = [
     "\x00", "\ud800", "\udfff", "\U0001f355", "\U0010ffff", "\u202e", "\u200f", "\ufeff", "\r\n", "%00", "\\",

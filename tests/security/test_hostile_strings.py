@@ -26,7 +26,7 @@ from twilio.request_validator import RequestValidator
 
 from tests.factories import make_customer, make_menu, make_order, make_staff
 from tests.security.hostile import (
-    BIG_INTS, FUZZ, assert_refused_cleanly, big_ids, hostile_header, hostile_text, json_object, json_value_text,
+    BIG_INTS, FUZZ, FUZZ_FEW, assert_refused_cleanly, big_ids, hostile_header, hostile_text, json_object, json_value_text,
     snapshot,
 )
 
@@ -107,7 +107,7 @@ def test_order_create_with_idempotency_key(customer_client, body, key):
     assert_refused_cleanly(response, before, snapshot(), what=f"order {body[:80]!r} key {key[:40]!r}")
 
 
-@FUZZ
+@FUZZ_FEW
 @given(reason=json_value_text, order_id=big_ids)
 def test_order_detail_and_cancel_by_id(customer_client, reason, order_id):
     client, customer = customer_client
@@ -137,7 +137,7 @@ def test_headers_on_public_and_private_endpoints(client, value, header):
 
 # --- query parameters: dashboard, CSV exports, pagination, ops screen --------------------------------
 
-@FUZZ
+@FUZZ_FEW
 @given(params=st.dictionaries(st.sampled_from(["start", "end", "day", "page", "partial", "format", "o", "p", "q"]),
                               hostile_text | big_ids.map(str), max_size=4))
 def test_query_parameters(staff_client, customer_client, params):
@@ -161,7 +161,7 @@ def test_tracker_urls(client, order_id, token):
         assert response.status_code < 500, (order_id, token[:40], suffix)
 
 
-@FUZZ
+@FUZZ_FEW
 @given(pk=st.sampled_from(BIG_INTS) | big_ids, driver=hostile_text)
 def test_staff_actions_by_id(staff_client, pk, driver):
     order = make_order(status="ready")
@@ -185,7 +185,7 @@ def changelists() -> list[str]:
     return sorted(f"/admin/{m._meta.app_label}/{m._meta.model_name}/" for m in admin.site._registry)
 
 
-@FUZZ
+@FUZZ_FEW
 @given(term=hostile_text, filters=st.dictionaries(
     st.sampled_from(["waiting", "stock", "status__exact", "status", "handler", "o", "p", "e", "all",
                      "created_at__gte", "occurred_at__lt", "id__in"]),
@@ -253,4 +253,47 @@ def test_twilio_status_callback(client, params):
                                headers={"X-Twilio-Signature": signature})
     assert response.status_code < 500, (params, response.content[:200])
     if response.status_code >= 400:
+        assert snapshot() == before
+
+
+def admin_actions() -> list[tuple[str, str]]:
+    """(changelist path, action name) for every admin action, delete_selected included."""
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = type("Superuser", (), {"has_perm": lambda *a: True, "is_active": True, "is_staff": True,
+                                          "is_superuser": True})()
+    found = []
+    for model, model_admin in admin.site._registry.items():
+        path = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        found += [(path, name) for name in model_admin.get_actions(request)]
+    return sorted(found)
+
+
+@FUZZ
+@given(selected=st.lists(hostile_text | big_ids.map(str), min_size=1, max_size=3), index=st.integers(0, 10_000))
+def test_admin_actions_with_hostile_selections(staff_client, selected, index):
+    actions = admin_actions()
+    path, action = actions[index % len(actions)]
+    before = snapshot()
+    body = "&".join([f"action={quoted(action)}", "index=0"] + [f"_selected_action={quoted(s)}" for s in selected])
+    response = staff_client.post(path, data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code < 500, (path, action, selected, response.content[:300])
+    assert snapshot() == before
+
+
+@FUZZ
+@given(fields=st.dictionaries(st.sampled_from(["name", "description", "base_price", "code", "multiplier", "price",
+                                               "url", "event_types", "secret", "quantity", "minimum_threshold",
+                                               "supplier_email", "phone", "email"]),
+                              hostile_text | big_ids.map(str) | st.sampled_from(["NaN", "1e309", "-0", "Infinity"]),
+                              max_size=5),
+       model=st.sampled_from(["orders/pizza", "orders/topping", "orders/size", "kitchen/ingredient",
+                              "integrations/webhooksubscription"]))
+def test_admin_add_forms(staff_client, fields, model):
+    before = snapshot()
+    response = staff_client.post(f"/admin/{model}/add/", data=query(fields),
+                                 content_type="application/x-www-form-urlencoded")
+    assert response.status_code < 500, (model, fields, response.content[:300])
+    if response.status_code == 200:  # the form again, with its errors: nothing saved
         assert snapshot() == before
