@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -16,7 +17,6 @@ from kitchen import selectors, services
 from kitchen.access import cook_required, dispatch_required, kitchen_board_required
 from kitchen.errors import KitchenError
 from kitchen.models import KitchenTicket
-from orders.models import Order
 from kitchen.stream import board_events  # noqa: F401  (re-exported for urls)
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def _run(request, label: str, call) -> None:
         messages.error(request, f"{label}: {exc}")
     except KitchenTicket.DoesNotExist:
         messages.error(request, f"{label}: no such ticket")
-    except Order.DoesNotExist:  # an id typed into the URL (past 2**63 too: see _known_id)
+    except ObjectDoesNotExist:  # the order: an id typed into the URL (past 2**63 too: see _known_id)
         messages.error(request, f"{label}: no such order")
     else:
         messages.success(request, result)

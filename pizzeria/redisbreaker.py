@@ -50,14 +50,15 @@ def is_open(url: str) -> bool:
     return time.monotonic() < _open_until.get(server_of(url), 0.0)
 
 
-def trip(url: str, what: str) -> None:
+def trip(url: str, what: str, error: BaseException | None = None) -> None:
     """Skip this server for REDIS_BREAKER_SECONDS (logged once per opening, not per call)."""
     server, pause = server_of(url), settings.REDIS_BREAKER_SECONDS
     with _lock:
         already = time.monotonic() < _open_until.get(server, 0.0)
         _open_until[server] = time.monotonic() + pause
     if not already:
-        logger.warning("Redis at %s did not answer (%s): skipping it for %ss", server, what, pause, exc_info=True)
+        cause = f": {type(error).__name__}: {error}" if error is not None else ""
+        logger.warning("Redis at %s did not answer (%s%s): skipping it for %ss", server, what, cause, pause)
 
 
 def reset() -> None:
@@ -72,8 +73,8 @@ def guarded(url: str, what: str, call: Callable[[], T], *, default: T) -> T:
         return default
     try:
         return call()
-    except AWAY_ERRORS:
-        trip(url, what)
+    except AWAY_ERRORS as exc:
+        trip(url, what, exc)
         return default
     except redis.RedisError:
         logger.warning("Redis at %s refused %s; carrying on without it", server_of(url), what, exc_info=True)

@@ -202,7 +202,7 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
                     sent += 1
     except Exception as exc:
         if redis_broker and redisbreaker.did_not_answer(exc):
-            redisbreaker.trip(redis_broker, "publish")
+            redisbreaker.trip(redis_broker, "publish", exc)
         unsent = [delivery_id for delivery_id, _ in items[sent:]]
         logger.warning(
             "Broker unavailable: %s deliveries left to the sweeper (first id %s)",

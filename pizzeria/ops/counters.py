@@ -92,10 +92,10 @@ def flush() -> None:
             else:
                 pipe.hincrbyfloat(key(name), field, amount)
         pipe.execute()
-    except redisbreaker.AWAY_ERRORS:
+    except redisbreaker.AWAY_ERRORS as exc:
         # The process's breaker, shared with the throttles and the publish: the request path
         # skips this Redis too. The counters themselves pause longer (a scrape can wait).
-        redisbreaker.trip(redisbreaker.cache_url(), "metrics counters")
+        redisbreaker.trip(redisbreaker.cache_url(), "metrics counters", exc)
         _paused_until = time.monotonic() + _PAUSE
     except Exception:
         _paused_until = time.monotonic() + _PAUSE

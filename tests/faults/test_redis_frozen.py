@@ -27,7 +27,13 @@ from pizzeria.eventbus.models import OutboxEvent
 from pizzeria.settings.base import redis_sibling_url
 from tests.factories import make_customer, make_menu
 from tests.faults.conftest import wait_all_succeeded
-from tests.worker import BROKER_IS_REDIS, app_broker, free_port, make_worker, private_redis
+from tests.worker import (
+    BROKER_IS_REDIS,
+    app_broker,
+    free_port,
+    make_worker,
+    private_redis,
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.faults]
 

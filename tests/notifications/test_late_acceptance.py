@@ -11,7 +11,11 @@ import pytest
 
 from notifications.models import Notification
 from pizzeria.eventbus.models import DeliveryAttempt
-from tests.notifications.helpers import SMS_CONFIRM, needs_separate_log_connection, run_again
+from tests.notifications.helpers import (
+    SMS_CONFIRM,
+    needs_separate_log_connection,
+    run_again,
+)
 from tests.notifications.test_faults import place
 from tests.polling import wait_until
 
