@@ -289,10 +289,10 @@ else:
         # With ack emulation on: above the longest hard time limit plus the longest countdown.
         "visibility_timeout": 900,
         "socket_connect_timeout": 1.0,
-        # A frozen Redis (SIGSTOP, a fork, a half-open link) accepts connections and never answers:
-        # the web request's on-commit publish waits this long once, then the process's Redis
-        # breaker skips it (pizzeria.redisbreaker). 5 s here made every order wait 5 s.
-        "socket_timeout": env.float("CELERY_REDIS_SOCKET_TIMEOUT", default=1.0),
+        # A frozen Redis (SIGSTOP, a fork, a half-open link) accepts connections and never answers.
+        # Web processes set 1 s (pizzeria/wsgi.py, asgi.py): a request's on-commit publish waits
+        # that long once, then the process's Redis breaker skips it (pizzeria.redisbreaker).
+        "socket_timeout": env.float("CELERY_REDIS_SOCKET_TIMEOUT", default=5.0),
         # kombu retries connecting on first use of a channel (3 tries, ~2 s) unless told otherwise:
         # one try, then the publisher gives up and leaves the delivery to the sweeper.
         "max_retries": 0,
