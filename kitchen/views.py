@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -19,6 +20,7 @@ from kitchen.models import KitchenTicket
 from kitchen.stream import board_events  # noqa: F401  (re-exported for urls)
 
 logger = logging.getLogger(__name__)
+MAX_DB_ID = 2**63 - 1  # BigAutoField's largest id
 
 
 @require_GET
@@ -45,6 +47,12 @@ def dispatch_board_fragment(request):
     return render(request, "kitchen/_dispatch.html", {"board": selectors.dispatch_board(), "request": request})
 
 
+def _known_id(pk: int) -> int:
+    """The URL's id, or 0 (no row has it) when it is past a bigint: the advisory lock and the
+    queries would raise "out of range" (a 500) instead of finding nothing."""
+    return pk if pk <= MAX_DB_ID else 0
+
+
 def _run(request, label: str, call) -> None:
     try:
         result = call()
@@ -52,6 +60,8 @@ def _run(request, label: str, call) -> None:
         messages.error(request, f"{label}: {exc}")
     except KitchenTicket.DoesNotExist:
         messages.error(request, f"{label}: no such ticket")
+    except ObjectDoesNotExist:  # the order: an id typed into the URL (past 2**63 too: see _known_id)
+        messages.error(request, f"{label}: no such order")
     else:
         messages.success(request, result)
 
@@ -59,6 +69,7 @@ def _run(request, label: str, call) -> None:
 @require_POST
 @cook_required
 def ticket_start(request, pk: int):
+    pk = _known_id(pk)
     def call():
         ticket = services.ticket_start(ticket_id=pk, actor=request.user)
         return f"Order #{ticket.order_id} is cooking."
@@ -70,6 +81,7 @@ def ticket_start(request, pk: int):
 @require_POST
 @cook_required
 def ticket_ready(request, pk: int):
+    pk = _known_id(pk)
     def call():
         ticket = services.ticket_mark_ready(ticket_id=pk, actor=request.user)
         return f"Order #{ticket.order_id} is ready."
@@ -81,6 +93,7 @@ def ticket_ready(request, pk: int):
 @require_POST
 @dispatch_required
 def dispatch_send_out(request, order_id: int):
+    order_id = _known_id(order_id)
     driver = (request.POST.get("driver") or request.user.get_username()).strip()
 
     def call():
@@ -94,6 +107,7 @@ def dispatch_send_out(request, order_id: int):
 @require_POST
 @dispatch_required
 def dispatch_delivered(request, order_id: int):
+    order_id = _known_id(order_id)
     def call():
         services.dispatch_mark_delivered(order_id=order_id, actor=request.user)
         return f"Order #{order_id} is done."

@@ -167,24 +167,43 @@ def procfile_entries(path: Path = ROOT / "Procfile") -> dict[str, str]:
 
 def supervisord_config(entries: dict[str, str], *, run_dir: Path = RUN_DIR) -> str:
     """A supervisord configuration running each Procfile entry with the restart policy."""
+    import secrets
+
     run_dir = run_dir.resolve()
     sock = run_dir / "supervisor.sock"
+    # The control socket: owner-only (chmod) and a per-checkout credential (kept in run_dir,
+    # mode 0600), which also silences supervisord's "running without any HTTP authentication" CRIT.
+    secret_file = run_dir / "supervisor.secret"
+    if not secret_file.exists():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        secret_file.touch(mode=0o600)
+        secret_file.write_text(secrets.token_urlsafe(24))
+    credential = ["username=pizzeria", f"password={secret_file.read_text().strip()}"]
     lines = [
         "[supervisord]",
         "nodaemon=true",
-        f"logfile={run_dir / 'supervisord.log'}",
+        # Its own lines go to stdout through an O_APPEND open like the programs' (silent: not also
+        # through the inherited descriptor), so `make run > file` interleaves whole lines instead of
+        # overwriting the programs' output at a stale offset.
+        "silent=true",
+        "logfile=/dev/stdout",
+        "logfile_maxbytes=0",
         f"pidfile={run_dir / 'supervisord.pid'}",
         f"childlogdir={run_dir}",
+        # As root, saying so silences the "Supervisor is running as root" CRIT (nothing changes).
+        *(["user=root"] if os.geteuid() == 0 else []),
         "",
         "[unix_http_server]",
         f"file={sock}",
         "chmod=0700",
+        *credential,
         "",
         "[rpcinterface:supervisor]",
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
         "",
         "[supervisorctl]",
         f"serverurl=unix://{sock}",
+        *credential,
     ]
     for name, command in entries.items():
         # The shell expands the Procfile's ${VAR:-default}; exec hands it the process, so signals

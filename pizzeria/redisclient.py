@@ -24,8 +24,9 @@ def redis_client(url: str, *, decode_responses: bool = False) -> redis.Redis:
             client = _clients[(url, decode_responses)] = redis.Redis.from_url(
                 url,
                 decode_responses=decode_responses,
-                socket_connect_timeout=1.0,
-                socket_timeout=5.0,
+                # Short: one wait, then the breaker (pizzeria.redisbreaker) skips Redis for a while.
+                socket_connect_timeout=0.5,
+                socket_timeout=1.0,
                 health_check_interval=30,
             )
         return client

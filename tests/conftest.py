@@ -10,7 +10,8 @@ pytest_plugins = ["tests.browser"]
 def clear_shared_cache() -> None:
     """Delete this test run's keys from the shared Redis cache (throttles, lockouts, streams).
 
-    Not cache.clear(): that is FLUSHDB, and the same Redis database holds the broker's queues.
+    Not cache.clear(): that is FLUSHDB, and on a shared machine the cache's database (REDIS_URL's
+    database + 1) may be another checkout's broker database.
     """
     from django.conf import settings
     from django.core.cache import cache
@@ -23,11 +24,18 @@ def clear_shared_cache() -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_shared_cache():
+    from axes.handlers.proxy import AxesProxyHandler
+
+    from pizzeria import redisbreaker
     from pizzeria.ops import counters
 
+    redisbreaker.reset()  # a Redis a previous test froze or closed is not skipped in this one
     counters.flush()  # this process's batched metric increments land before the keys go
     clear_shared_cache()
     yield
+    # axes keeps the cache object it was built with: a test that pointed CACHES elsewhere would
+    # leave the next test's lockout on that (closed) cache.
+    AxesProxyHandler.implementation = None
 
 
 @pytest.fixture(scope="module")

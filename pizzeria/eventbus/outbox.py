@@ -15,6 +15,7 @@ from django.db import connections, transaction
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis import exceptions as redis_exceptions
 
+from pizzeria import redisbreaker
 from pizzeria.eventbus import registry, wire
 from pizzeria.eventbus.events import DomainEvent
 from pizzeria.eventbus.models import Delivery, OutboxEvent
@@ -167,6 +168,13 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
     app = current_app
     items = list(items)
     sent = 0
+    # Redis as the broker: the process's Redis breaker (pizzeria.redisbreaker) is open after a
+    # timeout on that server (a throttle's or an earlier publish's): leave these to the sweeper
+    # at once instead of waiting on a Redis that just did not answer.
+    redis_broker = app.conf.broker_url if str(app.conf.broker_url).startswith(("redis://", "rediss://")) else None
+    if redis_broker and redisbreaker.is_open(redis_broker):
+        _mark_not_enqueued([delivery_id for delivery_id, _ in items])
+        return 0
     # The web request's id travels with the message, for the worker's log records.
     request_id = log_context.value("request_id")
     headers = {"request_id": request_id} if request_id else None
@@ -192,6 +200,8 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
                 for _ in _apply_async_each(items[sent:], producer=producer, countdown=countdown, headers=headers):
                     sent += 1
     except Exception as exc:
+        if redis_broker and redisbreaker.did_not_answer(exc):
+            redisbreaker.trip(redis_broker, "publish", exc)
         unsent = [delivery_id for delivery_id, _ in items[sent:]]
         if isinstance(exc, BROKER_ERRORS):
             logger.warning(

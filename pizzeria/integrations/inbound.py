@@ -25,6 +25,7 @@ from orders.services import order_pay
 from pizzeria.eventbus.schema import DECIMAL_PATTERN, schema_errors, validator_for
 from pizzeria.integrations.models import InboundCloudEvent
 from pizzeria.integrations.signing import WebhookVerificationError, signature_verify
+from pizzeria.security.text import first_problem
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ PAYMENT_PROCESSED_SCHEMA: dict[str, Any] = {
     "description": "An external payment provider confirms that an order was paid.",
     "type": "object",
     "properties": {
-        "order_id": {"type": "integer", "minimum": 1, "description": "The order's id."},
+        # maximum: a bigint; a larger id would overflow the database column (a 500), not just miss.
+        "order_id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1, "description": "The order's id."},
         "amount": {
             "description": "Amount paid; must equal the order total (string or number, 2 decimal places).",
             "anyOf": [{"type": "string", "pattern": DECIMAL_PATTERN}, {"type": "number"}],
@@ -79,6 +81,10 @@ def cloudevent_receive(*, body: bytes, headers: dict[str, str], secret: str) -> 
     event_type, source, event_id = event.get_type(), event.get_source(), event.get_id()
     if len(source) > 500 or len(event_id) > 200:
         return _error(400, "malformed_cloudevent", "source is limited to 500 characters and id to 200")
+    # Both are stored and queried as text: NUL or a lone surrogate would be a database error (500).
+    problem = first_problem([("source", source), ("id", event_id)])
+    if problem is not None:
+        return _error(400, "malformed_cloudevent", f"The attribute {problem}")
     schema = INBOUND_SCHEMAS.get(event_type)
     if schema is None:
         return _error(400, "unknown_type", f"Type {event_type!r} is not accepted here; accepted: {sorted(INBOUND_SCHEMAS)}")
@@ -93,6 +99,11 @@ def cloudevent_receive(*, body: bytes, headers: dict[str, str], secret: str) -> 
             data = json.loads(data)
         except ValueError:
             pass  # a JSON string value: the schema check below says it is not an object
+    # Before the schema: the validator cannot even read a lone surrogate, the database no NUL.
+    if isinstance(data, dict):
+        problem = first_problem((str(k), v if isinstance(v, str) else "") for k, v in data.items())
+        if problem is not None:
+            return _error(400, "invalid_data", f"The data's field {problem}")
     problem = schema_errors(validator_for(schema), data)
     if problem is not None:
         return _error(400, "invalid_data", f"The data does not match the {event_type} schema {problem}")

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from pizzeria import redisbreaker
+
 if TYPE_CHECKING:
     import redis
 
@@ -82,7 +84,7 @@ def flush() -> None:
         batch = dict(_pending)
         _pending.clear()
         _timer = None
-    if not batch:
+    if not batch or redisbreaker.is_open(redisbreaker.cache_url()):
         return
     try:
         pipe = _client().pipeline(transaction=False)
@@ -94,6 +96,11 @@ def flush() -> None:
             else:
                 pipe.hincrbyfloat(key(name), field, amount)
         pipe.execute()
+    except redisbreaker.AWAY_ERRORS as exc:
+        # The process's breaker, shared with the throttles and the publish: the request path
+        # skips this Redis too. The counters themselves pause longer (a scrape can wait).
+        redisbreaker.trip(redisbreaker.cache_url(), "metrics counters", exc)
+        _paused_until = time.monotonic() + _PAUSE
     except Exception:
         _paused_until = time.monotonic() + _PAUSE
         logger.warning("Could not record metrics in Redis; skipping for %ss", _PAUSE, exc_info=True)
@@ -143,6 +150,8 @@ def read() -> dict[str, dict[str, str]] | None:
         "deliveries_total", "retries_total", "delivery_duration", "http_requests_total", "http_duration",
         "publish_errors_total",
     )
+    if redisbreaker.is_open(redisbreaker.cache_url()):
+        return None
     try:
         pipe = _client().pipeline(transaction=False)
         for name in names:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 import math
 
-import redis
 from axes.handlers.cache import AxesCacheHandler
 from axes.helpers import get_cool_off
 from django.http import HttpResponse, JsonResponse
 
+from pizzeria import redisbreaker
+
 logger = logging.getLogger(__name__)
-CACHE_ERRORS = (redis.RedisError, OSError)
 
 
 def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
@@ -31,28 +31,29 @@ def lockout_response(request, original_response=None, credentials=None) -> HttpR
 
 
 class ResilientCacheHandler(AxesCacheHandler):
-    """django-axes' cache handler that answers instead of raising when Redis is unreachable.
+    """django-axes' cache handler that answers instead of raising when Redis does not answer.
 
     Unreachable Redis would otherwise turn every login into a 500. Like the throttles
-    (pizzeria.security.throttles) it fails open with a warning: Redis down already takes the
-    broker with it and shows on /readyz; the passwords themselves are still checked.
+    (pizzeria.security.throttles) it fails open with a warning, behind the process's Redis breaker
+    (pizzeria.redisbreaker): after one timeout the lockout is skipped for a few seconds instead of
+    waiting again on every login. Redis down shows on /readyz; the passwords are still checked.
     """
 
     def get_failures(self, request, credentials=None) -> int:
-        try:
-            return super().get_failures(request, credentials)
-        except CACHE_ERRORS:
-            logger.warning("Login lockout not checked: the cache is unreachable", exc_info=True)
-            return 0
+        return redisbreaker.guarded(redisbreaker.cache_url(), "login lockout check",
+                                    lambda: super(ResilientCacheHandler, self).get_failures(request, credentials),
+                                    default=0)
 
     def user_login_failed(self, sender, credentials, request=None, **kwargs):
-        try:
-            return super().user_login_failed(sender, credentials, request, **kwargs)
-        except CACHE_ERRORS:
-            logger.warning("Failed login not counted: the cache is unreachable", exc_info=True)
+        return redisbreaker.guarded(
+            redisbreaker.cache_url(), "failed login count",
+            lambda: super(ResilientCacheHandler, self).user_login_failed(sender, credentials, request, **kwargs),
+            default=None,
+        )
 
     def user_logged_in(self, sender, request, user, **kwargs):
-        try:
-            return super().user_logged_in(sender, request, user, **kwargs)
-        except CACHE_ERRORS:
-            logger.warning("Failed logins not reset: the cache is unreachable", exc_info=True)
+        return redisbreaker.guarded(
+            redisbreaker.cache_url(), "failed logins reset",
+            lambda: super(ResilientCacheHandler, self).user_logged_in(sender, request, user, **kwargs),
+            default=None,
+        )

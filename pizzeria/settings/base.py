@@ -7,6 +7,7 @@ the default of manage.py, wsgi, asgi and celery; `make run` picks `pizzeria.sett
 """
 
 import os
+import urllib.parse
 from pathlib import Path
 
 import environ
@@ -49,6 +50,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: an oversized body is refused (413) before anything reads it.
     "pizzeria.security.middleware.RequestBodyLimitMiddleware",
+    # NUL in a header, query parameter or form field → 400 (PostgreSQL would raise: a 500).
+    "pizzeria.security.middleware.HostileInputMiddleware",
     # A request id for the request's log records and the deliveries it publishes.
     "pizzeria.ops.logs.RequestIdMiddleware",
     # Request duration by view into the shared counters (/metrics).
@@ -191,15 +194,37 @@ SPECTACULAR_SETTINGS = {
 REDIS_URL = env("REDIS_URL", default="")
 
 # --- Cache: throttles, login lockout and stream counts shared by every process -----------------
+def redis_sibling_url(url: str) -> str:
+    """The same Redis server, the next database number (db N → N + 1; db 15, Redis's last, → 14).
+
+    The cache must never share the broker's database: `cache.clear()` is FLUSHDB, which would
+    empty every queue (and allkeys eviction on the cache would pick messages too).
+    """
+    parts = urllib.parse.urlsplit(url)
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    # unix:///path/redis.sock?db=N names the database in the query, redis://host:port/N in the path.
+    in_query = parts.scheme == "unix" or "db" in query
+    number = int(query.get("db", 0) if in_query else parts.path.strip("/") or 0)
+    sibling = str(number + 1 if number < 15 else number - 1)
+    if in_query:
+        url = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode({**query, "db": sibling})))
+        return url.replace("unix:/", "unix:///", 1) if parts.scheme == "unix" and not parts.netloc else url
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{sibling}"))
+
+
+# Default: REDIS_URL's server, one database up. production.py refuses a CACHE_URL equal to the broker's.
+CACHE_URL = env("CACHE_URL", default=redis_sibling_url(REDIS_URL))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env("CACHE_URL", default=REDIS_URL),
+        "LOCATION": CACHE_URL,
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="pizzeria"),
-        # A slow or absent Redis must not hang a request (see pizzeria.security.throttles).
-        "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
+        # A slow or absent Redis must not hang a request: short timeouts, and after one the
+        # process's breaker skips that Redis server for REDIS_BREAKER_SECONDS (pizzeria.redisbreaker).
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
+REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5.0)
 
 # --- Failed-login lockout (django-axes) --------------------------------------------------------
 # After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
@@ -266,7 +291,10 @@ else:
         # With ack emulation on: above the longest hard time limit plus the longest countdown.
         "visibility_timeout": 900,
         "socket_connect_timeout": 1.0,
-        "socket_timeout": 5.0,
+        # A frozen Redis (SIGSTOP, a fork, a half-open link) accepts connections and never answers.
+        # Web processes set 1 s (pizzeria/wsgi.py, asgi.py): a request's on-commit publish waits
+        # that long once, then the process's Redis breaker skips it (pizzeria.redisbreaker).
+        "socket_timeout": env.float("CELERY_REDIS_SOCKET_TIMEOUT", default=5.0),
         # kombu retries connecting on first use of a channel (3 tries, ~2 s) unless told otherwise:
         # one try, then the publisher gives up and leaves the delivery to the sweeper.
         "max_retries": 0,

@@ -7,7 +7,7 @@ with a message naming it, instead of running on a default that only suits a lapt
 from django.core.exceptions import ImproperlyConfigured
 
 from pizzeria.settings.base import *  # noqa: F401,F403
-from pizzeria.settings.base import ALLOWED_HOSTS, env
+from pizzeria.settings.base import ALLOWED_HOSTS, CACHE_URL, CELERY_BROKER_URL, env
 
 DEV_HINT = "For local development run `make run`, or export DJANGO_SETTINGS_MODULE=pizzeria.settings.dev."
 
@@ -30,6 +30,12 @@ required("ALLOWED_HOSTS", value=",".join(ALLOWED_HOSTS))
 required("DATABASE_URL")
 # Redis carries the cache (throttles, lockouts), the display's pub/sub and, by default, the broker.
 required("REDIS_URL")
+# cache.clear() is FLUSHDB: on the broker's database it would empty every queue.
+if CACHE_URL.rstrip("/") == CELERY_BROKER_URL.rstrip("/"):
+    raise ImproperlyConfigured(
+        f"CACHE_URL is the broker's URL ({CELERY_BROKER_URL!r}): give the cache a Redis database of its own "
+        "(unset CACHE_URL to use REDIS_URL's database + 1)."
+    )
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

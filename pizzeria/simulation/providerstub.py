@@ -5,7 +5,8 @@ tests and failing a share of requests at random for `manage.py simulate --failur
     stub.script("twilio", "timeout")                             # answer after the client gave up
     ProviderStub(failure_rate=0.3, seed=7)                       # 30 % of unscripted requests: 503
 Other requests get the provider's success answer. Every request is logged in `requests`, with the
-status it got and, when accepted, the message id handed out (`message_id`).
+status it got, when accepted the message id handed out (`message_id`), and when the answer left
+(`answered_at`; `at` is when the request came in).
 """
 
 from __future__ import annotations
@@ -125,6 +126,11 @@ class ProviderStub:
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
-                    pass
+                    record["client_gone"] = True
+                # When the answer left: an acceptance later than the client's timeout (NOTIFY_HTTP_TIMEOUT)
+                # is a message the provider sent and the client never learned of (the retry sends it
+                # again). A write to a client that already left often still "succeeds" (kernel buffer),
+                # so the time, not client_gone, is what tells (--stub-log keeps both).
+                record["answered_at"] = time.time()
 
         return Handler

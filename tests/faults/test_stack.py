@@ -8,6 +8,7 @@ completes within a minute of the fault, and that Ctrl-C still stops everything.
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import datetime as dt
 import http.client
@@ -74,8 +75,11 @@ class Stack:
 
     def processes(self) -> dict[str, dict]:
         # A new proxy per call: one whose request failed (socket not there yet) cannot be reused.
+        ctl = configparser.ConfigParser(interpolation=None)
+        ctl.read(self.config)
+        user, password = ctl["supervisorctl"]["username"], ctl["supervisorctl"]["password"]
         rpc = xmlrpc.client.ServerProxy(
-            "http://127.0.0.1", transport=SupervisorTransport(None, None, f"unix://{self.tmp / 'supervisor.sock'}")
+            "http://127.0.0.1", transport=SupervisorTransport(user, password, f"unix://{self.tmp / 'supervisor.sock'}")
         )
         infos: list[dict] = rpc.supervisor.getAllProcessInfo()  # type: ignore[assignment]  # XML-RPC: untyped
         return {p["name"]: p for p in infos}

@@ -49,3 +49,44 @@ def test_make_run_supervises_each_procfile_line_with_restarts(tmp_path):
         assert program["stopsignal"] == "TERM" and int(program["stopwaitsecs"]) > 30, name
         # supervisord's own % interpolation must not eat celery's %h
         assert "%h" not in program["command"].replace("%%h", ""), name
+
+
+def _systemd_command(exec_start: str, *, instance: str, host: str) -> list[str]:
+    """ExecStart as systemd runs it: %i/%H filled in, $$ a literal $ (no systemd variables used)."""
+    import shlex
+
+    return shlex.split(exec_start.replace("%i", instance).replace("%H", host).replace("$$", "$"))
+
+
+def test_the_systemd_worker_autoscales_like_the_procfile():
+    import subprocess
+
+    exec_start = _unit("pizzeria-worker@.service")["Service"]["ExecStart"]
+    command = _systemd_command(exec_start.replace("exec /srv/pizzeria/.venv/bin/celery", "echo celery"),
+                               instance="notifications", host="box1")
+
+    def started_with(**env: str) -> str:
+        return subprocess.run(command, env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True,
+                              check=True).stdout
+
+    assert "-Q notifications --autoscale=2,2 -n notifications@box1" in started_with(CONCURRENCY="2")
+    assert "--autoscale=8,3" in started_with(CONCURRENCY="2", AUTOSCALE_MIN="3", AUTOSCALE_MAX="8")
+    assert "--autoscale=8,2" in started_with(CONCURRENCY="2", AUTOSCALE_MAX="8")
+    procfile = procfile_entries()["worker_notifications"]
+    assert "--autoscale=${NOTIFICATIONS_AUTOSCALE_MAX:-${NOTIFICATIONS_CONCURRENCY:-2}}" in procfile
+
+
+def test_make_run_protects_supervisord_and_writes_one_readable_stream(tmp_path):
+    config = configparser.ConfigParser(interpolation=None)
+    config.read_string(supervisord_config(procfile_entries(), run_dir=tmp_path))
+    server, ctl = config["unix_http_server"], config["supervisorctl"]
+    assert server["chmod"] == "0700"
+    assert server["username"] and len(server["password"]) >= 24  # no "without any HTTP authentication" CRIT
+    assert (ctl["username"], ctl["password"]) == (server["username"], server["password"])
+    assert (tmp_path / "supervisor.secret").stat().st_mode & 0o077 == 0  # the credential is owner-only
+    # the same credential on the next `make run` (an open supervisorctl keeps working)
+    again = configparser.ConfigParser(interpolation=None)
+    again.read_string(supervisord_config(procfile_entries(), run_dir=tmp_path))
+    assert again["unix_http_server"]["password"] == server["password"]
+    # supervisord's own lines through an append-mode open of stdout, like every program's
+    assert config["supervisord"]["logfile"] == "/dev/stdout" and config["supervisord"]["silent"] == "true"

@@ -20,7 +20,7 @@ def test_the_client_connects_to_the_url_it_was_asked_for_with_short_timeouts():
 
     assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("127.0.0.1", 6379, 14)
     assert kwargs["decode_responses"] is True
-    assert kwargs["socket_connect_timeout"] == 1.0 and kwargs["socket_timeout"] == 5.0
+    assert kwargs["socket_connect_timeout"] == 0.5 and kwargs["socket_timeout"] == 1.0
 
 
 def test_product_code_makes_no_redis_client_of_its_own():

@@ -70,7 +70,7 @@ def test_readyz_names_a_failed_dependency_and_nothing_about_why(client, monkeypa
     response = client.get("/readyz")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "failed", "broker": "ok"}
+    assert response.json() == {"status": "unavailable", "database": "failed", "broker": "ok", "redis": "ok"}
     assert b"OperationalError" not in response.content and b"db.internal" not in response.content
 
 
