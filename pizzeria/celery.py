@@ -10,6 +10,7 @@ from celery.signals import task_postrun, task_prerun
 from kombu import Exchange, Queue
 
 from pizzeria import brokerfix
+from pizzeria.ops import tracing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.production")
 
@@ -83,6 +84,8 @@ def _declare_queues(sender, **kwargs) -> None:
 
 app.autodiscover_tasks()
 brokerfix.install()
+# OpenTelemetry in worker pool processes and beat, when the environment turns it on (ops/tracing.py).
+tracing.connect_celery_signals()
 
 
 # When the process's previous task ended (prefork: one value per pool process).

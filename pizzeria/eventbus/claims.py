@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
+from pizzeria.ops import tracing
 
 logger = logging.getLogger("pizzeria.eventbus.delivery")  # same logger as the runner: one place to look
 
@@ -37,6 +38,10 @@ class Claim:
     event_type: str | None = None
     payload: dict | None = None
     claimed_mono: float = field(default_factory=time.monotonic)
+    # Under tracing (eventbus/spans.py): the recording transaction's context and when it recorded.
+    traceparent: str | None = None
+    tracestate: str | None = None
+    recorded_at: dt.datetime | None = None
 
     def now(self) -> dt.datetime:
         """The database's time now, as seen from the claim plus the monotonic time since."""
@@ -70,6 +75,8 @@ def delivery_claim(delivery_id: int) -> Claim | None:
             "AND e.event_id = d.event_id "
             "RETURNING d.handler, d.attempts, d.event_id, d.attempts_before_replay, d.claimed_at, e.type, e.payload"
         )
+        if tracing.enabled():
+            sql += ", e.traceparent, e.tracestate, e.created_at"
         params = [Delivery.Status.RUNNING, lease, delivery_id, *ACTIVE]
     else:  # SQLite: one machine, the process clock is the database's; RETURNING may not join
         now = timezone.now()
@@ -91,12 +98,12 @@ def delivery_claim(delivery_id: int) -> Claim | None:
     handler, attempt, raw_event_id, before_replay, *rest = row
     event_id = str(uuid.UUID(str(raw_event_id)))  # SQLite returns the hex form
     if rest:
-        claimed_at, event_type, payload = rest
+        claimed_at, event_type, payload, *trace = rest
         if isinstance(payload, (str, bytes)):  # Django reads jsonb as text (JSONField decodes it)
             payload = json.loads(payload)
         return Claim(
             delivery_id, handler, attempt, event_id, claimed_at, attempt - before_replay,
-            event_type, payload, claimed_mono=mono,
+            event_type, payload, claimed_mono=mono, **dict(zip(("traceparent", "tracestate", "recorded_at"), trace)),
         )
     return Claim(delivery_id, handler, attempt, event_id, now, attempt - before_replay, claimed_mono=mono)
 

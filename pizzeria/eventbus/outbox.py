@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from django.db import connections, transaction
 
-from pizzeria.eventbus import registry, wire
+from pizzeria.eventbus import registry, spans, wire
 from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.events import DomainEvent
 from pizzeria.eventbus.models import Delivery, OutboxEvent
@@ -38,37 +38,41 @@ def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> li
         # A payload that breaks its schema is a bug in the code recording it: refuse it here
         # (the whole change rolls back) rather than hand subscribers something they can't read.
         payload_validate(event.type, payload)
-    OutboxEvent.objects.using(using).bulk_create(
-        [
-            OutboxEvent(
-                event_id=e.event_id,
-                type=e.type,
-                schema_version=e.schema_version,
-                aggregate_type=e.aggregate_type,
-                aggregate_id=e.aggregate_id,
-                aggregate_version=e.aggregate_version,
-                occurred_at=e.occurred_at,
-                payload=payload,
-            )
-            for e, payload in zip(events, payloads)
-        ]
-    )
-    # Family members (e.g. webhook subscriptions) active now: a later subscription gets no history.
-    members = registry.family_members_for({e.type for e in events})
-    deliveries = deliveries_insert(
-        [
-            (e.event_id, name)
-            for e in events
-            for name in [*(spec.name for spec in registry.handlers_for(e.type)), *members.get(e.type, ())]
-        ],
-        using=using,
-    )
+    # Under tracing, the transaction's context is stored with each event (eventbus/spans.py).
+    with spans.outbox_write(events) as trace_context:
+        OutboxEvent.objects.using(using).bulk_create(
+            [
+                OutboxEvent(
+                    event_id=e.event_id,
+                    type=e.type,
+                    schema_version=e.schema_version,
+                    aggregate_type=e.aggregate_type,
+                    aggregate_id=e.aggregate_id,
+                    aggregate_version=e.aggregate_version,
+                    occurred_at=e.occurred_at,
+                    payload=payload,
+                    traceparent=trace_context[0] if trace_context else None,
+                    tracestate=(trace_context[1] or None) if trace_context else None,
+                )
+                for e, payload in zip(events, payloads)
+            ]
+        )
+        # Family members (e.g. webhook subscriptions) active now: a later subscription gets no history.
+        members = registry.family_members_for({e.type for e in events})
+        deliveries = deliveries_insert(
+            [
+                (e.event_id, name)
+                for e in events
+                for name in [*(spec.name for spec in registry.handlers_for(e.type)), *members.get(e.type, ())]
+            ],
+            using=using,
+        )
     for e in events:
         logger.info(
             "%s recorded for %s %s", e.type, e.aggregate_type, e.aggregate_id,
             extra={"event_id": str(e.event_id), **({"order_id": e.aggregate_id} if e.aggregate_type == "order" else {})},
         )
-    publish_on_commit(events, deliveries, using=using)
+    publish_on_commit(events, deliveries, using=using, trace_context=trace_context)
     return deliveries
 
 
@@ -129,16 +133,21 @@ def _insert_statement(using: str) -> tuple[str, tuple]:
     return sql, tuple(f.get_db_prep_save(f.get_default(), connection) for f in constant_fields)
 
 
-def publish_on_commit(events: Sequence[DomainEvent], deliveries: list[DeliveryRef], *, using: str) -> None:
+def publish_on_commit(
+    events: Sequence[DomainEvent], deliveries: list[DeliveryRef], *, using: str,
+    trace_context: tuple[str, str] | None = None,
+) -> None:
     """Ring the broker once the recording transaction commits (nothing if it rolls back).
 
     The tests' in-memory helper (tests/capture.py) replaces this function for the length of a
     block to run the deliveries itself; production code has no hook here.
     """
     if deliveries:
-        transaction.on_commit(
-            partial(publish_deliveries, [(d.pk, d.handler) for d in deliveries]), using=using
+        items = (
+            [(d.pk, d.handler, trace_context) for d in deliveries] if trace_context
+            else [(d.pk, d.handler) for d in deliveries]
         )
+        transaction.on_commit(partial(publish_deliveries, items), using=using)
 
 
 def queue_for(handler_name: str) -> str:
@@ -149,8 +158,11 @@ def queue_for(handler_name: str) -> str:
 PUBLISH_BATCH = 500  # deliveries per pipelined round trip (the sweeper re-sends thousands at once)
 
 
-def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | None = None) -> int:
-    """Send one run_delivery message per (delivery_id, handler). Never raises.
+def publish_deliveries(items: Iterable[tuple], *, countdown: float | None = None) -> int:
+    """Send one run_delivery message per (delivery_id, handler[, trace_context]). Never raises.
+
+    trace_context, the (traceparent, tracestate) stored with the delivery's event, rides as
+    message headers (eventbus/spans.py); absent when tracing is off.
 
     Returns how many were sent. On a broker error the rest are marked not-enqueued so the
     sweeper picks them up; the caller (often a web request) goes on.
@@ -177,23 +189,24 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
                     chunk = items[start : start + PUBLISH_BATCH]
                     wire.send(
                         producer,
-                        [(delivery_id, queue_for(name), _task_options(name)) for delivery_id, name in chunk],
+                        [(delivery_id, queue_for(name), _task_options(name), *trace) for delivery_id, name, *trace in chunk],
                         headers=headers,
                     )
                     sent += len(chunk)
             else:
-                for delivery_id, handler_name in items:
+                for delivery_id, handler_name, *trace in items:
+                    trace_headers = spans.message_headers(trace[0]) if trace else None
                     run_delivery.apply_async(
                         (delivery_id,),
                         queue=queue_for(handler_name),
                         producer=producer,
                         countdown=countdown,
-                        headers=headers,
+                        headers={**(headers or {}), **trace_headers} if trace_headers else headers,
                         **_task_options(handler_name),
                     )
                     sent += 1
     except Exception:
-        unsent = [delivery_id for delivery_id, _ in items[sent:]]
+        unsent = [item[0] for item in items[sent:]]
         logger.warning(
             "Broker unavailable: %s deliveries left to the sweeper (first id %s)",
             len(unsent),

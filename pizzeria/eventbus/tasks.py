@@ -43,7 +43,7 @@ def run_delivery(self, delivery_id: int, abandoned_attempt: int | None = None) -
         logger.warning("delivery_id=%s: %s; retrying in %.1fs", delivery_id, exc, countdown)
         raise self.retry(
             args=(delivery_id,), kwargs={"abandoned_attempt": exc.attempt}, countdown=countdown, exc=exc,
-            headers={"request_id": context.value("request_id")},
+            headers={"request_id": context.value("request_id"), **_trace_headers(self.request)},
         ) from None
     finally:
         handler = context.value("handler")
@@ -52,6 +52,11 @@ def run_delivery(self, delivery_id: int, abandoned_attempt: int | None = None) -
                 handler=handler, queue=queue_of(handler), outcome=outcome, seconds=time.monotonic() - started
             )
         context.clear()
+
+
+def _trace_headers(request) -> dict:
+    """The event's trace context this message came with, for the message that retries it."""
+    return {name: value for name in ("traceparent", "tracestate") if (value := _header(request, name))}
 
 
 def _header(request, name: str):
