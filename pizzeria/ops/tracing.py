@@ -268,7 +268,10 @@ def _on_process_init(**kwargs) -> None:
 
 
 def _on_worker_init(sender=None, **kwargs) -> None:
-    # solo and threads pools run tasks in this process: no worker_process_init comes.
-    pool = getattr(getattr(sender, "pool_cls", None), "__module__", "") or ""
-    if "prefork" not in pool:
+    # solo and threads pools run tasks in this process: no worker_process_init comes. A prefork
+    # worker's main process only moves messages: not traced (its pool processes are). At this
+    # signal pool_cls is still what was asked for ("prefork"), resolved to a class only later.
+    pool = getattr(sender, "pool_cls", None)
+    name = pool if isinstance(pool, str) else f"{getattr(pool, '__module__', '')}"
+    if "prefork" not in name:
         setup(_service_name)
