@@ -35,7 +35,8 @@ def usable(producer) -> bool:
     """Redis with pipelines that are never replayed (kombu's own condition for batches), and
     nothing that watches publishing through apply_async: task-sent events (Flower's "received"
     column with CELERY_TASK_SEND_SENT_EVENT on), receivers of Celery's publish signals (tracing
-    libraries), compression."""
+    libraries; our own OpenTelemetry set-up disconnects the Celery instrumentation's, see
+    ops/tracing.py), compression."""
     from pizzeria.celery import app
 
     return (

@@ -32,3 +32,31 @@ def test_setup_does_nothing_when_off(monkeypatch):
     assert tracing.setup("pizzeria-web") is False
     assert tracing._configured_pid is None
     assert tracing.current_traceparent() is None and tracing.log_ids() == {}
+
+
+@pytest.mark.parametrize(("pool", "traced"), [("prefork", False), ("solo", True), ("threads", True)])
+def test_a_prefork_workers_main_process_is_not_traced_its_pool_processes_are(monkeypatch, pool, traced):
+    # worker_init comes with pool_cls still the name asked for; prefork children set up on
+    # worker_process_init instead (after the fork, so the batch processor's thread is theirs).
+    calls = []
+    monkeypatch.setattr(tracing, "setup", lambda name: calls.append(name))
+
+    class Worker:
+        pool_cls = pool
+
+    tracing._on_worker_init(sender=Worker())
+    tracing._on_process_init()
+
+    assert len(calls) == (2 if traced else 1)
+
+
+def test_the_collector_configuration_wires_every_pipeline_component():
+    from pathlib import Path
+
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "deploy" / "otel-collector.yaml").read_text())
+    (pipeline,) = config["service"]["pipelines"].values()
+    for kind in ("receivers", "processors", "exporters"):
+        assert set(pipeline[kind]) <= set(config[kind]), kind
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
