@@ -113,6 +113,7 @@ def phase(args, seed: dict, *, per_order: int, log=print) -> dict:
         for n in range(args.rounds):
             for mode in round_order(n, MODES):
                 worker = bench_worker(concurrency=args.concurrency, loglevel=args.worker_loglevel, env=envs[mode]).start()
+                assert worker.proc is not None
                 try:
                     measure.pipeline(seed, args.warmup, per_order=per_order, timeout=args.timeout)  # warm the pool
                     spans_before = sink.spans

@@ -40,8 +40,8 @@ def _env_enabled(environ: dict[str, str] | os._Environ = os.environ) -> bool:
     return bool(environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
 
 
-# Read once: a process decides at start whether it traces (the OpenTelemetry variables are
-# process configuration, like DATABASE_URL).
+# A process decides at start whether it traces (the OpenTelemetry variables are process
+# configuration, like DATABASE_URL); setup() asks again once .env has been read.
 ENABLED = _env_enabled()
 _configured_pid: int | None = None
 _service_name = "pizzeria"
@@ -65,7 +65,13 @@ def setup(service_name: str) -> bool:
 
     Returns whether tracing is on. Never raises: a tracing problem must not stop the process.
     """
-    global _configured_pid, _service_name
+    global ENABLED, _configured_pid, _service_name
+    # Asked again now that the settings are loaded: they read .env into the environment.
+    with contextlib.suppress(Exception):
+        from django.conf import settings
+
+        settings.INSTALLED_APPS  # noqa: B018 (loads the settings module)
+    ENABLED = _env_enabled()
     if not ENABLED:
         return False
     if _configured_pid == os.getpid():
@@ -139,9 +145,10 @@ def shutdown() -> None:
         return
     from opentelemetry import trace
 
-    provider = trace.get_tracer_provider()
-    with contextlib.suppress(Exception):
-        provider.shutdown()
+    shutdown_provider = getattr(trace.get_tracer_provider(), "shutdown", None)  # the SDK's, not the API's
+    if shutdown_provider is not None:
+        with contextlib.suppress(Exception):
+            shutdown_provider()
 
 
 def tracer():
@@ -211,7 +218,7 @@ def client_span(name: str, *, method: str, url: str, provider: str) -> Iterator[
     from opentelemetry import trace
 
     parts = urlsplit(url)
-    attributes = {
+    attributes: dict[str, Any] = {
         "http.request.method": method,
         "url.full": parts._replace(query="", fragment="").geturl(),  # no query: tokens live there
         "server.address": parts.hostname or "",
@@ -247,9 +254,8 @@ def inject_headers(headers: dict[str, str]) -> None:
 
 
 def connect_celery_signals() -> None:
-    """Set up in each Celery process that runs tasks or schedules them (only when on)."""
-    if not ENABLED:
-        return
+    """Set up in each Celery process that runs tasks or schedules them. These signals come once
+    per process, never per task: connected even when off (setup() decides, after .env is read)."""
     from celery import signals
 
     signals.celeryd_init.connect(_on_celeryd_init, weak=False, dispatch_uid="ops.tracing.celeryd_init")

@@ -17,9 +17,9 @@ from pizzeria.eventbus.delivery import delivery_run
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 from pizzeria.eventbus.outbox import publish_deliveries, queue_for
 from pizzeria.ops import tracing
-from pizzeria.redisclient import redis_client
 from pizzeria.simulation.workerproc import queues_purge
 from tests.eventbus.probes import PROBE_A, emit
+from tests.eventbus.test_wire import _queued, broker  # noqa: F401 (fixture)
 from tests.ops.local_tracing import spans  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -28,20 +28,9 @@ REDIS_ONLY = pytest.mark.skipif(not settings.CELERY_BROKER_URL.startswith("redis
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
-@pytest.fixture
-def broker():
-    queues_purge()
-    yield redis_client(settings.CELERY_BROKER_URL)
-    queues_purge()
-
-
-def _queued(broker, queue: str) -> list[dict]:
-    return [json.loads(raw) for raw in reversed(broker.lrange(queue, 0, -1))]
-
-
 @REDIS_ONLY
 def test_with_tracing_off_nothing_watches_publishing_and_the_fast_path_sends(
-    broker, monkeypatch, django_capture_on_commit_callbacks
+    broker, monkeypatch, django_capture_on_commit_callbacks  # noqa: F811
 ):
     # given this process's environment asks for no tracing (as every test run's does)
     assert not tracing.enabled()
@@ -86,7 +75,7 @@ def test_the_celery_instrumentation_keeps_the_fast_path_in_use():
 
 @REDIS_ONLY
 @pytest.mark.parametrize("fast", [True, False], ids=["wire", "apply_async"])
-def test_every_message_carries_its_events_trace_context(broker, monkeypatch, fast):
+def test_every_message_carries_its_events_trace_context(broker, monkeypatch, fast):  # noqa: F811
     d = Delivery.objects.get(event_id=emit("ok").event_id, handler=PROBE_A)
     queues_purge()
     if not fast:

@@ -300,15 +300,19 @@ def test_an_overlong_id_is_400_not_500(client):
     assert response.status_code == 400
 
 
+def _pay_with_traceparent(client, traceparent: str):
+    with capture_events(run_handlers=False):
+        order = make_order()
+        event = cloudevent(payment(order))
+        event = CloudEvent(attributes={**event.get_attributes(), "traceparent": traceparent}, data=event.get_data())
+        return order, post(client, to_structured_event(event))
+
+
 def test_an_inbound_traceparent_becomes_the_parent_of_the_work_it_starts(client, spans):  # noqa: F811
     # The sender's trace (CloudEvents Distributed Tracing extension) continues here: the payment's
     # events are recorded under a span whose parent is the sender's, so their deliveries join it.
     sender = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-    with capture_events(run_handlers=False):
-        order = make_order()
-        event = cloudevent(payment(order))
-        event = CloudEvent(attributes={**event.get_attributes(), "traceparent": sender}, data=event.get_data())
-        response = post(client, to_structured_event(event))
+    order, response = _pay_with_traceparent(client, sender)
 
     assert response.status_code == 200, response.content
     received, = [s for s in spans.get_finished_spans() if s.name == f"cloudevent receive {TYPE}"]
@@ -321,11 +325,7 @@ def test_an_inbound_traceparent_becomes_the_parent_of_the_work_it_starts(client,
 
 @pytest.mark.parametrize("traceparent", ["not-a-traceparent", "00-" + "0" * 32 + "-" + "0" * 16 + "-01", "\x00" * 55])
 def test_a_malformed_inbound_traceparent_is_ignored(client, spans, traceparent):  # noqa: F811
-    with capture_events(run_handlers=False):
-        order = make_order()
-        event = cloudevent(payment(order))
-        event = CloudEvent(attributes={**event.get_attributes(), "traceparent": traceparent}, data=event.get_data())
-        response = post(client, to_structured_event(event))
+    _, response = _pay_with_traceparent(client, traceparent)
 
     assert response.status_code == 200, response.content
     assert not [s for s in spans.get_finished_spans() if s.name.startswith("cloudevent receive")]

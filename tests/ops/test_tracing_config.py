@@ -60,3 +60,16 @@ def test_the_collector_configuration_wires_every_pipeline_component():
     for kind in ("receivers", "processors", "exporters"):
         assert set(pipeline[kind]) <= set(config[kind]), kind
     assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
+
+
+def test_setup_asks_again_after_the_settings_read_dot_env(monkeypatch):
+    # The module read the environment at import, before settings/base.py loaded .env into it.
+    installed = []
+    monkeypatch.setattr(tracing, "ENABLED", False)
+    monkeypatch.setattr(tracing, "_configured_pid", None)
+    monkeypatch.setattr(tracing, "_install", lambda name: installed.append(name))
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+
+    assert tracing.setup("pizzeria-web") is True
+    assert tracing.setup("pizzeria-web") is True  # once per process
+    assert installed == ["pizzeria-web"] and tracing.enabled()
