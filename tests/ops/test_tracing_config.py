@@ -73,3 +73,10 @@ def test_setup_asks_again_after_the_settings_read_dot_env(monkeypatch):
     assert tracing.setup("pizzeria-web") is True
     assert tracing.setup("pizzeria-web") is True  # once per process
     assert installed == ["pizzeria-web"] and tracing.enabled()
+
+
+def test_instrumentations_can_be_left_out_the_opentelemetry_way():
+    assert tracing.disabled_instrumentations({}) == set()
+    assert tracing.disabled_instrumentations({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": " Redis, psycopg ,"}) == {
+        "redis", "psycopg"
+    }
