@@ -25,6 +25,9 @@ it runs with and reports it: pool, concurrency, prefetch, task events), and meas
               one worker on every queue (commit_to_done_ms_one_worker)
   memory      the worker pool's RSS (main + children) after 10,000 and after --memory-deliveries
               deliveries (bulk rows published with publish_deliveries, deleted as they succeed)
+  tracing     OpenTelemetry off vs on in the same run (bench/tracing.py): the order API's req/s through
+              gunicorn, and commit → done p50/p99 with a worker tracing off and one tracing on,
+              exporting to a local OTLP receiver
   api         POST /api/orders/ through gunicorn as the Procfile runs it, bus on vs bus off
               (BENCH_BUS=off) alternated, next to a minimal one-row DRF create and /healthz
               (bench/api.py); no worker consumes meanwhile
@@ -56,7 +59,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SKIPS = ["queries", "bare", "baseline", "pipeline", "pipeline_live", "latency", "memory", "sweeper", "retention", "api"]
+SKIPS = ["queries", "bare", "baseline", "pipeline", "pipeline_live", "latency", "memory", "sweeper", "retention", "api",
+         "tracing"]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -197,6 +201,14 @@ def run(args: argparse.Namespace) -> int:
                 results["api"] = api.phase(args, seed, per_order=per_order)
                 broker_keys_purge()
                 results["api"]["unsent_deliveries_dropped"] = measure.unsent_deliveries_drop()
+        if "tracing" not in args.skip:
+            from bench import tracing
+            from bench.worker import Paused
+
+            print(f"bench: tracing off vs on, {args.api_rounds} api rounds and {args.rounds} latency rounds each ...",
+                  flush=True)
+            with Paused(app, worker.name, QUEUES):  # its own servers and workers; the bench worker waits
+                results["tracing"] = tracing.phase(args, seed, per_order=per_order)
         kinds = tuple(k for k in phases.KINDS if k not in args.skip)
         if "bare" in kinds:
             bare_worker = start_bare_worker(args, broker_url)

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 KNOWN = ("redis", "rabbitmq")
-WORKER_SIDE_SKIPS = ("queries", "sweeper", "retention", "api")  # not the worker's: measured once, on the first broker
+WORKER_SIDE_SKIPS = ("queries", "sweeper", "retention", "api", "tracing")  # not the worker's: measured once, on the first broker
 
 
 def broker_name(url: str) -> str:

@@ -57,7 +57,13 @@ def summary(r: dict) -> dict:
     s["sweeper_100k_s"] = (round(sweeper["elapsed_s"] * 100_000 / sweeper["stranded"], 2)
                            if sweeper and sweeper["stranded"] >= 100_000 else None)
     s["retention_longest_call_s"] = r["retention"]["longest_call_s"] if "retention" in r else None
-    s["targets_met"] = {**targets_met(s, r), **api_met}
+    tracing_met = {}
+    if isinstance(r.get("tracing"), dict):
+        from bench.tracing import summary_keys as tracing_keys
+
+        tracing_s, tracing_met = tracing_keys(r["tracing"])
+        s.update(tracing_s)
+    s["targets_met"] = {**targets_met(s, r), **api_met, **tracing_met}
     others = {name: worker_summary(b) for name, b in (r.get("brokers") or {}).items() if name != r.get("broker")}
     if others:
         s["other_brokers"] = others
@@ -166,6 +172,10 @@ def print_table(r: dict) -> None:
         from bench.api import table_rows
 
         rows += table_rows(r, flag)
+    if isinstance(r.get("tracing"), dict):
+        from bench.tracing import table_rows as tracing_rows
+
+        rows += tracing_rows(s, flag)
     if s.get("queries_per_order") is not None:
         rows.append(("SQL queries per POST /api/orders/ (<= 10)", f"{s['queries_per_order']}",
                      flag("queries_per_order<=10")))

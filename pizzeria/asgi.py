@@ -2,9 +2,12 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from pizzeria.ops import tracing
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.production")
 # A web request's on-commit publish waits at most this long on a Redis broker that stopped
 # answering, once (then the Redis breaker skips it). Workers keep the longer default, which
 # lets them ride out a frozen Redis without reconnecting in a loop (6 s vs 15-21 s back after a thaw).
 os.environ.setdefault("CELERY_REDIS_SOCKET_TIMEOUT", "1.0")
+tracing.setup("pizzeria-web")  # see wsgi.py
 application = get_asgi_application()

@@ -12,6 +12,7 @@ from kombu import Exchange, Queue
 
 from pizzeria import brokerfix
 from pizzeria.eventbus.queues import QUEUES
+from pizzeria.ops import tracing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.production")
 
@@ -95,6 +96,8 @@ def _install_brokerfix(sender: Celery, **kwargs: Any) -> None:
 
 
 app.autodiscover_tasks()
+# OpenTelemetry in worker pool processes and beat, when the environment turns it on (ops/tracing.py).
+tracing.connect_celery_signals()
 
 
 # When the process's previous task ended (prefork: one value per pool process).

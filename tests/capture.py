@@ -29,7 +29,9 @@ class EventCapture:
         self.delivery_ids: list[int] = []
         self._pending: list[int] = []
 
-    def _take(self, events: Sequence[DomainEvent], deliveries: list[outbox.DeliveryRef], *, using: str) -> None:
+    def _take(
+        self, events: Sequence[DomainEvent], deliveries: list[outbox.DeliveryRef], *, using: str, trace_context=None
+    ) -> None:
         ids = [d.pk for d in deliveries]
         self.recorded.extend(events)
         self.delivery_ids.extend(ids)

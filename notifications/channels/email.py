@@ -18,6 +18,7 @@ from notifications.channels.base import (
     SendResult,
     http_timeout,
 )
+from pizzeria.ops import tracing
 
 
 def configured() -> bool:
@@ -50,12 +51,17 @@ def send(message: OutgoingMessage) -> SendResult:
 
 
 def send_payload(payload: dict) -> SendResult:
-    try:
-        response = client().send(payload)
-    except HTTPError as exc:
-        raise classify(exc) from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-        raise ProviderTransientError("sendgrid", f"{type(exc).__name__}: {exc}") from exc
+    # The SDK speaks urllib (python_http_client): a CLIENT span of our own under tracing.
+    with tracing.client_span("POST sendgrid", method="POST", url=f"{settings.SENDGRID_API_HOST}/v3/mail/send",
+                             provider="sendgrid") as span:
+        try:
+            response = client().send(payload)
+        except HTTPError as exc:
+            tracing.http_status(span, exc.status_code)
+            raise classify(exc) from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise ProviderTransientError("sendgrid", f"{type(exc).__name__}: {exc}") from exc
+        tracing.http_status(span, response.status_code)
     message_id = response.headers.get("X-Message-Id", "") if response.headers else ""
     return SendResult(provider="sendgrid", message_id=message_id or "")
 

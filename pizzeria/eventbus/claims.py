@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
+from pizzeria.ops import tracing
 
 logger = logging.getLogger("pizzeria.eventbus.delivery")  # same logger as the runner: one place to look
 
@@ -36,6 +37,10 @@ class Claim:
     event_type: str
     payload: dict
     claimed_mono: float = field(default_factory=time.monotonic)
+    # Under tracing (eventbus/spans.py): the recording transaction's context and when it recorded.
+    traceparent: str | None = None
+    tracestate: str | None = None
+    recorded_at: dt.datetime | None = None
 
     def now(self) -> dt.datetime:
         """The database's time now, as seen from the claim plus the monotonic time since."""
@@ -68,6 +73,8 @@ def delivery_claim(delivery_id: int) -> Claim | None:
         "AND e.event_id = d.event_id "
         "RETURNING d.handler, d.attempts, d.event_id, d.attempts_before_replay, d.claimed_at, e.type, e.payload"
     )
+    if tracing.enabled():
+        sql += ", e.traceparent, e.tracestate, e.created_at"
     params = [Delivery.Status.RUNNING, lease, delivery_id, *ACTIVE]
     mono = time.monotonic()
     with connection.cursor() as cursor:
@@ -75,12 +82,12 @@ def delivery_claim(delivery_id: int) -> Claim | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    handler, attempt, event_id, before_replay, claimed_at, event_type, payload = row
+    handler, attempt, event_id, before_replay, claimed_at, event_type, payload, *trace = row
     if isinstance(payload, (str, bytes)):  # Django reads jsonb as text (JSONField decodes it)
         payload = json.loads(payload)
     return Claim(
         delivery_id, handler, attempt, str(event_id), claimed_at, attempt - before_replay,
-        event_type, payload, claimed_mono=mono,
+        event_type, payload, claimed_mono=mono, **dict(zip(("traceparent", "tracestate", "recorded_at"), trace)),
     )
 
 

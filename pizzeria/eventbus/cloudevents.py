@@ -7,6 +7,7 @@ from typing import Any
 from cloudevents.core.bindings.http import HTTPMessage, to_binary_event, to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 
+from pizzeria.eventbus import spans
 from pizzeria.eventbus.events import DomainEvent
 
 SOURCE_PREFIX = "mario-pizzeria"
@@ -17,19 +18,22 @@ MODES = (STRUCTURED, BINARY)
 
 def to_cloudevent(event: DomainEvent, *, data: dict[str, Any] | None = None) -> CloudEvent:
     """The event as a CloudEvent; `data` replaces event.data() (e.g. a subscriber's projection)."""
-    return CloudEvent(
-        attributes={
-            "id": str(event.event_id),
-            "source": f"{SOURCE_PREFIX}/{event.aggregate_type}s",
-            "type": event.type,
-            "subject": f"{event.aggregate_type}/{event.aggregate_id}",
-            "time": event.occurred_at,
-            "datacontenttype": "application/json",
-            "schemaversion": str(event.schema_version),
-            "aggregateversion": str(event.aggregate_version),
-        },
-        data=event.data() if data is None else data,
-    )
+    attributes = {
+        "id": str(event.event_id),
+        "source": f"{SOURCE_PREFIX}/{event.aggregate_type}s",
+        "type": event.type,
+        "subject": f"{event.aggregate_type}/{event.aggregate_id}",
+        "time": event.occurred_at,
+        "datacontenttype": "application/json",
+        "schemaversion": str(event.schema_version),
+        "aggregateversion": str(event.aggregate_version),
+    }
+    # The Distributed Tracing extension: the context in which the event was recorded (set while
+    # a delivery of it runs under tracing, eventbus/spans.py), so a subscriber can join the trace.
+    traceparent = spans.event_traceparent()
+    if traceparent:
+        attributes["traceparent"] = traceparent
+    return CloudEvent(attributes=attributes, data=event.data() if data is None else data)
 
 
 def to_http(event: DomainEvent, *, mode: str = STRUCTURED, data: dict[str, Any] | None = None) -> HTTPMessage:

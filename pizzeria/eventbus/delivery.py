@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 
-from pizzeria.eventbus import registry, retry
+from pizzeria.eventbus import registry, retry, spans
 from pizzeria.eventbus.claims import Claim, delivery_claim, delivery_release, not_claimable
 from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.errors import DeliveryPostponed, PermanentError
@@ -38,6 +38,7 @@ from pizzeria.eventbus.events import event_class
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
 from pizzeria.eventbus.registry import HandlerSpec
 from pizzeria.ops import context as log_context
+from pizzeria.ops import tracing
 
 logger = logging.getLogger(__name__)
 
@@ -163,11 +164,21 @@ def delivery_run(delivery_id: int, *, worker: str = "", abandoned_attempt: int |
         return RunOutcome.SKIPPED
     log_context.bind_claim(claim)  # handler, attempt, event and order ids on every record
     try:
-        return _run_claimed(claim, worker=worker)
+        if not tracing.enabled():
+            return _run_claimed(claim, worker=worker)
+        with spans.attempt(claim, queue=_queue(claim.handler)) as span:
+            outcome = _run_claimed(claim, worker=worker)
+            spans.attempt_outcome(span, outcome)
+            return outcome
     except DatabaseError as exc:
         if connection_lost():
             raise DatabaseLost(delivery_id, claim.attempt) from exc
         raise
+
+
+def _queue(handler: str) -> str:
+    spec = registry.find(handler)
+    return spec.queue if spec is not None else ""
 
 
 def _run_claimed(claim: Claim, *, worker: str) -> RunOutcome:
@@ -226,6 +237,7 @@ def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: fl
                 _on_failure(spec, exc, claim=claim, status=status)
     except LeaseLost:
         return RunOutcome.LEASE_LOST
+    spans.attempt_failed(exc, status=status)
     log = logger.error if status == Delivery.Status.DEAD else logger.warning
     log(
         "delivery_id=%s handler=%s event_id=%s attempt %s failed (%s: %s) -> %s",

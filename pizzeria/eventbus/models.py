@@ -14,6 +14,11 @@ class OutboxEvent(models.Model):
     occurred_at = models.DateTimeField()
     payload = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # W3C trace context of the transaction that recorded the event (NULL when tracing is off):
+    # every message for its deliveries carries it, whoever sends it (on commit, a retry, the
+    # sweeper after a broker outage), so each attempt joins the order's trace (eventbus/spans.py).
+    traceparent = models.CharField(max_length=64, null=True, blank=True)
+    tracestate = models.CharField(max_length=512, null=True, blank=True)
 
     class Meta:
         ordering = ["occurred_at"]

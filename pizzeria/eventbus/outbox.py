@@ -16,7 +16,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from redis import exceptions as redis_exceptions
 
 from pizzeria import redisbreaker
-from pizzeria.eventbus import registry, wire
+from pizzeria.eventbus import registry, spans, wire
 from pizzeria.eventbus.events import DomainEvent
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 from pizzeria.eventbus.queues import RUN_DELIVERY
@@ -44,37 +44,41 @@ def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> li
         # A payload that breaks its schema is a bug in the code recording it: refuse it here
         # (the whole change rolls back) rather than hand subscribers something they can't read.
         payload_validate(type(event), payload)
-    OutboxEvent.objects.using(using).bulk_create(
-        [
-            OutboxEvent(
-                event_id=e.event_id,
-                type=e.type,
-                schema_version=e.schema_version,
-                aggregate_type=e.aggregate_type,
-                aggregate_id=e.aggregate_id,
-                aggregate_version=e.aggregate_version,
-                occurred_at=e.occurred_at,
-                payload=payload,
-            )
-            for e, payload in zip(events, payloads)
-        ]
-    )
-    # Family members (e.g. webhook subscriptions) active now: a later subscription gets no history.
-    members = registry.family_members_for({e.type for e in events})
-    deliveries = deliveries_insert(
-        [
-            (e.event_id, name)
-            for e in events
-            for name in [*(spec.name for spec in registry.handlers_for(e.type)), *members.get(e.type, ())]
-        ],
-        using=using,
-    )
+    # Under tracing, the transaction's context is stored with each event (eventbus/spans.py).
+    with spans.outbox_write(events) as trace_context:
+        OutboxEvent.objects.using(using).bulk_create(
+            [
+                OutboxEvent(
+                    event_id=e.event_id,
+                    type=e.type,
+                    schema_version=e.schema_version,
+                    aggregate_type=e.aggregate_type,
+                    aggregate_id=e.aggregate_id,
+                    aggregate_version=e.aggregate_version,
+                    occurred_at=e.occurred_at,
+                    payload=payload,
+                    traceparent=trace_context[0] if trace_context else None,
+                    tracestate=(trace_context[1] or None) if trace_context else None,
+                )
+                for e, payload in zip(events, payloads)
+            ]
+        )
+        # Family members (e.g. webhook subscriptions) active now: a later subscription gets no history.
+        members = registry.family_members_for({e.type for e in events})
+        deliveries = deliveries_insert(
+            [
+                (e.event_id, name)
+                for e in events
+                for name in [*(spec.name for spec in registry.handlers_for(e.type)), *members.get(e.type, ())]
+            ],
+            using=using,
+        )
     for e in events:
         logger.info(
             "%s recorded for %s %s", e.type, e.aggregate_type, e.aggregate_id,
             extra={"event_id": str(e.event_id), **({"order_id": e.aggregate_id} if e.aggregate_type == "order" else {})},
         )
-    publish_on_commit(events, deliveries, using=using)
+    publish_on_commit(events, deliveries, using=using, trace_context=trace_context)
     return deliveries
 
 
@@ -130,16 +134,21 @@ def _insert_statement(using: str) -> tuple[str, tuple]:
     return sql, tuple(f.get_db_prep_save(f.get_default(), connection) for f in constant_fields)
 
 
-def publish_on_commit(events: Sequence[DomainEvent], deliveries: list[DeliveryRef], *, using: str) -> None:
+def publish_on_commit(
+    events: Sequence[DomainEvent], deliveries: list[DeliveryRef], *, using: str,
+    trace_context: tuple[str, str] | None = None,
+) -> None:
     """Ring the broker once the recording transaction commits (nothing if it rolls back).
 
     The tests' in-memory helper (tests/capture.py) replaces this function for the length of a
     block to run the deliveries itself; production code has no hook here.
     """
     if deliveries:
-        transaction.on_commit(
-            partial(publish_deliveries, [(d.pk, d.handler) for d in deliveries]), using=using
+        items = (
+            [(d.pk, d.handler, trace_context) for d in deliveries] if trace_context
+            else [(d.pk, d.handler) for d in deliveries]
         )
+        transaction.on_commit(partial(publish_deliveries, items), using=using)
 
 
 def queue_for(handler_name: str) -> str:
@@ -150,8 +159,11 @@ def queue_for(handler_name: str) -> str:
 PUBLISH_BATCH = 500  # deliveries per pipelined round trip (the sweeper re-sends thousands at once)
 
 
-def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | None = None) -> int:
-    """Send one run_delivery message per (delivery_id, handler). Never raises.
+def publish_deliveries(items: Iterable[tuple], *, countdown: float | None = None) -> int:
+    """Send one run_delivery message per (delivery_id, handler[, trace_context]). Never raises.
+
+    trace_context, the (traceparent, tracestate) stored with the delivery's event, rides as
+    message headers (eventbus/spans.py); absent when tracing is off.
 
     Returns how many were sent. On a broker error (BROKER_ERRORS) the rest are marked
     not-enqueued so the sweeper picks them up; the caller (often a web request) goes on. Any other
@@ -173,7 +185,7 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
     # at once instead of waiting on a Redis that just did not answer.
     redis_broker = app.conf.broker_url if str(app.conf.broker_url).startswith(("redis://", "rediss://")) else None
     if redis_broker and redisbreaker.is_open(redis_broker):
-        _mark_not_enqueued([delivery_id for delivery_id, _ in items])
+        _mark_not_enqueued([item[0] for item in items])
         return 0
     # The web request's id travels with the message, for the worker's log records.
     request_id = log_context.value("request_id")
@@ -187,7 +199,7 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
                         chunk = items[start : start + PUBLISH_BATCH]
                         wire.send(
                             producer,
-                            [(delivery_id, queue_for(name), _task_options(name)) for delivery_id, name in chunk],
+                            [(delivery_id, queue_for(name), _task_options(name), *trace) for delivery_id, name, *trace in chunk],
                             headers=headers,
                         )
                         sent += len(chunk)
@@ -202,7 +214,7 @@ def publish_deliveries(items: Iterable[tuple[int, str]], *, countdown: float | N
     except Exception as exc:
         if redis_broker and redisbreaker.did_not_answer(exc):
             redisbreaker.trip(redis_broker, "publish", exc)
-        unsent = [delivery_id for delivery_id, _ in items[sent:]]
+        unsent = [item[0] for item in items[sent:]]
         if isinstance(exc, BROKER_ERRORS):
             logger.warning(
                 "Broker unavailable: %s deliveries left to the sweeper (first id %s)",
@@ -254,17 +266,18 @@ def _fast_path_failed(exc: Exception, *, pending: int) -> None:
 
 
 def _apply_async_each(
-    items: list[tuple[int, str]], *, producer: Any, countdown: float | None, headers: dict | None
+    items: list[tuple[Any, ...]], *, producer: Any, countdown: float | None, headers: dict | None
 ) -> Iterator[int]:
     """Publish each delivery with apply_async, yielding its id once sent (the caller counts)."""
     run_delivery = current_app.tasks[RUN_DELIVERY]
-    for delivery_id, handler_name in items:
+    for delivery_id, handler_name, *trace in items:
+        trace_headers = spans.message_headers(trace[0]) if trace else None
         run_delivery.apply_async(
             (delivery_id,),
             queue=queue_for(handler_name),
             producer=producer,
             countdown=countdown,
-            headers=headers,
+            headers={**(headers or {}), **trace_headers} if trace_headers else headers,
             **_task_options(handler_name),
         )
         yield delivery_id

@@ -16,6 +16,7 @@ from django.utils import timezone
 from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 from pizzeria.eventbus.outbox import publish_deliveries
+from pizzeria.ops import tracing
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,11 @@ def delivery_replay(*, deliveries: QuerySet[Delivery] | Iterable[Delivery], acto
             updated_at=now,
         )
         if items:
-            transaction.on_commit(lambda: publish_deliveries(items))
+            # Under tracing, the replay's own trace (the staff action) carries the messages; each
+            # attempt links back to the order's trace (eventbus/spans.py).
+            trace = tracing.current_traceparent()
+            messages = [(pk, handler, trace) for pk, handler in items] if trace is not None else items
+            transaction.on_commit(lambda: publish_deliveries(messages))
     for pk, handler in items:
         logger.info("delivery_id=%s handler=%s replayed by %s", pk, handler, actor or "system")
     return len(items)

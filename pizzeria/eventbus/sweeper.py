@@ -27,6 +27,7 @@ from pizzeria.eventbus.broker import broker_lost_messages
 from pizzeria.eventbus.clock import db_now
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
 from pizzeria.eventbus.outbox import publish_deliveries
+from pizzeria.ops import tracing
 
 logger = logging.getLogger(__name__)
 
@@ -69,17 +70,22 @@ def sweep(*, batch_size: int | None = None) -> SweepResult:
 def _redispatch(batch_size: int) -> int:
     now = db_now()
     stale = now - dt.timedelta(seconds=settings.EVENTBUS_REDISPATCH_AFTER)
+    # Under tracing each message carries its event's trace context (eventbus/spans.py): read with
+    # the rows (only the deliveries are locked).
+    fields = ("pk", "handler", "event__traceparent", "event__tracestate") if tracing.enabled() else ("pk", "handler")
     with transaction.atomic():
         rows = list(
-            Delivery.objects.select_for_update(skip_locked=True)
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status__in=(Delivery.Status.PENDING, Delivery.Status.RETRYING), next_attempt_at__lte=now)
             .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
             .order_by("next_attempt_at")
-            .values_list("pk", "handler")[:batch_size]
+            .values_list(*fields)[:batch_size]
         )
         if not rows:
             return 0
-        Delivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(enqueued_at=now)
+        Delivery.objects.filter(pk__in=[row[0] for row in rows]).update(enqueued_at=now)
+    if len(fields) > 2:
+        rows = [(pk, handler, (tp, ts or "") if tp else None) for pk, handler, tp, ts in rows]
     publish_deliveries(rows)
     return len(rows)
 

@@ -50,13 +50,18 @@ def _send_again(task: Task, delivery_id: int, decision: RunOutcome) -> None:
     try:
         raise task.retry(
             args=(delivery_id,), kwargs=kwargs, countdown=decision.retry_in,
-            headers={"request_id": context.value("request_id")},
+            headers={"request_id": context.value("request_id"), **_trace_headers(task.request)},
         )
     except Reject:  # the broker refused the new message: this one is dropped, the row stays due
         logger.warning("delivery_id=%s: retry not sent; left to the sweeper", delivery_id, exc_info=True)
         if decision != RunOutcome.DATABASE_LOST:  # (with the database away, its lease brings it back)
             delivery_unsent(delivery_id)
         raise
+
+
+def _trace_headers(request: Any) -> dict[str, Any]:
+    """The event's trace context this message came with, for the message that retries it."""
+    return {name: value for name in ("traceparent", "tracestate") if (value := _header(request, name))}
 
 
 def _header(request: Any, name: str) -> Any:

@@ -28,6 +28,7 @@ from kombu.entity import PERSISTENT_DELIVERY_MODE
 from kombu.serialization import dumps
 from kombu.utils.uuid import uuid
 
+from pizzeria.eventbus import spans
 from pizzeria.eventbus.queues import RUN_DELIVERY
 
 
@@ -35,7 +36,8 @@ def usable(producer) -> bool:
     """Redis with pipelines that are never replayed (kombu's own condition for batches), and
     nothing that watches publishing through apply_async: task-sent events (Flower's "received"
     column with CELERY_TASK_SEND_SENT_EVENT on), receivers of Celery's publish signals (tracing
-    libraries), compression."""
+    libraries; our own OpenTelemetry set-up disconnects the Celery instrumentation's, see
+    ops/tracing.py), compression."""
     app = current_app
     return (
         producer.connection.transport.driver_type == "redis"
@@ -49,8 +51,11 @@ def usable(producer) -> bool:
     )
 
 
-def send(producer, items: Sequence[tuple[int, str, dict]], *, headers: dict | None) -> None:
-    """Publish (delivery_id, queue, time limits) items in one pipelined round trip.
+def send(producer, items: Sequence[tuple], *, headers: dict | None) -> None:
+    """Publish (delivery_id, queue, time limits[, trace_context]) items in one pipelined round trip.
+
+    trace_context, the event's (traceparent, tracestate) when tracing is on, adds the item's
+    own headers (eventbus/spans.py); the worker's task span takes its parent from them.
 
     Raises what the broker raises; kombu cannot say which commands of a failed pipeline ran, so
     the caller treats all of them as unsent (a delivery sent twice is claimed once).
@@ -58,8 +63,9 @@ def send(producer, items: Sequence[tuple[int, str, dict]], *, headers: dict | No
     channel = producer.channel
     batch = channel.create_publish_batch(max_size=len(items) + 1)
     try:
-        for delivery_id, queue, limits in items:
-            batch.publish(message(channel, delivery_id, limits, headers), exchange="", routing_key=queue)
+        for delivery_id, queue, limits, *trace in items:
+            item_headers = {**(headers or {}), **spans.message_headers(trace[0])} if trace and trace[0] else headers
+            batch.publish(message(channel, delivery_id, limits, item_headers), exchange="", routing_key=queue)
         batch.flush()
     except BaseException:
         batch.discard()

@@ -137,14 +137,17 @@ def _failure(sub: WebhookSubscription, error: str) -> None:
 def deliveries_release(*, subscription: WebhookSubscription) -> int:
     """Make the subscription's postponed deliveries due now and send them after commit."""
     name = subscription.handler_name
-    ids = list(
+    rows = list(
         Delivery.objects.filter(handler=name, status=Delivery.Status.RETRYING, last_error_class=POSTPONED_CLASS)
-        .values_list("pk", flat=True)
+        .values_list("pk", "event__traceparent", "event__tracestate")
     )
+    ids = [pk for pk, _, _ in rows]
     if ids:
         # Due now by the database's clock, like every due time the bus compares (eventbus/clock.py).
         Delivery.objects.filter(pk__in=ids).update(next_attempt_at=DbNow(), enqueued_at=DbNow(), updated_at=DbNow())
-        transaction.on_commit(lambda: publish_deliveries([(pk, name) for pk in ids]))
+        # Each message carries its event's trace context (NULL when tracing is off; eventbus/spans.py).
+        items = [(pk, name, (tp, ts or "") if tp else None) for pk, tp, ts in rows]
+        transaction.on_commit(lambda: publish_deliveries(items))
     return len(ids)
 
 

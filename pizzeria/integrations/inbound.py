@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from orders.errors import OrderError
 from orders.models import Order
 from orders.services import order_pay
+from pizzeria.eventbus import spans
 from pizzeria.eventbus.schema import DECIMAL_PATTERN, schema_errors, validator_for
 from pizzeria.integrations.models import InboundCloudEvent
 from pizzeria.integrations.signing import WebhookVerificationError, signature_verify
@@ -112,6 +113,21 @@ def cloudevent_receive(*, body: bytes, headers: dict[str, str], secret: str) -> 
     seen = InboundCloudEvent.objects.filter(source=source, event_id=event_id).first()
     if seen is not None:
         return _duplicate(seen, fingerprint)
+    # Distributed Tracing extension: the sender's context becomes the parent of what this event
+    # starts (the payment, its events and their deliveries), linked to this HTTP request's span.
+    traceparent = event.get_extension("traceparent")
+    with spans.remote_parent(
+        f"cloudevent receive {event_type}", traceparent if isinstance(traceparent, str) else None,
+        _string_or_none(event.get_extension("tracestate")), **{"cloudevents.event_id": event_id, "cloudevents.event_source": source},
+    ):
+        return _process(event_type, source, event_id, data, fingerprint)
+
+
+def _string_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _process(event_type: str, source: str, event_id: str, data: Any, fingerprint: str) -> Outcome:
     try:
         with transaction.atomic():
             # Claim (source, id) first: a concurrent copy of this event waits on the unique index

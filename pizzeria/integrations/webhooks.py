@@ -28,6 +28,7 @@ from pizzeria.integrations import circuit, outbound
 from pizzeria.integrations.catalogue import public_data
 from pizzeria.integrations.models import HANDLER_PREFIX, WebhookSubscription
 from pizzeria.integrations.signing import signature_headers
+from pizzeria.ops import tracing
 
 logger = logging.getLogger(__name__)
 QUEUE = "integrations"
@@ -91,10 +92,15 @@ def webhook_deliver(event: DomainEvent, *, subscription_id: int) -> dict[str, An
     headers, body = webhook_request(sub, event, now=now)
     detail: dict[str, Any] = {"url": sub.url, "mode": sub.content_mode, "probe": probe}
     try:
-        response = outbound.post(
-            sub.url, body=body, headers=headers, deadline=settings.WEBHOOKS_TIMEOUT,
-            max_body=settings.WEBHOOKS_RESPONSE_BODY_LIMIT,
-        )
+        # A CLIENT span under tracing (urllib3 is used directly: no instrumentation sees it); the
+        # receiver gets its traceparent header, outside the signed content.
+        with tracing.client_span("POST webhook", method="POST", url=sub.url, provider="webhook") as span:
+            tracing.inject_headers(headers)
+            response = outbound.post(
+                sub.url, body=body, headers=headers, deadline=settings.WEBHOOKS_TIMEOUT,
+                max_body=settings.WEBHOOKS_RESPONSE_BODY_LIMIT,
+            )
+            tracing.http_status(span, response.status)
     except outbound.TargetRefused as exc:
         raise _failure(PermanentError, f"Target refused: {exc}", breaker=circuit.NEUTRAL,
                        detail={**detail, "error": str(exc)}) from exc

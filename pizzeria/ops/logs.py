@@ -11,7 +11,7 @@ import logging
 import re
 import uuid
 
-from pizzeria.ops import context
+from pizzeria.ops import context, tracing
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -26,7 +26,11 @@ class ContextFilter(logging.Filter):
             task_id = _celery_task_id()
             if task_id:
                 record.task_id = task_id
-        ids = [f"{name}={getattr(record, name)}" for name in ("request_id", "event_id", "delivery_id")
+        # Under tracing, the current span's ids, so a log line leads to its trace ({} when off).
+        for name, value in tracing.log_ids().items():
+            if not hasattr(record, name):
+                setattr(record, name, value)
+        ids = [f"{name}={getattr(record, name)}" for name in ("request_id", "event_id", "delivery_id", "trace_id")
                if getattr(record, name, None)]
         record.context = f" [{' '.join(ids)}]" if ids else ""
         return True

@@ -16,6 +16,7 @@ from pizzeria.eventbus.models import OutboxEvent
 from pizzeria.integrations.models import InboundCloudEvent
 from tests.capture import capture_events
 from tests.factories import make_order
+from tests.ops.local_tracing import spans  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -297,3 +298,34 @@ def test_two_copies_of_one_event_at_the_same_time_pay_once_and_both_succeed(monk
 def test_an_overlong_id_is_400_not_500(client):
     response = post(client, to_structured_event(cloudevent({}, id_="x" * 300)))
     assert response.status_code == 400
+
+
+def _pay_with_traceparent(client, traceparent: str):
+    with capture_events(run_handlers=False):
+        order = make_order()
+        event = cloudevent(payment(order))
+        event = CloudEvent(attributes={**event.get_attributes(), "traceparent": traceparent}, data=event.get_data())
+        return order, post(client, to_structured_event(event))
+
+
+def test_an_inbound_traceparent_becomes_the_parent_of_the_work_it_starts(client, spans):  # noqa: F811
+    # The sender's trace (CloudEvents Distributed Tracing extension) continues here: the payment's
+    # events are recorded under a span whose parent is the sender's, so their deliveries join it.
+    sender = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    order, response = _pay_with_traceparent(client, sender)
+
+    assert response.status_code == 200, response.content
+    received, = [s for s in spans.get_finished_spans() if s.name == f"cloudevent receive {TYPE}"]
+    assert (f"{received.context.trace_id:032x}", f"{received.parent.span_id:016x}") == (
+        "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    )
+    paid = OutboxEvent.objects.get(type=PaymentProcessed.type, aggregate_id=str(order.pk))
+    assert paid.traceparent.split("-")[1] == "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+@pytest.mark.parametrize("traceparent", ["not-a-traceparent", "00-" + "0" * 32 + "-" + "0" * 16 + "-01", "\x00" * 55])
+def test_a_malformed_inbound_traceparent_is_ignored(client, spans, traceparent):  # noqa: F811
+    _, response = _pay_with_traceparent(client, traceparent)
+
+    assert response.status_code == 200, response.content
+    assert not [s for s in spans.get_finished_spans() if s.name.startswith("cloudevent receive")]

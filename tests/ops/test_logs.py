@@ -8,8 +8,9 @@ import logging.config
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from pizzeria.ops import context
+from pizzeria.ops import context, tracing
 from pizzeria.ops.logs import logging_config
+from tests.ops.local_tracing import spans  # noqa: F401 (fixture)
 
 
 def _emit(log_format: str, message: str, *args) -> str:
@@ -60,6 +61,23 @@ def test_console_lines_stay_readable_with_the_ids_appended():
     assert "[worker_kitchen] WARNING test.ops.logs.console hello [event_id=e-1 delivery_id=7]" in line
     context.clear()
     assert _emit("console", "plain").rstrip().endswith("plain")
+
+
+def test_under_tracing_each_line_carries_the_current_trace_and_span_ids(spans):  # noqa: F811
+    context.bind(request_id="req-12345678")
+    assert "trace_id" not in json.loads(_emit("json", "outside a span"))
+    with tracing.tracer().start_as_current_span("work") as span:
+        record = json.loads(_emit("json", "inside"))
+        console = _emit("console", "inside")
+    ids = span.get_span_context()
+    assert (record["trace_id"], record["span_id"]) == (f"{ids.trace_id:032x}", f"{ids.span_id:016x}")
+    assert record["request_id"] == "req-12345678"
+    assert f"[request_id=req-12345678 trace_id={ids.trace_id:032x}]" in console
+
+
+def test_with_tracing_off_no_trace_fields():
+    assert not tracing.enabled()
+    assert "trace_id" not in json.loads(_emit("json", "plain"))
 
 
 def test_an_unknown_format_stops_the_process_with_its_name():
