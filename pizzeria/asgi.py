@@ -1,6 +1,12 @@
+"""The web process (the Procfile's `web:` line): live streams async, the rest of the site on threads.
+
+See pizzeria.livegate and docs/live-pages.md.
+"""
+
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.production")
-application = get_asgi_application()
+
+from pizzeria.livegate import build_application  # noqa: E402  (after the settings module is chosen)
+
+application = build_application()
