@@ -25,6 +25,7 @@ class AsgiServer:
         from django.conf import settings
         from django.contrib.staticfiles.handlers import StaticFilesHandler
         from django.core.wsgi import get_wsgi_application
+        from django.test.utils import modify_settings
 
         from pizzeria.livegate import LiveGate, stream_handler
 
@@ -32,12 +33,14 @@ class AsgiServer:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         # Static files through the finders, as live_server does (the test settings drop whitenoise).
-        site = WSGIMiddleware(StaticFilesHandler(get_wsgi_application()), workers=settings.WEB_THREADS)
-        self.app = LiveGate(streams=stream_handler(), site=site)
+        self.site = WSGIMiddleware(StaticFilesHandler(get_wsgi_application()), workers=settings.WEB_THREADS)
+        self.app = LiveGate(streams=stream_handler(), site=self.site)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="on", log_level="warning",
                                 timeout_graceful_shutdown=3)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="asgi-live-server", daemon=True)
+        # pytest-django's helper (autouse, for any test naming `live_server`) enables this per test.
+        self._live_server_modified_settings = modify_settings(ALLOWED_HOSTS={"append": "127.0.0.1"})
 
     @property
     def url(self) -> str:
@@ -55,6 +58,26 @@ class AsgiServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
+        self._close_connections()
+
+    def _close_connections(self) -> None:
+        """Each pool thread and asgiref's sync thread keeps a database connection (CONN_MAX_AGE):
+        close them, or the test database cannot be dropped."""
+        from asgiref.sync import SyncToAsync
+        from django.db import connections
+
+        threads = len(self.site.executor._threads)
+        if threads:
+            barrier = threading.Barrier(threads, timeout=5)
+
+            def close_here() -> None:
+                connections.close_all()
+                barrier.wait()  # one task per thread: each waits until all threads hold one
+
+            for future in [self.site.executor.submit(close_here) for _ in range(threads)]:
+                future.result(timeout=10)
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
+        self.site.executor.shutdown(wait=True)
 
 
 @pytest.fixture(scope="module")
