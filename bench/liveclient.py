@@ -14,6 +14,9 @@ it reconnects after a second. Commands:
   {"cmd": "wait", "since": unix time, "timeout": s}
       until every stream received an event (hello or changed) at or after `since`:
       {"streams", "got", "latencies_ms" (sorted, receive time - since), "seconds"}
+  {"cmd": "burst", "url": ..., "n": 10000, "concurrency": 50}
+      n connection attempts from this one address; each reads the status and hangs up:
+      {"statuses", "errors", "seconds"}
   {"cmd": "stats"}  → {"held", "connects", "statuses", "errors", "events"}
   {"cmd": "close"}  → closes everything, answers stats, exits
 """
@@ -123,6 +126,31 @@ class Crowd:
                 "latencies_ms": sorted(round((at - since) * 1000, 1) for at in got),
                 "seconds": round(time.perf_counter() - t0, 2)}
 
+    async def burst(self, cmd: dict) -> dict:
+        """`n` connection attempts from one address, `concurrency` at a time: each sends its GET,
+        reads the status line and hangs up (a stream it got is closed at once)."""
+        u = urllib.parse.urlsplit(cmd["url"])
+        statuses: collections.Counter[int] = collections.Counter()
+        errors: collections.Counter[str] = collections.Counter()
+        left = int(cmd["n"])
+        t0 = time.perf_counter()
+
+        async def one() -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                try:
+                    reader, writer = await asyncio.open_connection(u.hostname, u.port)
+                    writer.write(f"GET {u.path} HTTP/1.1\r\nHost: {u.hostname}\r\nConnection: close\r\n\r\n".encode())
+                    line = await asyncio.wait_for(reader.readline(), 30)
+                    statuses[int(line.split()[1]) if line else 0] += 1
+                    writer.close()
+                except (OSError, asyncio.TimeoutError, ValueError, IndexError) as exc:
+                    errors[type(exc).__name__] += 1
+
+        await asyncio.gather(*(one() for _ in range(int(cmd.get("concurrency", 50)))))
+        return {"statuses": dict(statuses), "errors": dict(errors), "seconds": round(time.perf_counter() - t0, 2)}
+
     def stats(self) -> dict:
         return {"held": sum(s.connected for s in self.streams), "connects": self.connects,
                 "statuses": dict(self.statuses), "errors": dict(self.errors), "events": dict(self.event_counts)}
@@ -182,6 +210,8 @@ async def main() -> None:
         cmd = json.loads(line)
         if cmd["cmd"] == "open":
             answer = await crowd.open(cmd)
+        elif cmd["cmd"] == "burst":
+            answer = await crowd.burst(cmd)
         elif cmd["cmd"] == "wait":
             answer = await crowd.wait(cmd)
         elif cmd["cmd"] == "stats":

@@ -57,7 +57,11 @@ def summary(r: dict) -> dict:
     s["sweeper_100k_s"] = (round(sweeper["elapsed_s"] * 100_000 / sweeper["stranded"], 2)
                            if sweeper and sweeper["stranded"] >= 100_000 else None)
     s["retention_longest_call_s"] = r["retention"]["longest_call_s"] if "retention" in r else None
-    s["targets_met"] = {**targets_met(s, r), **api_met}
+    from bench.live import summary_keys as live_summary
+
+    live_s, live_met = live_summary(r.get("live"))
+    s.update(live_s)
+    s["targets_met"] = {**targets_met(s, r), **api_met, **live_met}
     others = {name: worker_summary(b) for name, b in (r.get("brokers") or {}).items() if name != r.get("broker")}
     if others:
         s["other_brokers"] = others
@@ -166,6 +170,10 @@ def print_table(r: dict) -> None:
         from bench.api import table_rows
 
         rows += table_rows(r, flag)
+    if isinstance(r.get("live"), dict):
+        from bench.live import table_rows as live_rows
+
+        rows += live_rows(r, flag)
     if s.get("queries_per_order") is not None:
         rows.append(("SQL queries per POST /api/orders/ (<= 10)", f"{s['queries_per_order']}",
                      flag("queries_per_order<=10")))

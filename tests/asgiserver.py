@@ -21,19 +21,18 @@ import pytest
 class AsgiServer:
     def __init__(self) -> None:
         import uvicorn
-        from a2wsgi import WSGIMiddleware
         from django.conf import settings
         from django.contrib.staticfiles.handlers import StaticFilesHandler
         from django.core.wsgi import get_wsgi_application
         from django.test.utils import modify_settings
 
-        from pizzeria.livegate import LiveGate, stream_handler
+        from pizzeria.livegate import LiveGate, site_pool, stream_handler
 
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         # Static files through the finders, as live_server does (the test settings drop whitenoise).
-        self.site = WSGIMiddleware(StaticFilesHandler(get_wsgi_application()), workers=settings.WEB_THREADS)
+        self.site = site_pool(StaticFilesHandler(get_wsgi_application()), threads=settings.WEB_THREADS)
         self.app = LiveGate(streams=stream_handler(), site=self.site)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="on", log_level="warning",
                                 timeout_graceful_shutdown=3)
