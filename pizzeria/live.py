@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import StreamingHttpResponse
 
-from pizzeria.livehub import HELLO, hub
+from pizzeria.livehub import CLOSE, HELLO, hub
 from pizzeria.redisclient import redis_client
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,10 @@ async def sse_events(
             if item is HELLO:
                 yield "event: hello\ndata: {}\n\n"
                 continue
+            if item is CLOSE:
+                # Shutting down: the page reconnects (to another process) after 1 to 5 s, not all at once.
+                yield f"retry: {random.randint(1000, 5000)}\n\n"
+                return
             shown = relay(item)  # type: ignore[arg-type]
             if shown is not None:
                 yield f"event: changed\ndata: {json.dumps(shown)}\n\n"

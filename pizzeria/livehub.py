@@ -29,6 +29,7 @@ from redis.retry import Retry
 logger = logging.getLogger(__name__)
 
 HELLO = object()  # queue item: the channel is (again) subscribed; re-read the page's state
+CLOSE = object()  # queue item: the process is shutting down; end the stream (the page reconnects)
 
 
 class Viewer:
@@ -94,6 +95,15 @@ class Hub:
         logger.info("Live stream on %s dropped: %d notes unread", viewer.channel, viewer.queue.qsize())
         if viewer.task is not None and viewer.task is not asyncio.current_task():
             viewer.task.cancel()
+
+    def drain(self) -> None:
+        """End every stream (the process is shutting down): each finishes its response cleanly."""
+        for viewers in list(self.viewers.values()):
+            for viewer in list(viewers):
+                try:
+                    viewer.queue.put_nowait(CLOSE)
+                except asyncio.QueueFull:
+                    self._drop(viewer)
 
     def _fan_out(self, channel: str, item: object) -> None:
         for viewer in list(self.viewers.get(channel, ())):
@@ -214,6 +224,13 @@ def hub() -> Hub:
     if h is None:
         h = _hubs[loop] = Hub(settings.REDIS_URL, buffer=settings.LIVE_VIEWER_BUFFER)
     return h
+
+
+def drain_hub() -> None:
+    """End every stream of the running loop's hub (pizzeria.webworker, on SIGTERM)."""
+    h = _hubs.get(asyncio.get_running_loop())
+    if h is not None:
+        h.drain()
 
 
 async def close_hub() -> None:
