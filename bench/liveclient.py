@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -145,7 +146,7 @@ class Crowd:
                     line = await asyncio.wait_for(reader.readline(), 30)
                     statuses[int(line.split()[1]) if line else 0] += 1
                     writer.close()
-                except (OSError, asyncio.TimeoutError, ValueError, IndexError) as exc:
+                except (TimeoutError, OSError, ValueError, IndexError) as exc:
                     errors[type(exc).__name__] += 1
 
         await asyncio.gather(*(one() for _ in range(int(cmd.get("concurrency", 50)))))
@@ -168,7 +169,6 @@ class CrowdProcess:
     """The crowd as a subprocess, driven from synchronous code (the bench, the fault test)."""
 
     def __init__(self) -> None:
-        import subprocess
         from pathlib import Path
 
         self.proc = subprocess.Popen(
@@ -196,7 +196,7 @@ class CrowdProcess:
         finally:
             try:
                 self.proc.wait(timeout=15)
-            except Exception:
+            except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
 

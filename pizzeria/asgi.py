@@ -7,6 +7,6 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.production")
 
-from pizzeria.livegate import build_application  # noqa: E402  (after the settings module is chosen)
+from pizzeria.livegate import build_application  # after the settings module is chosen
 
 application = build_application()

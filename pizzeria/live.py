@@ -94,11 +94,11 @@ def sse_response(events: AsyncIterator[str]) -> StreamingHttpResponse:
     return response
 
 
-def stream_view(*, public: bool):
+def stream_view(*, public: bool) -> Callable[[Callable], Callable]:
     """Mark an async view as a live stream: pizzeria.asgi serves it on the event loop and counts
     it against the per-process cap, and a public one against the per-address cap too."""
 
-    def mark(view):
+    def mark(view: Callable) -> Callable:
         view.live_stream = "public" if public else "staff"
         return view
 

@@ -35,7 +35,7 @@ CLOSE = object()  # queue item: the process is shutting down; end the stream (th
 class Viewer:
     """One open stream: its channel, its bounded queue of items (HELLO or a note dict)."""
 
-    __slots__ = ("channel", "queue", "task", "dropped")
+    __slots__ = ("channel", "dropped", "queue", "task")
 
     def __init__(self, channel: str, buffer: int) -> None:
         self.channel = channel

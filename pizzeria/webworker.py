@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from typing import ClassVar
 
 from gunicorn.arbiter import Arbiter
 from uvicorn.server import Server
@@ -30,7 +31,7 @@ class DrainingServer(Server):
 
 
 class WebWorker(UvicornWorker):
-    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "proxy_headers": False}
+    CONFIG_KWARGS: ClassVar[dict] = {**UvicornWorker.CONFIG_KWARGS, "proxy_headers": False}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -10,7 +10,9 @@ import asyncio
 import json
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from pizzeria.livegate import LiveGate, client_address
 
