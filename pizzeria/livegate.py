@@ -5,9 +5,9 @@ path is resolved once:
 - a view marked `live.stream_view(...)` (the tracker's and the displays' event streams) goes to
   Django's ASGI handler: an async view, a coroutine per open stream, no thread held;
 - everything else goes to Django's WSGI application in a fixed pool of WEB_THREADS threads
-  (a2wsgi), exactly as gunicorn's gthread worker ran it: the same persistent database connection
-  per thread (CONN_MAX_AGE), which Django's ASGI handler would not keep (it runs each sync
-  request in a new thread, so each request would open a connection of its own).
+  (pizzeria.wsgipool), as gunicorn's gthread worker ran it: the same persistent database
+  connection per thread (CONN_MAX_AGE), which Django's ASGI handler would not keep (it runs each
+  sync request in a new thread, so each request would open a connection of its own).
 
 The stream caps are checked here, before Django runs a line for the request: past
 LIVE_STREAMS_PER_PROCESS open streams → 503, past LIVE_PUBLIC_STREAMS_PER_ADDRESS open public
@@ -138,38 +138,12 @@ def stream_handler():
 
 
 def site_pool(wsgi_app, *, threads: int):
-    """a2wsgi's WSGI-in-a-thread-pool adapter, each request run in its pool thread's own context.
+    """Django's WSGI application in a fixed pool of `threads` threads (pizzeria.wsgipool)."""
+    from django.conf import settings
 
-    a2wsgi runs every request in a fresh copy of the event loop's contextvars context. Django's
-    cache connections are context-local (asgiref Local), so each request then built a new cache
-    client and a new Redis connection for the throttles (measured: +3 ms of CPU per order, +20 %,
-    against gthread). In the thread's own context they live as long as the thread, as they did
-    under gthread; the database connections are thread-local either way."""
-    from a2wsgi.wsgi import Body, WSGIMiddleware, WSGIResponder, build_environ
+    from pizzeria.wsgipool import ThreadPoolSite
 
-    class Responder(WSGIResponder):
-        async def __call__(self, scope, receive, send) -> None:  # a2wsgi 1.10's, without copy_context()
-            environ = build_environ(scope, Body(self.loop, receive))
-            sender = None
-            try:
-                sender = self.loop.create_task(self.sender(send))
-                await self.loop.run_in_executor(self.executor, self.wsgi, environ, self.start_response)
-                await self.send_queue.put(None)
-                await sender
-                if self.exc_info is not None:
-                    raise self.exc_info[0].with_traceback(self.exc_info[1], self.exc_info[2])
-            finally:
-                if sender and not sender.done():
-                    sender.cancel()
-
-    class Pool(WSGIMiddleware):
-        async def __call__(self, scope, receive, send) -> None:
-            if scope["type"] == "http":
-                await Responder(self.app, self.executor, self.send_queue_size)(scope, receive, send)
-            else:
-                await super().__call__(scope, receive, send)
-
-    return Pool(wsgi_app, workers=threads)
+    return ThreadPoolSite(wsgi_app, threads=threads, max_body=settings.REQUEST_MAX_BODY_BYTES)
 
 
 def build_application() -> LiveGate:
