@@ -11,7 +11,8 @@ path is resolved once:
 
 The stream caps are checked here, before Django runs a line for the request: past
 LIVE_STREAMS_PER_PROCESS open streams → 503, past LIVE_PUBLIC_STREAMS_PER_ADDRESS open public
-streams from one client address → 429, both with Retry-After. Ten thousand attempts from one
+streams from one client address, or opened faster than LIVE_PUBLIC_STREAM_OPENS_PER_MINUTE
+(after a burst as deep as that cap) → 429, all with Retry-After. Ten thousand attempts from one
 address then cost a dictionary lookup each, and the order API keeps its threads.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -65,6 +67,11 @@ class LiveGate:
         self.open = 0
         self.open_by_address: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
+        # Opens per address: a token bucket as deep as the per-address cap, refilled at
+        # LIVE_PUBLIC_STREAM_OPENS_PER_MINUTE. The open-streams cap alone lets a client that hangs
+        # up at once open stream after stream, each paying the view's token check and SELECT.
+        self.open_rate = settings.LIVE_PUBLIC_STREAM_OPENS_PER_MINUTE / 60.0
+        self.buckets: dict[str, tuple[float, float]] = {}  # address → (tokens, at)
 
     def stream_kind(self, scope: Scope) -> str | None:
         path = scope["path"]
@@ -93,6 +100,10 @@ class LiveGate:
             self.refused["address"] += 1
             await _refuse(send, 429, self.retry_after, "Too many live pages open from this address.")
             return
+        if address is not None and not self.take_token(address):
+            self.refused["rate"] += 1
+            await _refuse(send, 429, self.retry_after, "Live pages opened too often from this address.")
+            return
         self.open += 1
         if address is not None:
             self.open_by_address[address] += 1
@@ -104,6 +115,20 @@ class LiveGate:
                 self.open_by_address[address] -= 1
                 if self.open_by_address[address] <= 0:
                     del self.open_by_address[address]
+
+    def take_token(self, address: str) -> bool:
+        now = time.monotonic()
+        tokens, at = self.buckets.get(address, (float(self.per_address), now))
+        tokens = min(float(self.per_address), tokens + (now - at) * self.open_rate)
+        if len(self.buckets) > 10_000:  # forget addresses whose bucket has refilled: bounded memory
+            full = float(self.per_address)
+            self.buckets = {a: (t, w) for a, (t, w) in self.buckets.items()
+                            if t + (now - w) * self.open_rate < full}
+        if tokens < 1.0:
+            self.buckets[address] = (tokens, now)
+            return False
+        self.buckets[address] = (tokens - 1.0, now)
+        return True
 
     async def lifespan(self, receive: Callable, send: Callable) -> None:
         while True:

@@ -388,6 +388,9 @@ TRACKER_SSE_HEARTBEAT_SECONDS = env.float("TRACKER_SSE_HEARTBEAT_SECONDS", defau
 # (REMOTE_ADDR, or X-Forwarded-For behind NUM_PROXIES proxies, as the API's throttles count).
 LIVE_STREAMS_PER_PROCESS = env.int("LIVE_STREAMS_PER_PROCESS", default=5000)
 LIVE_PUBLIC_STREAMS_PER_ADDRESS = env.int("LIVE_PUBLIC_STREAMS_PER_ADDRESS", default=32)
+# ... and 429 past this many tracker streams opened per minute from one address (after a first
+# burst of LIVE_PUBLIC_STREAMS_PER_ADDRESS): a phone reconnects every TRACKER_SSE_MAX_SECONDS.
+LIVE_PUBLIC_STREAM_OPENS_PER_MINUTE = env.int("LIVE_PUBLIC_STREAM_OPENS_PER_MINUTE", default=60)
 LIVE_RETRY_AFTER_SECONDS = env.int("LIVE_RETRY_AFTER_SECONDS", default=10)
 # Notes waiting for one viewer; a viewer that falls this far behind has stopped reading and is dropped.
 LIVE_VIEWER_BUFFER = env.int("LIVE_VIEWER_BUFFER", default=16)

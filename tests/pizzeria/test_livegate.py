@@ -72,6 +72,7 @@ def gate(settings):
     settings.LIVE_STREAMS_PER_PROCESS = 6
     settings.LIVE_PUBLIC_STREAMS_PER_ADDRESS = 3
     settings.LIVE_RETRY_AFTER_SECONDS = 7
+    settings.LIVE_PUBLIC_STREAM_OPENS_PER_MINUTE = 600_000  # the open-rate cap has a test of its own
 
     def make(num_proxies: int = 0) -> tuple[LiveGate, Apps]:
         settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": num_proxies}
@@ -145,6 +146,37 @@ def test_ten_thousand_attempts_from_one_address_cost_the_site_nothing(gate):
         assert len(apps.streams) == 3
         assert (await call(g, scope("/healthz")))["status"] == 200
         apps.release.set()
+
+    asyncio.run(scenario())
+
+
+def test_streams_opened_too_often_from_one_address_are_refused_until_the_bucket_refills(gate, settings,
+                                                                                     monkeypatch):
+    settings.LIVE_PUBLIC_STREAM_OPENS_PER_MINUTE = 60  # one a second, after a burst of 3 (the cap)
+    clock = [1000.0]
+    monkeypatch.setattr("pizzeria.livegate.time.monotonic", lambda: clock[0])
+
+    async def scenario() -> None:
+        g, apps = gate()
+        apps.release.set()  # each stream ends at once: the open-streams cap never fills
+
+        async def open_one(client: str = "203.0.113.5") -> dict:
+            r = await call(g, scope(TRACKER, client=client))
+            await r["task"]
+            return r
+
+        statuses = [(await open_one())["status"] for _ in range(4)]
+        refused = await open_one()
+        other = await open_one(client="198.51.100.9")
+        clock[0] += 1.0
+        again = await open_one()
+
+        assert statuses == [200, 200, 200, 429] and refused["status"] == 429
+        assert "opened too often" in json.loads(refused["body"])["detail"]
+        assert refused["headers"][b"retry-after"] == b"7"
+        assert other["status"] == 200  # per address
+        assert again["status"] == 200  # a second later, one more
+        assert g.refused["rate"] == 2
 
     asyncio.run(scenario())
 
