@@ -23,8 +23,8 @@ import weakref
 
 import redis
 import redis.asyncio as aioredis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+
+from pizzeria.redisclient import redis_pubsub_client
 
 logger = logging.getLogger(__name__)
 
@@ -132,10 +132,7 @@ class Hub:
             self._runner = asyncio.get_running_loop().create_task(self._run(), name="live-hub")
 
     async def _connect(self) -> aioredis.client.PubSub:
-        client = aioredis.Redis.from_url(
-            self.url, socket_connect_timeout=1.0, retry=Retry(NoBackoff(), 0), health_check_interval=0
-        )
-        pubsub = client.pubsub()
+        pubsub = redis_pubsub_client(self.url).pubsub()
         await pubsub.connect()
         return pubsub
 
