@@ -31,6 +31,10 @@ it runs with and reports it: pool, concurrency, prefetch, task events), and meas
   api         POST /api/orders/ through gunicorn as the Procfile runs it, bus on vs bus off
               (BENCH_BUS=off) alternated, next to a minimal one-row DRF create and /healthz
               (bench/api.py); no worker consumes meanwhile
+  live        N tracker streams held open by an asyncio client in its own process while POST /api/orders/
+              runs on the Procfile's ASGI web process, alternated with no viewers and with the gthread
+              server it replaced; fan-out latency, web RSS per stream, 10,000 attempts from one address
+              (bench/live.py)
   sweeper     100,000 stranded deliveries (pending, never enqueued) re-sent by sweep(); the worker is
               stopped first so the figure is the sweeper's own (the queues are purged afterwards)
   retention   100,000 succeeded deliveries past retention purged by deliveries_purge(): each call
@@ -60,7 +64,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIPS = ["queries", "bare", "baseline", "pipeline", "pipeline_live", "latency", "memory", "sweeper", "retention", "api",
-         "tracing"]
+         "tracing", "live"]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -101,6 +105,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     from bench.api import add_arguments as api_arguments
 
     api_arguments(p)
+    from bench.live import add_arguments as live_arguments
+
+    live_arguments(p)
     return p.parse_args(argv)
 
 
@@ -209,6 +216,18 @@ def run(args: argparse.Namespace) -> int:
                   flush=True)
             with Paused(app, worker.name, QUEUES):  # its own servers and workers; the bench worker waits
                 results["tracing"] = tracing.phase(args, seed, per_order=per_order)
+        if "live" not in args.skip:
+            # Open tracker streams (an asyncio client in its own process) while the order API runs,
+            # on the Procfile's ASGI web process, next to the gthread server it replaced (bench/live.py).
+            from bench import live
+            from bench.worker import Paused
+
+            print(f"bench: live, {args.live_rounds} rounds x (asgi, asgi + {args.live_streams} streams, gthread), "
+                  f"{args.api_seconds:g}s each at {args.api_concurrency} in flight ...", flush=True)
+            with Paused(app, worker.name, QUEUES):
+                results["live"] = live.phase(args, seed, per_order=per_order)
+                broker_keys_purge()
+                results["live"]["unsent_deliveries_dropped"] = measure.unsent_deliveries_drop()
         kinds = tuple(k for k in phases.KINDS if k not in args.skip)
         if "bare" in kinds:
             bare_worker = start_bare_worker(args, broker_url)

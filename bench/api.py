@@ -60,7 +60,7 @@ def add_arguments(p) -> None:
 
 
 # --- seed -----------------------------------------------------------------------------------
-def seed_customers(n: int) -> list[str]:
+def seed_customers(n: int, *, prefix: str = "bench-api") -> list[str]:
     """n customers with a user and an API token each (bulk inserts); their token keys."""
     from django.contrib.auth import get_user_model
     from django.db import transaction
@@ -70,7 +70,7 @@ def seed_customers(n: int) -> list[str]:
 
     User = get_user_model()
     with transaction.atomic():
-        users = [User(username=f"bench-api-{i}", email=f"bench-api-{i}@example.com") for i in range(n)]
+        users = [User(username=f"{prefix}-{i}", email=f"{prefix}-{i}@example.com") for i in range(n)]
         for u in users:
             u.set_unusable_password()
         User.objects.bulk_create(users, batch_size=1000)

@@ -57,13 +57,17 @@ def summary(r: dict) -> dict:
     s["sweeper_100k_s"] = (round(sweeper["elapsed_s"] * 100_000 / sweeper["stranded"], 2)
                            if sweeper and sweeper["stranded"] >= 100_000 else None)
     s["retention_longest_call_s"] = r["retention"]["longest_call_s"] if "retention" in r else None
-    tracing_met = {}
+    tracing_met: dict[str, bool] = {}
     if isinstance(r.get("tracing"), dict):
         from bench.tracing import summary_keys as tracing_keys
 
         tracing_s, tracing_met = tracing_keys(r["tracing"])
         s.update(tracing_s)
-    s["targets_met"] = {**targets_met(s, r), **api_met, **tracing_met}
+    from bench.live import summary_keys as live_summary
+
+    live_s, live_met = live_summary(r.get("live"))
+    s.update(live_s)
+    s["targets_met"] = {**targets_met(s, r), **api_met, **tracing_met, **live_met}
     others = {name: worker_summary(b) for name, b in (r.get("brokers") or {}).items() if name != r.get("broker")}
     if others:
         s["other_brokers"] = others
@@ -176,6 +180,10 @@ def print_table(r: dict) -> None:
         from bench.tracing import table_rows as tracing_rows
 
         rows += tracing_rows(s, flag)
+    if isinstance(r.get("live"), dict):
+        from bench.live import table_rows as live_rows
+
+        rows += live_rows(r, flag)
     if s.get("queries_per_order") is not None:
         rows.append(("SQL queries per POST /api/orders/ (<= 10)", f"{s['queries_per_order']}",
                      flag("queries_per_order<=10")))

@@ -1,21 +1,23 @@
 """The Server-Sent Events stream behind the displays, fed by Redis pub/sub (kitchen.live).
 
 The stream itself (hello on every connection, heartbeats, an end after KITCHEN_SSE_MAX_SECONDS
-so EventSource reconnects) is pizzeria.live's, shared with the customers' order tracker. Each
-stream holds a web server thread, so one account may hold at most
-KITCHEN_SSE_MAX_STREAMS_PER_USER of them (429 beyond).
+so EventSource reconnects) is pizzeria.live's, shared with the customers' order tracker. Streams
+are async (no thread held, see docs/live-pages.md); still, one account may hold at most
+KITCHEN_SSE_MAX_STREAMS_PER_USER of them (429 beyond), so a stolen login cannot take the
+process's stream cap.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
 
 import redis
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from kitchen.access import display_required
@@ -62,27 +64,39 @@ def stream_slot_release(*, user_id: int, slot: str) -> None:
         logger.warning("Could not release stream slot %s", slot, exc_info=True)
 
 
-def _released(events: Iterator[str], release: Callable[[], None]) -> Iterator[str]:
-    try:
-        yield from events
-    finally:
-        release()
+def _stream_open(request) -> tuple[HttpResponse | None, int | None, str | None]:
+    """The synchronous start of a display stream: who asks, and a slot.
 
-
-@require_GET
-@display_required
-def board_events(request):
-    max_seconds = float(settings.KITCHEN_SSE_MAX_SECONDS)
+    (response to send instead, user id, slot)."""
+    refused = display_required(lambda request: None)(request)  # login page / 403 as every display page
+    if refused is not None:
+        return refused, None, None
     user_id = request.user.pk
-    slot = stream_slot_acquire(user_id=user_id, max_seconds=max_seconds)
+    slot = stream_slot_acquire(user_id=user_id, max_seconds=float(settings.KITCHEN_SSE_MAX_SECONDS))
     if slot is None:
         response = JsonResponse(
             {"detail": "Too many open display streams for this account; close another display first."},
             status=429,
         )
         response["Retry-After"] = "30"
-        return response
+        return response, None, None
+    return None, user_id, slot
+
+
+@live.stream_view(public=False)
+@require_GET
+async def board_events(request):
+    refused, user_id, slot = await sync_to_async(_stream_open)(request)
+    if refused is not None:
+        return refused
+    loop = asyncio.get_running_loop()
+
+    def release() -> None:
+        # Off the event loop: a Redis that is away must not stall every other stream.
+        loop.run_in_executor(None, lambda: stream_slot_release(user_id=user_id, slot=slot))
+
     events = live.sse_events(
-        channel=CHANNEL, max_seconds=max_seconds, heartbeat=float(settings.KITCHEN_SSE_HEARTBEAT_SECONDS)
+        channel=CHANNEL, max_seconds=float(settings.KITCHEN_SSE_MAX_SECONDS),
+        heartbeat=float(settings.KITCHEN_SSE_HEARTBEAT_SECONDS), on_close=release,
     )
-    return live.sse_response(_released(events, lambda: stream_slot_release(user_id=user_id, slot=slot)))
+    return live.sse_response(events)

@@ -6,25 +6,28 @@ note catches up on its next note or reconnect). Pages (the kitchen display, the 
 open `sse_response(...)`: on every (re)connection it sends `event: hello`, then one
 `event: changed` per note; the page re-fetches what it shows on both.
 
-A stream holds a web server thread for its whole life (gunicorn's gthread worker, see the
-Procfile): it gives its database connection back first, sends a heartbeat comment every
-`heartbeat` seconds so dead clients are noticed, and ends after `max_seconds`; EventSource then
-reconnects by itself, so no thread is held forever.
+Streams are async views served on the event loop of the ASGI web process (pizzeria.asgi,
+docs/live-pages.md): a stream holds no thread and no Redis connection of its own. Each joins the
+process's hub (pizzeria.livehub: one subscription per channel, fanned out in memory), sends a
+heartbeat comment every `heartbeat` seconds so dead clients are noticed, and ends after
+`max_seconds`; EventSource then reconnects by itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
-import redis
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.http import StreamingHttpResponse
 
 from pizzeria import redisbreaker
+from pizzeria.livehub import CLOSE, HELLO, hub
 from pizzeria.redisclient import redis_client
 
 logger = logging.getLogger(__name__)
@@ -45,45 +48,61 @@ def publish_on_commit(channel: str, **note) -> None:
     transaction.on_commit(lambda: publish(channel, text))
 
 
-def sse_events(
+async def sse_events(
     *,
     channel: str,
     max_seconds: float,
     heartbeat: float,
     relay: Callable[[dict], dict | None] = lambda note: note,
-) -> Iterator[str]:
-    """The event stream of one channel. `relay` decides what of a note reaches the browser
-    (None: nothing), so a public page never sees more than it should."""
-    pubsub = redis_client(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    on_close: Callable[[], None] | None = None,
+) -> AsyncIterator[str]:
+    """The event stream of one channel, fed by the process's hub (pizzeria.livehub). `relay`
+    decides what of a note reaches the browser (None: nothing), so a public page never sees
+    more than it should. `on_close` runs however the stream ends (client gone, dropped, done)."""
+    viewer = None
     try:
-        pubsub.subscribe(channel)
-        yield "retry: 1000\nevent: hello\ndata: {}\n\n"
-        started = last_sent = time.monotonic()
-        while time.monotonic() - started < max_seconds:
-            message = pubsub.get_message(timeout=1.0)
-            now = time.monotonic()
-            if message is not None:
-                data = message["data"].decode() if isinstance(message["data"], bytes) else str(message["data"])
-                shown = relay(json.loads(data))
-                if shown is not None:
-                    yield f"event: changed\ndata: {json.dumps(shown)}\n\n"
-                    last_sent = now
-            if now - last_sent >= heartbeat:
+        viewer = await hub().join(channel)
+        yield "retry: 1000\n\n"  # headers and a first byte now; hello once the subscription is live
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_seconds
+        while (left := deadline - loop.time()) > 0:
+            try:
+                async with asyncio.timeout(min(heartbeat, left)):
+                    item = await viewer.queue.get()
+            except TimeoutError:
                 yield ": heartbeat\n\n"
-                last_sent = now
-    except (redis.RedisError, OSError, ValueError):
-        logger.warning("Live event stream on %s interrupted", channel, exc_info=True)
-        yield "retry: 5000\nevent: error\ndata: {}\n\n"
+                continue
+            if item is HELLO:
+                yield "event: hello\ndata: {}\n\n"
+                continue
+            if item is CLOSE:
+                # Shutting down: the page reconnects (to another process) after 1 to 5 s, not all at once.
+                yield f"retry: {random.randint(1000, 5000)}\n\n"
+                return
+            shown = relay(item)  # type: ignore[arg-type]
+            if shown is not None:
+                yield f"event: changed\ndata: {json.dumps(shown)}\n\n"
     finally:
-        pubsub.close()
+        if viewer is not None:
+            await hub().leave(viewer)
+        if on_close is not None:
+            on_close()
 
 
-def sse_response(events: Iterator[str]) -> StreamingHttpResponse:
-    # Streaming can last minutes: never hold a database connection (or a transaction) meanwhile.
-    for conn in connections.all(initialized_only=True):
-        if not conn.in_atomic_block:
-            conn.close()
+def sse_response(events: AsyncIterator[str]) -> StreamingHttpResponse:
+    """An async streaming response: under ASGI it holds no thread, only a small coroutine."""
     response = StreamingHttpResponse(events, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event through at once
     return response
+
+
+def stream_view(*, public: bool) -> Callable[[Callable], Callable]:
+    """Mark an async view as a live stream: pizzeria.asgi serves it on the event loop and counts
+    it against the per-process cap, and a public one against the per-address cap too."""
+
+    def mark(view: Callable) -> Callable:
+        view.live_stream = "public" if public else "staff"
+        return view
+
+    return mark

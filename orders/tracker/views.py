@@ -6,6 +6,7 @@ page says nothing about which order ids exist.
 
 from __future__ import annotations
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -48,9 +49,10 @@ def tracker_status(request, order_id: int, token: str):
     return _private(render(request, "orders/tracker/_status.html", {"o": tracked_order(order=order)}))
 
 
+@live.stream_view(public=True)
 @require_GET
-def tracker_events(request, order_id: int, token: str):
-    order = _order(order_id, token)
+async def tracker_events(request, order_id: int, token: str):
+    order = await sync_to_async(_order)(order_id, token)
     if order.status in FINAL:
         # 204 tells EventSource to stop reconnecting: nothing will change any more.
         return _private(HttpResponse(status=204))

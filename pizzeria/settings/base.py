@@ -401,16 +401,33 @@ ORDER_PREP_MINUTES_PER_PIZZA = env.int("ORDER_PREP_MINUTES_PER_PIZZA", default=2
 ORDER_DELIVERY_MINUTES = env.int("ORDER_DELIVERY_MINUTES", default=20)
 KITCHEN_CAPACITY = env.int("KITCHEN_CAPACITY", default=3)
 KITCHEN_LOAD_MINUTES_PER_TICKET = env.int("KITCHEN_LOAD_MINUTES_PER_TICKET", default=1)
-# Server-Sent Events on the kitchen display: each open screen holds a gthread thread (Procfile
-# WEB_THREADS) until the stream ends and the browser reconnects.
+# Server-Sent Events on the kitchen display: the stream ends after KITCHEN_SSE_MAX_SECONDS and the
+# browser reconnects (a fresh hello, a fresh read of the board).
 KITCHEN_SSE_MAX_SECONDS = env.float("KITCHEN_SSE_MAX_SECONDS", default=300)
 KITCHEN_SSE_HEARTBEAT_SECONDS = env.float("KITCHEN_SSE_HEARTBEAT_SECONDS", default=15)
-# Open display streams per user; each holds a web thread, so one account cannot take them all.
+# Open display streams per user, so one account cannot take the process's stream cap.
 KITCHEN_SSE_MAX_STREAMS_PER_USER = env.int("KITCHEN_SSE_MAX_STREAMS_PER_USER", default=4)
 # The customers' order tracker (/track/…/events/): shorter than the kitchen's, as phones come and go;
 # a finished order's stream answers 204 and the browser stops asking.
 TRACKER_SSE_MAX_SECONDS = env.float("TRACKER_SSE_MAX_SECONDS", default=120)
 TRACKER_SSE_HEARTBEAT_SECONDS = env.float("TRACKER_SSE_HEARTBEAT_SECONDS", default=15)
+# Live streams run as async views on the web process's event loop (pizzeria.asgi,
+# docs/live-pages.md): no thread per viewer, one Redis subscription per channel per process.
+# Past either cap a new stream is refused with Retry-After (the pages reopen it after a while):
+# 503 past LIVE_STREAMS_PER_PROCESS streams in one web process (all kinds), 429 past
+# LIVE_PUBLIC_STREAMS_PER_ADDRESS open tracker streams from one client address in one process
+# (REMOTE_ADDR, or X-Forwarded-For behind NUM_PROXIES proxies, as the API's throttles count).
+LIVE_STREAMS_PER_PROCESS = env.int("LIVE_STREAMS_PER_PROCESS", default=5000)
+LIVE_PUBLIC_STREAMS_PER_ADDRESS = env.int("LIVE_PUBLIC_STREAMS_PER_ADDRESS", default=32)
+# ... and 429 past this many tracker streams opened per minute from one address (after a first
+# burst of LIVE_PUBLIC_STREAMS_PER_ADDRESS): a phone reconnects every TRACKER_SSE_MAX_SECONDS.
+LIVE_PUBLIC_STREAM_OPENS_PER_MINUTE = env.int("LIVE_PUBLIC_STREAM_OPENS_PER_MINUTE", default=60)
+LIVE_RETRY_AFTER_SECONDS = env.int("LIVE_RETRY_AFTER_SECONDS", default=10)
+# Notes waiting for one viewer; a viewer that falls this far behind has stopped reading and is dropped.
+LIVE_VIEWER_BUFFER = env.int("LIVE_VIEWER_BUFFER", default=16)
+# Threads per web process for everything that is not a stream (the site, the API, the admin):
+# what gunicorn's gthread worker had as --threads; each keeps its database connection.
+WEB_THREADS = env.int("WEB_THREADS", default=32)
 
 # --- Ops surface ------------------------------------------------------------------------------
 # /metrics answers a scraper with "Authorization: Bearer <METRICS_TOKEN>", or a signed-in user

@@ -17,11 +17,18 @@ from tests.browser import needs_chromium
 from tests.factories import make_customer, make_role_user
 from tests.kitchen.conftest import one_margherita
 from tests.worker import make_worker
+from tests.asgiserver import asgi_live_server  # noqa: F401  (fixture)
 
 PASSWORD = "pw-123456-xyz"
 TIMEOUT_MS = 10_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, needs_chromium]
+
+
+@pytest.fixture(scope="module")
+def live_server(asgi_live_server):
+    """The pages as production serves them: uvicorn and pizzeria.livegate (tests/asgiserver.py)."""
+    return asgi_live_server
 
 
 @pytest.fixture(scope="module")

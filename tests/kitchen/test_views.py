@@ -3,11 +3,14 @@
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
 from django.core.management import call_command
+from django.test import AsyncClient
 
 from kitchen import services
 from kitchen.models import Ingredient, PurchaseOrder, RecipeLine
 from orders.models import Order
+from pizzeria.livehub import close_hub
 from tests.capture import capture_events
 from tests.factories import make_customer, make_role_user
 from tests.kitchen.conftest import KITCHEN_HANDLERS, one_margherita
@@ -101,16 +104,30 @@ def test_dispatch_sends_out_delivers_and_collects(client, kitchen_menu):
     assert "only delivery orders go out for delivery" in response.content.decode()
 
 
-def test_event_stream_says_hello_then_relays_changes(cook_client, settings):
+def test_event_stream_says_hello_then_relays_changes(settings):
     from kitchen.live import _publish
 
     settings.KITCHEN_SSE_MAX_SECONDS = 1.5
-    response = cook_client.get("/kitchen/events/")
-    assert response["Content-Type"] == "text/event-stream" and response["Cache-Control"] == "no-cache"
-    chunks = iter(response.streaming_content)
-    assert b"event: hello" in next(chunks)
-    _publish('{"order_id": 7, "reason": "test"}')
-    body = b"".join(chunks)  # the stream ends after KITCHEN_SSE_MAX_SECONDS
+    cook = staff("cook")
+
+    async def scenario() -> bytes:
+        client = AsyncClient()
+        await client.aforce_login(cook)
+        try:
+            response = await client.get("/kitchen/events/")
+            assert response["Content-Type"] == "text/event-stream" and response["Cache-Control"] == "no-cache"
+            chunks = aiter(response.streaming_content)
+            body = b""
+            while b"event: hello" not in body:
+                body += await anext(chunks)
+            await sync_to_async(_publish)('{"order_id": 7, "reason": "test"}')
+            async for chunk in chunks:  # the stream ends after KITCHEN_SSE_MAX_SECONDS
+                body += chunk
+            return body
+        finally:
+            await close_hub()
+
+    body = async_to_sync(scenario)()
     assert b'event: changed\ndata: {"order_id": 7, "reason": "test"}' in body
 
 

@@ -1,6 +1,8 @@
 """The customer's tracker: token-guarded, shows only this order, follows the order's changes."""
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from django.test import AsyncClient
 from rest_framework.authtoken.models import Token
 
 from notifications import messages
@@ -9,6 +11,7 @@ from orders.events import OrderPlaced
 from orders.tracker.live import order_channel
 from orders.tracker.selectors import street_only
 from orders.tracker.tokens import tracker_path, tracker_token
+from pizzeria.livehub import close_hub
 from tests.capture import capture_events
 from tests.factories import advance_order, make_customer, make_menu, make_order
 
@@ -107,20 +110,33 @@ def test_a_cancelled_paid_order_says_so_and_promises_the_refund(client):
     assert "Out of mozzarella" in html and "refunded" in html
 
 
-def test_the_event_stream_relays_only_this_orders_changes(client, settings, django_capture_on_commit_callbacks):
+def test_the_event_stream_relays_only_this_orders_changes(settings, django_capture_on_commit_callbacks):
     settings.TRACKER_SSE_MAX_SECONDS = 1.5
     order, other = make_order(), make_order()
-    response = client.get(tracker_path(order_id=order.pk) + "events/")
-    assert response["Content-Type"] == "text/event-stream"
-    chunks = iter(response.streaming_content)
-    assert b"event: hello" in next(chunks)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        advance_order(other, "delivered")  # five changes of another order: not a word of them
-    with django_capture_on_commit_callbacks(execute=True):
-        advance_order(order, "cooking")
-    body = b"".join(chunks)  # ends after TRACKER_SSE_MAX_SECONDS
+    async def scenario() -> bytes:
+        try:
+            response = await AsyncClient().get(tracker_path(order_id=order.pk) + "events/")
+            assert response["Content-Type"] == "text/event-stream"
+            chunks = aiter(response.streaming_content)
+            body = b""
+            while b"event: hello" not in body:  # hello: the subscription is live
+                body += await anext(chunks)
 
+            def changes() -> None:
+                with django_capture_on_commit_callbacks(execute=True):
+                    advance_order(other, "delivered")  # five changes of another order: not a word of them
+                with django_capture_on_commit_callbacks(execute=True):
+                    advance_order(order, "cooking")
+
+            await sync_to_async(changes)()
+            async for chunk in chunks:  # ends after TRACKER_SSE_MAX_SECONDS
+                body += chunk
+            return body
+        finally:
+            await close_hub()
+
+    body = async_to_sync(scenario)()
     assert body.count(b"event: changed") == 2  # paid, then cooking
     assert b"event: changed\ndata: {}\n" in body  # "something changed": no content travels
 

@@ -3,11 +3,15 @@ failed, and one account cannot hold every display stream."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import OperationalError
-from django.test import Client
+from django.test import AsyncClient
 
 from pizzeria.eventbus.models import Delivery
+from pizzeria.livehub import close_hub
 from tests.eventbus import rows
 from tests.factories import make_customer, make_role_user
 
@@ -74,38 +78,47 @@ def test_readyz_names_a_failed_dependency_and_nothing_about_why(client, monkeypa
     assert b"OperationalError" not in response.content and b"db.internal" not in response.content
 
 
-def stream(client: Client):
-    return client.get("/kitchen/events/")
+async def stream(client: AsyncClient):
+    return await client.get("/kitchen/events/")
 
 
-def end(response) -> None:
-    """Read the stream to its end (KITCHEN_SSE_MAX_SECONDS); the test client then closes it."""
-    assert b"event: hello" in b"".join(response.streaming_content)
+async def end(response) -> None:
+    """Read the stream to its end (KITCHEN_SSE_MAX_SECONDS): its slot is released."""
+    body = b"".join([chunk async for chunk in response.streaming_content])
+    assert b"event: hello" in body
 
 
 def test_open_display_streams_are_capped_per_user(settings):
     settings.KITCHEN_SSE_MAX_STREAMS_PER_USER = 2
     settings.KITCHEN_SSE_MAX_SECONDS = 0.2
-    cook = Client()
-    cook.force_login(make_role_user("cook"))
+    cook_user, manager_user = make_role_user("cook"), make_role_user("manager")
 
-    first, second = stream(cook), stream(cook)
-    refused = stream(cook)
+    async def scenario() -> None:
+        cook, other = AsyncClient(), AsyncClient()
+        await cook.aforce_login(cook_user)
+        await other.aforce_login(manager_user)
+        try:
+            first, second = await stream(cook), await stream(cook)
+            refused = await stream(cook)
 
-    assert (first.status_code, second.status_code) == (200, 200)
-    assert refused.status_code == 429 and refused["Retry-After"]
-    assert "Too many open display streams" in refused.json()["detail"]
-    other = Client()
-    other.force_login(make_role_user("manager"))
-    assert stream(other).status_code == 200  # the cap is per user
+            assert (first.status_code, second.status_code) == (200, 200)
+            assert refused.status_code == 429 and refused["Retry-After"]
+            assert "Too many open display streams" in refused.json()["detail"]
+            managers = await stream(other)
+            assert managers.status_code == 200  # the cap is per user
 
-    end(first)  # a display closes: its slot is free again
-    again = stream(cook)
-    assert again.status_code == 200
-    end(second)
-    end(again)
+            await end(first)  # a display closes: its slot is free again
+            await asyncio.sleep(0.1)  # the release runs off the event loop
+            again = await stream(cook)
+            assert again.status_code == 200
+            for response in (second, again, managers):
+                await end(response)
+        finally:
+            await close_hub()
+
+    async_to_sync(scenario)()
 
 
 def test_customers_get_no_stream_at_all(client):
     client.force_login(make_customer().user)
-    assert stream(client).status_code == 403
+    assert client.get("/kitchen/events/").status_code == 403
