@@ -181,7 +181,7 @@ def summarise(out: dict) -> dict:
     off = [r["rps"] for r in out["api_rounds"] if r["mode"] == "off"]
     for mode in ("on", "sampled"):  # paired within a round
         mine = [r["rps"] for r in out["api_rounds"] if r["mode"] == mode]
-        out[f"api_ratio_{mode}"] = spread([round(a / b, 3) for a, b in zip(mine, off)]) if mine else None
+        out[f"api_ratio_{mode}"] = spread([round(a / b, 3) for a, b in zip(mine, off, strict=False)]) if mine else None
     return out
 
 

@@ -77,7 +77,7 @@ async def sse_events(
                 continue
             if item is CLOSE:
                 # Shutting down: the page reconnects (to another process) after 1 to 5 s, not all at once.
-                yield f"retry: {random.randint(1000, 5000)}\n\n"
+                yield f"retry: {random.randint(1000, 5000)}\n\n"  # noqa: S311 - spreading reconnects, not a secret
                 return
             shown = relay(item)  # type: ignore[arg-type]
             if shown is not None:

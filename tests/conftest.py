@@ -4,7 +4,7 @@ from pizzeria.simulation.workerproc import queues_purge
 from tests.worker import make_worker
 
 # The headless-Chromium `browser` fixture, for the browser tests (launched only where requested).
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.asgiserver"]
 
 
 def clear_shared_cache() -> None:

@@ -87,7 +87,7 @@ def delivery_claim(delivery_id: int) -> Claim | None:
         payload = json.loads(payload)
     return Claim(
         delivery_id, handler, attempt, str(event_id), claimed_at, attempt - before_replay,
-        event_type, payload, claimed_mono=mono, **dict(zip(("traceparent", "tracestate", "recorded_at"), trace)),
+        event_type, payload, claimed_mono=mono, **dict(zip(("traceparent", "tracestate", "recorded_at"), trace, strict=False)),  # none without tracing
     )
 
 

@@ -17,8 +17,9 @@ class OutboxEvent(models.Model):
     # W3C trace context of the transaction that recorded the event (NULL when tracing is off):
     # every message for its deliveries carries it, whoever sends it (on commit, a retry, the
     # sweeper after a broker outage), so each attempt joins the order's trace (eventbus/spans.py).
-    traceparent = models.CharField(max_length=64, null=True, blank=True)
-    tracestate = models.CharField(max_length=512, null=True, blank=True)
+    # NULL: recorded with tracing off (no context at all), apart from an empty tracestate.
+    traceparent = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    tracestate = models.CharField(max_length=512, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         ordering = ["occurred_at"]

@@ -120,14 +120,14 @@ def cloudevent_receive(*, body: bytes, headers: dict[str, str], secret: str) -> 
         f"cloudevent receive {event_type}", traceparent if isinstance(traceparent, str) else None,
         _string_or_none(event.get_extension("tracestate")), **{"cloudevents.event_id": event_id, "cloudevents.event_source": source},
     ):
-        return _process(event_type, source, event_id, data, fingerprint)
+        return _process(event_type, source, event_id, payment, fingerprint)
 
 
 def _string_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _process(event_type: str, source: str, event_id: str, data: Any, fingerprint: str) -> Outcome:
+def _process(event_type: str, source: str, event_id: str, payment: dict[str, Any], fingerprint: str) -> Outcome:
     try:
         with transaction.atomic():
             # Claim (source, id) first: a concurrent copy of this event waits on the unique index

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.db import transaction
 
 from pizzeria.celery import app
-from pizzeria.eventbus import outbox, spans as bus_spans, sweeper, wire
+from pizzeria.eventbus import outbox, sweeper, wire
+from pizzeria.eventbus import spans as bus_spans
 from pizzeria.eventbus.delivery import delivery_run
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 from pizzeria.eventbus.outbox import publish_deliveries, queue_for

@@ -17,7 +17,6 @@ from tests.browser import needs_chromium
 from tests.factories import make_customer, make_role_user
 from tests.kitchen.conftest import one_margherita
 from tests.worker import make_worker
-from tests.asgiserver import asgi_live_server  # noqa: F401  (fixture)
 
 PASSWORD = "pw-123456-xyz"
 TIMEOUT_MS = 10_000

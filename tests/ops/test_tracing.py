@@ -29,7 +29,14 @@ from tests.integrations.helpers import subscribe
 from tests.integrations.receiver import Answer, Receiver
 from tests.ops.otlp import OtlpReceiver, Span, tree
 from tests.polling import wait_until
-from tests.worker import app_broker, free_port, make_worker, private_redis, redis_broker_only, worker_database_url
+from tests.worker import (
+    app_broker,
+    free_port,
+    make_worker,
+    private_redis,
+    redis_broker_only,
+    worker_database_url,
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.faults]
 
@@ -42,7 +49,7 @@ class Web:
     def __init__(self, env: dict[str, str]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(ROOT / ".run" / f"test-tracing-web-{self.port}.log", "wb") if (ROOT / ".run").is_dir() else subprocess.DEVNULL
+        self.log = open(ROOT / ".run" / f"test-tracing-web-{self.port}.log", "wb") if (ROOT / ".run").is_dir() else subprocess.DEVNULL  # noqa: SIM115 - open while the server runs, closed in stop()
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         self.proc = subprocess.Popen(
             [gunicorn, "pizzeria.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", "1",

@@ -10,7 +10,6 @@ from orders import services
 from pizzeria.simulation.workerproc import queues_purge
 from tests.browser import needs_chromium, screenshot
 from tests.factories import make_customer, make_menu
-from tests.asgiserver import asgi_live_server  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, needs_chromium, pytest.mark.django_db(transaction=True)]
 
