@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('eventbus', '0003_attempt_detail'),
+        ('eventbus', '0004_discard_orphan_deliveries'),
     ]
 
     operations = [
