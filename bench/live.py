@@ -135,9 +135,9 @@ def phase(args, seed: dict, *, per_order: int) -> dict:
         server_of = {"asgi": asgi, "asgi_viewers": asgi, "gthread": gthread}
         print(f"bench: live warm-up, {args.api_warmup:g}s per server ...", flush=True)
         for kind in ("asgi", "gthread"):
-            s = specs[kind]
-            s["start"] = loadgen({**s, "url": server_of[kind].base_url + s["path"], "seconds": args.api_warmup},
-                                 work)["next_index"]
+            spec = specs[kind]
+            spec["start"] = loadgen({**spec, "url": server_of[kind].base_url + spec["path"], "seconds": args.api_warmup},
+                                    work)["next_index"]
         for n in range(args.live_rounds):
             for kind in ("asgi", "asgi_viewers", "gthread"):
                 server, spec = server_of[kind], specs[kind]

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from typing import Any
 
 
 def xff_address(i: int) -> str:
@@ -55,7 +56,7 @@ class Stream:
             await asyncio.sleep(1.0)  # EventSource's retry
 
     async def _once(self, u: urllib.parse.SplitResult) -> None:
-        kwargs = {"local_addr": (self.source, 0)} if self.source else {}
+        kwargs: dict[str, Any] = {"local_addr": (self.source, 0)} if self.source else {}
         reader, writer = await asyncio.open_connection(u.hostname, u.port, limit=65536, **kwargs)
         try:
             extra = f"X-Forwarded-For: {self.xff}\r\n" if self.xff else ""

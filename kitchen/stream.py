@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 import uuid
+from typing import cast
 
 import redis
 from asgiref.sync import sync_to_async
@@ -90,10 +91,12 @@ async def board_events(request):
     if refused is not None:
         return refused
     loop = asyncio.get_running_loop()
+    # _stream_open returns both when it did not refuse.
+    held_by, held_slot = cast(int, user_id), cast(str, slot)
 
     def release() -> None:
         # Off the event loop: a Redis that is away must not stall every other stream.
-        loop.run_in_executor(None, lambda: stream_slot_release(user_id=user_id, slot=slot))
+        loop.run_in_executor(None, lambda: stream_slot_release(user_id=held_by, slot=held_slot))
 
     events = live.sse_events(
         channel=CHANNEL, max_seconds=float(settings.KITCHEN_SSE_MAX_SECONDS),

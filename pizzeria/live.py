@@ -102,7 +102,7 @@ def stream_view(*, public: bool) -> Callable[[Callable], Callable]:
     it against the per-process cap, and a public one against the per-address cap too."""
 
     def mark(view: Callable) -> Callable:
-        view.live_stream = "public" if public else "staff"
+        view.live_stream = "public" if public else "staff"  # type: ignore[attr-defined]  # a marker on the function
         return view
 
     return mark

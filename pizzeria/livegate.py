@@ -143,7 +143,7 @@ class LiveGate:
                 return
 
 
-def stream_handler():
+def stream_handler() -> Any:
     """Django's ASGI handler without its per-request ThreadSensitiveContext.
 
     Django gives each ASGI request a context of its own, so the request's synchronous parts
@@ -156,13 +156,13 @@ def stream_handler():
     from django.core.handlers.asgi import ASGIHandler
 
     class StreamHandler(ASGIHandler):
-        async def __call__(self, scope, receive, send):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
             await self.handle(scope, receive, send)
 
     return StreamHandler()
 
 
-def site_pool(wsgi_app, *, threads: int):
+def site_pool(wsgi_app: Any, *, threads: int) -> Any:
     """Django's WSGI application in a fixed pool of `threads` threads (pizzeria.wsgipool)."""
     from django.conf import settings
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import socket
 import sys
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from gunicorn.arbiter import Arbiter
+from gunicorn.arbiter import Arbiter  # type: ignore[import-untyped]  # gunicorn ships no types
 from uvicorn.server import Server
-from uvicorn_worker import UvicornWorker
+from uvicorn_worker import UvicornWorker  # type: ignore[import-untyped]  # no py.typed marker
 
 
 class DrainingServer(Server):
@@ -33,7 +33,7 @@ class DrainingServer(Server):
 class WebWorker(UvicornWorker):
     CONFIG_KWARGS: ClassVar[dict] = {**UvicornWorker.CONFIG_KWARGS, "proxy_headers": False}
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.config.timeout_graceful_shutdown = max(1, int(self.cfg.graceful_timeout) - 3)
 

@@ -143,11 +143,11 @@ def _process(event_type: str, source: str, event_id: str, payment: dict[str, Any
     except _Refused as refused:
         outcome = refused.outcome
     except IntegrityError:  # the same id came in through another request, which won
-        seen = InboundCloudEvent.objects.filter(source=source, event_id=event_id).first()
-        if seen is None:
+        winner = InboundCloudEvent.objects.filter(source=source, event_id=event_id).first()
+        if winner is None:
             raise
         logger.info("cloudevent source=%s id=%s arrived twice at once; answered as a duplicate", source, event_id)
-        return _duplicate(seen, fingerprint)
+        return _duplicate(winner, fingerprint)
     logger.info("cloudevent source=%s id=%s type=%s -> %s", source, event_id, event_type, outcome.status)
     return outcome
 

@@ -132,7 +132,7 @@ def _instrument_libraries() -> None:
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
     disabled = disabled_instrumentations()
-    classes = {"django": DjangoInstrumentor, "psycopg": PsycopgInstrumentor, "redis": RedisInstrumentor,
+    classes: dict[str, Any] = {"django": DjangoInstrumentor, "psycopg": PsycopgInstrumentor, "redis": RedisInstrumentor,
                "requests": RequestsInstrumentor}
     for name, cls in classes.items():
         instrumentor = cls()
@@ -164,7 +164,7 @@ def shutdown() -> None:
             shutdown_provider()
 
 
-def tracer():
+def tracer() -> Any:
     from opentelemetry import trace
 
     return trace.get_tracer("pizzeria")
@@ -185,11 +185,11 @@ def current_traceparent() -> tuple[str, str] | None:
     return format_traceparent(span_context), span_context.trace_state.to_header()
 
 
-def format_traceparent(span_context) -> str:
+def format_traceparent(span_context: Any) -> str:
     return f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-{int(span_context.trace_flags):02x}"
 
 
-def context_from(traceparent: str | None, tracestate: str | None = None):
+def context_from(traceparent: str | None, tracestate: str | None = None) -> Any:
     """An OpenTelemetry Context whose remote parent is traceparent; None when absent or malformed."""
     if not ENABLED or not traceparent:
         return None
@@ -279,16 +279,16 @@ def connect_celery_signals() -> None:
     signals.beat_embedded_init.connect(lambda **kw: setup("pizzeria-beat"), weak=False, dispatch_uid="ops.tracing.beat_embedded")
 
 
-def _on_celeryd_init(sender=None, instance=None, conf=None, options=None, **kwargs) -> None:
+def _on_celeryd_init(sender: Any = None, instance: Any = None, conf: Any = None, options: Any = None, **kwargs: Any) -> None:
     global _service_name
     _service_name = service_name_for_worker((options or {}).get("queues"))
 
 
-def _on_process_init(**kwargs) -> None:
+def _on_process_init(**kwargs: Any) -> None:
     setup(_service_name)
 
 
-def _on_worker_init(sender=None, **kwargs) -> None:
+def _on_worker_init(sender: Any = None, **kwargs: Any) -> None:
     # solo and threads pools run tasks in this process: no worker_process_init comes. A prefork
     # worker's main process only moves messages: not traced (its pool processes are). At this
     # signal pool_cls is still what was asked for ("prefork"), resolved to a class only later.

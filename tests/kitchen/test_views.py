@@ -116,7 +116,7 @@ def test_event_stream_says_hello_then_relays_changes(settings):
         try:
             response = await client.get("/kitchen/events/")
             assert response["Content-Type"] == "text/event-stream" and response["Cache-Control"] == "no-cache"
-            chunks = aiter(response.streaming_content)
+            chunks = aiter(response.streaming_content)  # type: ignore[attr-defined]  # a StreamingHttpResponse
             body = b""
             while b"event: hello" not in body:
                 body += await anext(chunks)

@@ -3,6 +3,8 @@ the SDK allows one per process, and the other tests run with tracing off)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -12,7 +14,7 @@ from pizzeria.ops import tracing
 
 
 @pytest.fixture
-def spans(monkeypatch) -> InMemorySpanExporter:
+def spans(monkeypatch) -> Iterator[InMemorySpanExporter]:
     """tracing.enabled() is True and the bus's spans go to the returned exporter."""
     provider = TracerProvider()
     exporter = InMemorySpanExporter()

@@ -73,7 +73,7 @@ class Web:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
-        if self.log is not subprocess.DEVNULL:
+        if not isinstance(self.log, int):  # an open file, not subprocess.DEVNULL
             self.log.close()
 
 
@@ -99,6 +99,7 @@ def all_succeeded(event: OutboxEvent) -> bool:
 
 def check_one_trace(otlp: OtlpReceiver, event: OutboxEvent, *, order_id: int) -> tuple[str, list[Span]]:
     """Assert the order's trace and return (trace_id, its spans)."""
+    assert event.traceparent is not None, "the outbox row kept no trace context"
     trace_id, outbox_span_id = event.traceparent.split("-")[1:3]
     deliveries = list(Delivery.objects.filter(event=event))
     expected_attempts = {(d.handler, n) for d in deliveries for n in range(1, d.attempts + 1)}

@@ -118,7 +118,7 @@ def test_the_event_stream_relays_only_this_orders_changes(settings, django_captu
         try:
             response = await AsyncClient().get(tracker_path(order_id=order.pk) + "events/")
             assert response["Content-Type"] == "text/event-stream"
-            chunks = aiter(response.streaming_content)
+            chunks = aiter(response.streaming_content)  # type: ignore[attr-defined]  # a StreamingHttpResponse
             body = b""
             while b"event: hello" not in body:  # hello: the subscription is live
                 body += await anext(chunks)
