@@ -10,6 +10,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,11 @@ def no_dev_state(tmp_path, monkeypatch):
 
 def run(cmd: list[str], **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in CONFIG}
-    # No .env either: what a deployment that forgot its configuration looks like.
+    # No .env either: what a deployment that forgot its configuration looks like. And no .run/
+    # (for modules that import this without the fixture above): the checkout's own, made by
+    # `make run` or `make check`, would make manage.py choose the development settings.
     clean["DJANGO_ENV_FILE"] = os.devnull
+    clean.setdefault("PIZZERIA_RUN_DIR", os.path.join(tempfile.gettempdir(), f"pizzeria-no-dev-state-{os.getpid()}"))
     return subprocess.run(cmd, cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120)
 
 
