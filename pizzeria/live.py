@@ -42,7 +42,7 @@ def publish(channel: str, note: str) -> None:
         logger.warning("Could not publish live note on %s: %s", channel, note, exc_info=True)
 
 
-def publish_on_commit(channel: str, **note) -> None:
+def publish_on_commit(channel: str, **note: object) -> None:
     """Publish a JSON note once the current transaction commits (at once outside one)."""
     text = json.dumps({**note, "at": time.time()})
     transaction.on_commit(lambda: publish(channel, text))
