@@ -21,7 +21,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 def token_lifetime() -> dt.timedelta:
@@ -63,7 +63,9 @@ def token_issue(*, user: User) -> Token:
             return Token.objects.get(user=user)
 
 
-def token_revoke(*, user: User) -> int:
+def token_revoke(*, user: User | AnonymousUser) -> int:
     """Delete the user's token: every client using it is signed out at once."""
+    if not user.is_authenticated:  # nothing to revoke (the logout view lets only the signed-in in)
+        return 0
     deleted, _ = Token.objects.filter(user=user).delete()
     return deleted
