@@ -18,7 +18,8 @@ from typing import cast
 import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
 from kitchen.access import display_required
@@ -65,14 +66,14 @@ def stream_slot_release(*, user_id: int, slot: str) -> None:
         logger.warning("Could not release stream slot %s", slot, exc_info=True)
 
 
-def _stream_open(request) -> tuple[HttpResponse | None, int | None, str | None]:
+def _stream_open(request: HttpRequest) -> tuple[HttpResponse | None, int | None, str | None]:
     """The synchronous start of a display stream: who asks, and a slot.
 
     (response to send instead, user id, slot)."""
     refused = display_required(lambda request: None)(request)  # login page / 403 as every display page
     if refused is not None:
         return refused, None, None
-    user_id = request.user.pk
+    user_id = cast(int, request.user.pk)  # signed in: display_required let the request through
     slot = stream_slot_acquire(user_id=user_id, max_seconds=float(settings.KITCHEN_SSE_MAX_SECONDS))
     if slot is None:
         response = JsonResponse(
@@ -86,7 +87,7 @@ def _stream_open(request) -> tuple[HttpResponse | None, int | None, str | None]:
 
 @live.stream_view(public=False)
 @require_GET
-async def board_events(request):
+async def board_events(request: HttpRequest) -> HttpResponseBase:
     refused, user_id, slot = await sync_to_async(_stream_open)(request)
     if refused is not None:
         return refused

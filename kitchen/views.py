@@ -7,9 +7,11 @@ event stream says something changed (and when it (re)connects, to catch up on wh
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -25,25 +27,25 @@ MAX_DB_ID = 2**63 - 1  # BigAutoField's largest id
 
 @require_GET
 @kitchen_board_required
-def kitchen_board(request):
+def kitchen_board(request: HttpRequest) -> HttpResponse:
     return render(request, "kitchen/board.html", {"board": selectors.board(), "page": "kitchen"})
 
 
 @require_GET
 @kitchen_board_required
-def kitchen_board_fragment(request):
+def kitchen_board_fragment(request: HttpRequest) -> HttpResponse:
     return render(request, "kitchen/_board.html", {"board": selectors.board()})
 
 
 @require_GET
 @dispatch_required
-def dispatch_board(request):
+def dispatch_board(request: HttpRequest) -> HttpResponse:
     return render(request, "kitchen/dispatch.html", {"board": selectors.dispatch_board(), "page": "dispatch"})
 
 
 @require_GET
 @dispatch_required
-def dispatch_board_fragment(request):
+def dispatch_board_fragment(request: HttpRequest) -> HttpResponse:
     return render(request, "kitchen/_dispatch.html", {"board": selectors.dispatch_board(), "request": request})
 
 
@@ -53,7 +55,7 @@ def _known_id(pk: int) -> int:
     return pk if pk <= MAX_DB_ID else 0
 
 
-def _run(request, label: str, call) -> None:
+def _run(request: HttpRequest, label: str, call: Callable[[], str]) -> None:
     try:
         result = call()
     except KitchenError as exc:
@@ -68,9 +70,9 @@ def _run(request, label: str, call) -> None:
 
 @require_POST
 @cook_required
-def ticket_start(request, pk: int):
+def ticket_start(request: HttpRequest, pk: int) -> HttpResponseRedirect:
     pk = _known_id(pk)
-    def call():
+    def call() -> str:
         ticket = services.ticket_start(ticket_id=pk, actor=request.user)
         return f"Order #{ticket.order_id} is cooking."
 
@@ -80,9 +82,9 @@ def ticket_start(request, pk: int):
 
 @require_POST
 @cook_required
-def ticket_ready(request, pk: int):
+def ticket_ready(request: HttpRequest, pk: int) -> HttpResponseRedirect:
     pk = _known_id(pk)
-    def call():
+    def call() -> str:
         ticket = services.ticket_mark_ready(ticket_id=pk, actor=request.user)
         return f"Order #{ticket.order_id} is ready."
 
@@ -92,11 +94,11 @@ def ticket_ready(request, pk: int):
 
 @require_POST
 @dispatch_required
-def dispatch_send_out(request, order_id: int):
+def dispatch_send_out(request: HttpRequest, order_id: int) -> HttpResponseRedirect:
     order_id = _known_id(order_id)
     driver = (request.POST.get("driver") or request.user.get_username()).strip()
 
-    def call():
+    def call() -> str:
         services.dispatch_send_out(order_id=order_id, actor=request.user, driver=driver)
         return f"Order #{order_id} is out for delivery with {driver}."
 
@@ -106,9 +108,9 @@ def dispatch_send_out(request, order_id: int):
 
 @require_POST
 @dispatch_required
-def dispatch_delivered(request, order_id: int):
+def dispatch_delivered(request: HttpRequest, order_id: int) -> HttpResponseRedirect:
     order_id = _known_id(order_id)
-    def call():
+    def call() -> str:
         services.dispatch_mark_delivered(order_id=order_id, actor=request.user)
         return f"Order #{order_id} is done."
 

@@ -64,11 +64,14 @@ class EmbeddedPostgres:
     def url(self) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{DATABASE}"
 
-    def _pg(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    def _pg(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         # As root: the user's own group too, not root's (else root-group directories deny it).
-        ids = {"user": self.user, "group": pwd.getpwnam(self.user).pw_gid, "extra_groups": []} if self.user else {}
+        # Not root: None for all three, subprocess's defaults (run as we are).
+        user = self.user
+        group = pwd.getpwnam(user).pw_gid if user else None
         return subprocess.run(
-            [*args], capture_output=True, text=True, timeout=timeout, **ids,
+            [*args], capture_output=True, text=True, timeout=timeout,
+            user=user, group=group, extra_groups=[] if user else None,
             start_new_session=True,  # the postmaster (started by pg_ctl) never sees the terminal's Ctrl-C
         )  # fmt: skip
 
@@ -79,7 +82,11 @@ class EmbeddedPostgres:
         try:
             pwd.getpwnam(self.user)
         except KeyError:
-            subprocess.run(["useradd", "--system", "--no-create-home", self.user], check=True, capture_output=True)
+            subprocess.run(
+                ["useradd", "--system", "--no-create-home", self.user],  # noqa: S607  (from PATH, where the system keeps it)
+                check=True,
+                capture_output=True,
+            )
         for parent in self.data_dir.parents:  # the server's user must be able to reach its data
             parent.chmod(parent.stat().st_mode | 0o001)
         shutil.chown(self.data_dir, user=self.user)

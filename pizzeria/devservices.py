@@ -241,9 +241,9 @@ def run_stack() -> int:
     for step in (["migrate", "--noinput"], ["collectstatic", "--noinput", "-v", "0"], ["seed"]):
         if code := _run(manage + step):
             return code
-    if (ROOT / "kitchen" / "management" / "commands" / "seed_kitchen.py").exists():
-        if code := _run(manage + ["seed_kitchen"]):
-            return code
+    seed_kitchen = ROOT / "kitchen" / "management" / "commands" / "seed_kitchen.py"
+    if seed_kitchen.exists() and (code := _run(manage + ["seed_kitchen"])):
+        return code
     # `make flower` (another terminal) finds the broker here, embedded Valkey included.
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     (RUN_DIR / "broker-url").write_text(os.environ.get("CELERY_BROKER_URL") or os.environ["REDIS_URL"])

@@ -21,6 +21,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -42,7 +43,7 @@ def publish(channel: str, note: str) -> None:
         logger.warning("Could not publish live note on %s: %s", channel, note, exc_info=True)
 
 
-def publish_on_commit(channel: str, **note) -> None:
+def publish_on_commit(channel: str, **note: object) -> None:
     """Publish a JSON note once the current transaction commits (at once outside one)."""
     text = json.dumps({**note, "at": time.time()})
     transaction.on_commit(lambda: publish(channel, text))
@@ -97,11 +98,14 @@ def sse_response(events: AsyncIterator[str]) -> StreamingHttpResponse:
     return response
 
 
-def stream_view(*, public: bool) -> Callable[[Callable], Callable]:
+_View = TypeVar("_View", bound=Callable[..., Any])
+
+
+def stream_view(*, public: bool) -> Callable[[_View], _View]:
     """Mark an async view as a live stream: pizzeria.asgi serves it on the event loop and counts
     it against the per-process cap, and a public one against the per-address cap too."""
 
-    def mark(view: Callable) -> Callable:
+    def mark(view: _View) -> _View:
         view.live_stream = "public" if public else "staff"  # type: ignore[attr-defined]  # a marker on the function
         return view
 

@@ -6,9 +6,12 @@ page says nothing about which order ids exist.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -18,6 +21,8 @@ from orders.tracker.live import order_channel
 from orders.tracker.selectors import FINAL, tracked_order
 from orders.tracker.tokens import tracker_token_valid
 from pizzeria import live
+
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
 
 def _order(order_id: int, token: str) -> Order:
@@ -29,7 +34,7 @@ def _order(order_id: int, token: str) -> Order:
         raise Http404("No such order") from None
 
 
-def _private(response: HttpResponse) -> HttpResponse:
+def _private(response: _Response) -> _Response:
     # The URL is the credential: keep it out of caches, search engines and other sites' logs.
     response["Cache-Control"] = "private, no-store"
     response["Referrer-Policy"] = "no-referrer"
@@ -38,20 +43,20 @@ def _private(response: HttpResponse) -> HttpResponse:
 
 
 @require_GET
-def tracker_page(request, order_id: int, token: str):
+def tracker_page(request: HttpRequest, order_id: int, token: str) -> HttpResponse:
     order = _order(order_id, token)
     return _private(render(request, "orders/tracker/page.html", {"o": tracked_order(order=order), "token": token}))
 
 
 @require_GET
-def tracker_status(request, order_id: int, token: str):
+def tracker_status(request: HttpRequest, order_id: int, token: str) -> HttpResponse:
     order = _order(order_id, token)
     return _private(render(request, "orders/tracker/_status.html", {"o": tracked_order(order=order)}))
 
 
 @live.stream_view(public=True)
 @require_GET
-async def tracker_events(request, order_id: int, token: str):
+async def tracker_events(request: HttpRequest, order_id: int, token: str) -> HttpResponseBase:
     order = await sync_to_async(_order)(order_id, token)
     if order.status in FINAL:
         # 204 tells EventSource to stop reconnecting: nothing will change any more.

@@ -14,14 +14,13 @@ from django.db.models.functions import Now
 
 
 class DbNow(Now):
-    """The database's current time as an expression (the statement's time on Postgres).
+    """The database's current time as an expression: the statement's time on Postgres.
 
-    Django's `Now()` is the transaction's start on Postgres; inside a long transaction it would
-    be stale, so the statement's time is used instead.
+    Not the transaction's start (CURRENT_TIMESTAMP), which inside a long transaction would be
+    stale. Django's own `Now()` already renders STATEMENT_TIMESTAMP() on Postgres (Django 5.2's
+    Now.as_postgresql, the same SQL this class used to write itself); the name stays the bus's
+    one spelling of "the database's clock".
     """
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return "STATEMENT_TIMESTAMP()", []
 
 
 def db_now() -> dt.datetime:

@@ -24,17 +24,18 @@ import datetime as dt
 import logging
 import time
 import traceback
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Field, Model
 
 from pizzeria.eventbus import registry, retry, spans
 from pizzeria.eventbus.claims import Claim, delivery_claim, delivery_release, not_claimable
 from pizzeria.eventbus.clock import DbNow
 from pizzeria.eventbus.errors import DeliveryPostponed, PermanentError
-from pizzeria.eventbus.events import event_class
+from pizzeria.eventbus.events import DomainEvent, event_class
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
 from pizzeria.eventbus.registry import HandlerSpec
 from pizzeria.ops import context as log_context
@@ -111,7 +112,7 @@ def connection_lost() -> bool:
         return True
 
 
-def _event_load(claim: Claim):
+def _event_load(claim: Claim) -> DomainEvent:
     return event_class(claim.event_type).from_json(claim.payload)
 
 
@@ -234,7 +235,7 @@ def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: fl
                 enqueued_at=next_at if countdown is not None else None,
             )
             if spec is not None and spec.on_failure is not None:
-                _on_failure(spec, exc, claim=claim, status=status)
+                _on_failure(spec.on_failure, exc, claim=claim, status=status)
     except LeaseLost:
         return RunOutcome.LEASE_LOST
     spans.attempt_failed(exc, status=status)
@@ -248,14 +249,14 @@ def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: fl
     return RunOutcome(status, retry_in=countdown)
 
 
-def _on_failure(spec: HandlerSpec, exc: Exception, *, claim: Claim, status: str) -> None:
+def _on_failure(hook: Callable[..., None], exc: Exception, *, claim: Claim, status: str) -> None:
     """The handler's failure hook, committed with the failure mark (e.g. a circuit breaker's count).
 
     In a savepoint: a broken hook is logged and never costs the failure mark itself.
     """
     try:
         with transaction.atomic():
-            spec.on_failure(exc, delivery_id=claim.delivery_id, status=status)
+            hook(exc, delivery_id=claim.delivery_id, status=status)
     except Exception:
         logger.exception("delivery_id=%s handler=%s: on_failure hook failed", claim.delivery_id, claim.handler)
 
@@ -314,19 +315,27 @@ def _finish(
     _finish_one_statement(claim, fields, attempt)
 
 
-def _finish_one_statement(claim: Claim, fields: dict, attempt: dict) -> None:
+def _column(model: type[Model], name: str) -> tuple[str, Field[Any, Any]]:
+    """The column name and field of a model's own concrete field (never a relation's reverse side)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or field.column is None:
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field.column, field
+
+
+def _finish_one_statement(claim: Claim, fields: dict[str, Any], attempt: dict[str, Any]) -> None:
     """The fenced UPDATE and the attempt's INSERT in one round trip (a data-modifying CTE).
 
     The INSERT reads the UPDATE's RETURNING, so no attempt row is written when the fence fails.
     """
     qn = connection.ops.quote_name
-    delivery_fields = {name: Delivery._meta.get_field(name) for name in fields}
-    assignments = ", ".join(f"{qn(f.column)} = %s" for f in delivery_fields.values())
-    values = [f.get_db_prep_save(fields[name], connection) for name, f in delivery_fields.items()]
-    attempt_fields = [DeliveryAttempt._meta.get_field(name) for name in attempt if name != "delivery_id"]
-    columns = ", ".join(qn(f.column) for f in attempt_fields)
+    delivery_fields = {name: _column(Delivery, name) for name in fields}
+    assignments = ", ".join(f"{qn(column)} = %s" for column, _ in delivery_fields.values())
+    values = [f.get_db_prep_save(fields[name], connection) for name, (_, f) in delivery_fields.items()]
+    attempt_fields = [_column(DeliveryAttempt, name) for name in attempt if name != "delivery_id"]
+    columns = ", ".join(qn(column) for column, _ in attempt_fields)
     placeholders = ", ".join("%s" for _ in attempt_fields)
-    attempt_values = [f.get_db_prep_save(attempt[f.name], connection) for f in attempt_fields]
+    attempt_values = [f.get_db_prep_save(attempt[f.name], connection) for _, f in attempt_fields]
     sql = (
         f"WITH done AS (UPDATE {qn(Delivery._meta.db_table)} SET {assignments} "
         "WHERE id = %s AND status = %s AND attempts = %s RETURNING id) "

@@ -40,7 +40,7 @@ def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> li
     Must run inside the transaction that made the change (the post_save receiver does).
     """
     payloads = [e.to_json() for e in events]
-    for event, payload in zip(events, payloads):
+    for event, payload in zip(events, payloads, strict=True):
         # A payload that breaks its schema is a bug in the code recording it: refuse it here
         # (the whole change rolls back) rather than hand subscribers something they can't read.
         payload_validate(type(event), payload)
@@ -60,7 +60,7 @@ def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> li
                     traceparent=trace_context[0] if trace_context else None,
                     tracestate=(trace_context[1] or None) if trace_context else None,
                 )
-                for e, payload in zip(events, payloads)
+                for e, payload in zip(events, payloads, strict=True)
             ]
         )
         # Family members (e.g. webhook subscriptions) active now: a later subscription gets no history.
@@ -266,28 +266,28 @@ def _fast_path_failed(exc: Exception, *, pending: int) -> None:
 
 
 def _apply_async_each(
-    items: list[tuple[Any, ...]], *, producer: Any, countdown: float | None, headers: dict | None
+    items: list[tuple[Any, ...]], *, producer: Any, countdown: float | None, headers: dict[str, str] | None
 ) -> Iterator[int]:
     """Publish each delivery with apply_async, yielding its id once sent (the caller counts)."""
     run_delivery = current_app.tasks[RUN_DELIVERY]
     for delivery_id, handler_name, *trace in items:
         trace_headers = spans.message_headers(trace[0]) if trace else None
-        run_delivery.apply_async(
-            (delivery_id,),
-            queue=queue_for(handler_name),
-            producer=producer,
-            countdown=countdown,
-            headers={**(headers or {}), **trace_headers} if trace_headers else headers,
-            **_task_options(handler_name),
-        )
+        message_headers = {**(headers or {}), **trace_headers} if trace_headers else headers
+        # Only what is set: Celery treats an absent option as None (the stubs don't take None).
+        options = _task_options(handler_name)
+        if countdown is not None:
+            options["countdown"] = countdown
+        if message_headers is not None:
+            options["headers"] = message_headers
+        run_delivery.apply_async((delivery_id,), queue=queue_for(handler_name), producer=producer, **options)
         yield delivery_id
 
 
-def _task_options(handler_name: str) -> dict:
+def _task_options(handler_name: str) -> dict[str, Any]:
     spec = registry.find(handler_name)
     if spec is None:
         return {}
-    options = {}
+    options: dict[str, Any] = {}
     if spec.soft_time_limit is not None:
         options["soft_time_limit"] = spec.soft_time_limit
     if spec.time_limit is not None:

@@ -22,9 +22,10 @@ confirmed) go through apply_async as before (outbox.publish_deliveries decides).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from celery import current_app, signals
-from kombu.entity import PERSISTENT_DELIVERY_MODE
+from kombu.entity import Exchange
 from kombu.serialization import dumps
 from kombu.utils.uuid import uuid
 
@@ -32,7 +33,9 @@ from pizzeria.eventbus import spans
 from pizzeria.eventbus.queues import RUN_DELIVERY
 
 
-def usable(producer) -> bool:
+# producer: a kombu Producer; Any because what is asked of it (the Redis channel's batch
+# publishing) belongs to the Redis transport, which kombu's stubs do not type.
+def usable(producer: Any) -> bool:
     """Redis with pipelines that are never replayed (kombu's own condition for batches), and
     nothing that watches publishing through apply_async: task-sent events (Flower's "received"
     column with CELERY_TASK_SEND_SENT_EVENT on), receivers of Celery's publish signals (tracing
@@ -51,7 +54,7 @@ def usable(producer) -> bool:
     )
 
 
-def send(producer, items: Sequence[tuple], *, headers: dict | None) -> None:
+def send(producer: Any, items: Sequence[tuple[Any, ...]], *, headers: dict[str, str] | None) -> None:
     """Publish (delivery_id, queue, time limits[, trace_context]) items in one pipelined round trip.
 
     trace_context, the event's (traceparent, tracestate) when tracing is on, adds the item's
@@ -64,7 +67,8 @@ def send(producer, items: Sequence[tuple], *, headers: dict | None) -> None:
     batch = channel.create_publish_batch(max_size=len(items) + 1)
     try:
         for delivery_id, queue, limits, *trace in items:
-            item_headers = {**(headers or {}), **spans.message_headers(trace[0])} if trace and trace[0] else headers
+            trace_headers = spans.message_headers(trace[0]) if trace else None
+            item_headers = {**(headers or {}), **trace_headers} if trace_headers else headers
             batch.publish(message(channel, delivery_id, limits, item_headers), exchange="", routing_key=queue)
         batch.flush()
     except BaseException:
@@ -74,7 +78,7 @@ def send(producer, items: Sequence[tuple], *, headers: dict | None) -> None:
         batch.close()
 
 
-def message(channel, delivery_id: int, limits: dict, headers: dict | None) -> dict:
+def message(channel: Any, delivery_id: int, limits: dict[str, Any], headers: dict[str, str] | None) -> dict[str, Any]:
     """The kombu message apply_async((delivery_id,), queue=…, headers=…, **limits) would publish."""
     app = current_app
     run_delivery = app.tasks[RUN_DELIVERY]
@@ -95,5 +99,5 @@ def message(channel, delivery_id: int, limits: dict, headers: dict | None) -> di
     if headers:
         task.headers.update(headers)
     content_type, content_encoding, body = dumps(task.body, serializer=app.conf.task_serializer)
-    properties = {**task.properties, "delivery_mode": PERSISTENT_DELIVERY_MODE}
+    properties = {**task.properties, "delivery_mode": Exchange.PERSISTENT_DELIVERY_MODE}
     return channel.prepare_message(body, 0, content_type, content_encoding, task.headers, properties)

@@ -10,8 +10,14 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from pizzeria.ops import context, tracing
+
+if TYPE_CHECKING:  # the settings import this module: no Django at import time
+    from django.http import HttpRequest
+    from django.http.response import HttpResponseBase
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -49,13 +55,13 @@ class RequestIdMiddleware:
     """Binds a request id (the proxy's X-Request-ID when it looks like one, else a new one) for the
     request's log records and the deliveries it publishes; echoes it in the response."""
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         given = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = given if _VALID_REQUEST_ID.match(given) else uuid.uuid4().hex
-        request.request_id = request_id
+        request.request_id = request_id  # type: ignore[attr-defined]  # our own attribute, for views that show the id
         context.clear()
         context.bind(request_id=request_id)
         try:
@@ -66,13 +72,13 @@ class RequestIdMiddleware:
         return response
 
 
-def logging_config(*, log_format: str, level: str, process_tag: str) -> dict:
+def logging_config(*, log_format: str, level: str, process_tag: str) -> dict[str, Any]:
     """The LOGGING dict for settings: same filters and handler, the formatter chosen by format."""
     if log_format not in ("json", "console"):
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, not {log_format!r}")
-    formatters = {
+    formatters: dict[str, dict[str, Any]] = {
         "console": {"format": f"%(asctime)s {process_tag}%(levelname)s %(name)s %(message)s%(context)s"},
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",

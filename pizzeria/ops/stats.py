@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Aggregate, Count, FloatField, Min, Q, Sum
 from django.utils import timezone
 
 from pizzeria.eventbus import registry
 from pizzeria.eventbus.models import Delivery, DeliveryAttempt
+
+if TYPE_CHECKING:
+    from pizzeria.ops.broker import QueueDepth
 
 OPEN = (Delivery.Status.PENDING, Delivery.Status.RETRYING, Delivery.Status.RUNNING)
 FINISHED = (Delivery.Status.SUCCEEDED, Delivery.Status.DEAD)
@@ -44,7 +49,7 @@ class HandlerOpen:
     oldest_open: dt.datetime | None = None  # created_at of the oldest unfinished delivery
     oldest_due: dt.datetime | None = None  # next_attempt_at of the oldest due, unclaimed one
 
-    def absorb(self, row: dict) -> None:
+    def absorb(self, row: Mapping[str, Any]) -> None:
         status = row["status"]
         setattr(self, status, getattr(self, status) + row["n"])
         if status in OPEN:
@@ -113,8 +118,8 @@ def finished_by_handler(minutes: int, now: dt.datetime | None = None) -> dict[st
     attempts = DeliveryAttempt.objects.filter(
         delivery__status__in=FINISHED, delivery__finished_at__gte=since, duration_ms__isnull=False
     )
-    for row in attempts.values("delivery__handler").annotate(p95=Percentile95("duration_ms")).order_by():
-        result.setdefault(row["delivery__handler"], HandlerWindow()).p95_seconds = row["p95"] / 1000.0
+    for p95_row in attempts.values("delivery__handler").annotate(p95=Percentile95("duration_ms")).order_by():
+        result.setdefault(p95_row["delivery__handler"], HandlerWindow()).p95_seconds = p95_row["p95"] / 1000.0
     return result
 
 
@@ -137,7 +142,9 @@ class QueueBacklog:
         return max(0.0, (now - self.oldest_due).total_seconds()) if self.oldest_due else 0.0
 
 
-def backlog_by_queue(opened: dict[str, HandlerOpen], depths, now: dt.datetime | None = None) -> dict[str, QueueBacklog]:
+def backlog_by_queue(
+    opened: dict[str, HandlerOpen], depths: dict[str, QueueDepth] | None, now: dt.datetime | None = None
+) -> dict[str, QueueBacklog]:
     from pizzeria.celery import QUEUES
 
     now = now or timezone.now()

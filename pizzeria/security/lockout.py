@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 from axes.handlers.cache import AxesCacheHandler
 from axes.helpers import get_cool_off
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from pizzeria import redisbreaker
 
 logger = logging.getLogger(__name__)
 
 
-def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict[str, Any] | None = None
+) -> HttpResponse:
     cool_off = get_cool_off(request)
     seconds = max(math.ceil(cool_off.total_seconds()), 1) if cool_off else 3600
     message = (
@@ -39,19 +42,21 @@ class ResilientCacheHandler(AxesCacheHandler):
     waiting again on every login. Redis down shows on /readyz; the passwords are still checked.
     """
 
-    def get_failures(self, request, credentials=None) -> int:
+    def get_failures(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
         return redisbreaker.guarded(redisbreaker.cache_url(), "login lockout check",
                                     lambda: super(ResilientCacheHandler, self).get_failures(request, credentials),
                                     default=0)
 
-    def user_login_failed(self, sender, credentials, request=None, **kwargs):
+    def user_login_failed(
+        self, sender: object, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+    ) -> None:
         return redisbreaker.guarded(
             redisbreaker.cache_url(), "failed login count",
             lambda: super(ResilientCacheHandler, self).user_login_failed(sender, credentials, request, **kwargs),
             default=None,
         )
 
-    def user_logged_in(self, sender, request, user, **kwargs):
+    def user_logged_in(self, sender: object, request: HttpRequest, user: Any, **kwargs: Any) -> None:
         return redisbreaker.guarded(
             redisbreaker.cache_url(), "failed logins reset",
             lambda: super(ResilientCacheHandler, self).user_logged_in(sender, request, user, **kwargs),

@@ -4,10 +4,11 @@ can store or hash (400: NUL in headers, query parameters or form fields)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import Resolver404, resolve
 
 from pizzeria.security.text import first_problem, text_problem
@@ -20,7 +21,7 @@ class RequestBodyLimitMiddleware:
     stream), so the declared length is the one that matters.
     """
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -56,7 +57,7 @@ class HostileInputMiddleware:
     serializers, which refuse NUL and lone surrogates already.
     """
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -99,7 +100,7 @@ def _admin_selection_problem(request: HttpRequest) -> str | None:
     return None
 
 
-def _flat(data) -> list[tuple[str, str]]:
+def _flat(data: QueryDict) -> list[tuple[str, str]]:
     return [(key, value) for key, values in data.lists() for value in values]
 
 

@@ -8,12 +8,15 @@ REQUEST_MAX_JSON_DEPTH, measured without recursion. No request of this API nests
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import IO, Any
+
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 
-def json_depth(value) -> int:
+def json_depth(value: object) -> int:
     """Nesting depth of a parsed JSON value (a scalar is 0, [] or {} is 1), iteratively."""
     deepest, stack = 0, [(value, 0)]
     while stack:
@@ -28,7 +31,9 @@ def json_depth(value) -> int:
 
 
 class SafeJSONParser(JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:

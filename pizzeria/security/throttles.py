@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from typing import TYPE_CHECKING, cast
 
 from django.core.cache import cache
 from rest_framework.settings import api_settings
@@ -29,6 +30,10 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from pizzeria import redisbreaker
 from pizzeria.security.text import stable_bytes
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +58,8 @@ _script = None
 def _window_hit(key: str, *, window_ms: int, limit: int) -> tuple[bool, float]:
     """(allowed, seconds to wait) for one request against the key's window, in one round trip."""
     global _script
-    client = cache._cache.get_client(key, write=True)
+    # Django's RedisCache (the cache in every setting) keeps its redis-py client behind _cache.
+    client = cache._cache.get_client(key, write=True)  # type: ignore[attr-defined]
     if _script is None:
         _script = client.register_script(SLIDING_WINDOW)  # EVALSHA, EVAL once if the server lacks it
     allowed, wait_ms = _script(keys=[key], args=[window_ms, limit, uuid.uuid4().hex], client=client)
@@ -62,6 +68,10 @@ def _window_hit(key: str, *, window_ms: int, limit: int) -> tuple[bool, float]:
 
 class _CacheThrottle(SimpleRateThrottle):
     kind = ""
+    scope: str
+    # Set by SimpleRateThrottle.__init__ from the rate (None without one); DRF's stubs omit them.
+    num_requests: int | None
+    duration: int | None
 
     def __init__(self, scope: str) -> None:
         self.scope = f"{scope}_{self.kind}"
@@ -69,26 +79,29 @@ class _CacheThrottle(SimpleRateThrottle):
         super().__init__()
 
     def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        # DRF's stubs type the rates as numbers; they are "<n>/<period>" strings, as DRF parses them.
+        return cast("str | None", api_settings.DEFAULT_THROTTLE_RATES.get(self.scope))
 
-    def allow_request(self, request, view) -> bool:
-        if self.rate is None:
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if self.rate is None or self.num_requests is None or self.duration is None:  # all set together
             return True
+        window_ms, limit = self.duration * 1000, self.num_requests
         ident = self.identity(request)
         if ident is None:
             return True
         key = cache.make_key(self.cache_format % {"scope": self.scope, "ident": ident})
+        let_through: tuple[bool, float | None] = (True, None)
         allowed, self._wait = redisbreaker.guarded(
             redisbreaker.cache_url(), f"throttle {self.scope}",
-            lambda: _window_hit(key, window_ms=self.duration * 1000, limit=self.num_requests),
-            default=(True, None),
+            lambda: _window_hit(key, window_ms=window_ms, limit=limit),
+            default=let_through,
         )
         return allowed
 
     def wait(self) -> float | None:
         return self._wait
 
-    def identity(self, request) -> str | None:
+    def identity(self, request: Request) -> str | None:
         raise NotImplementedError
 
 
@@ -97,7 +110,7 @@ class ClientIpThrottle(_CacheThrottle):
 
     kind = "ip"
 
-    def identity(self, request) -> str | None:
+    def identity(self, request: Request) -> str | None:
         ident = self.get_ident(request)
         # X-Forwarded-For is whatever the client wrote when NUM_PROXIES trusts it: keep the key short.
         return ident if ident is None or len(ident) <= 45 else "h" + hashlib.sha256(stable_bytes(ident)).hexdigest()[:32]
@@ -112,7 +125,7 @@ class AccountThrottle(_CacheThrottle):
 
     kind = "user"
 
-    def identity(self, request) -> str | None:
+    def identity(self, request: Request) -> str | None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             return f"u{user.pk}"

@@ -10,6 +10,7 @@ migration of every issued token for no behaviour the brief asks for; see docs/se
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -18,6 +19,9 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 def token_lifetime() -> dt.timedelta:
@@ -29,7 +33,7 @@ def token_expired(token: Token) -> bool:
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):
-    def authenticate_credentials(self, key):
+    def authenticate_credentials(self, key: str) -> tuple[User, Token]:
         # DRF's check, with the user's customer profile (which every customer API call reads)
         # joined into the same query instead of asked for next.
         try:
@@ -44,7 +48,7 @@ class ExpiringTokenAuthentication(TokenAuthentication):
         return user, token
 
 
-def token_issue(*, user) -> Token:
+def token_issue(*, user: User) -> Token:
     """The user's current token, or a new one when it has none or it has expired."""
     with transaction.atomic():
         token = Token.objects.select_for_update().filter(user=user).first()
@@ -59,7 +63,9 @@ def token_issue(*, user) -> Token:
             return Token.objects.get(user=user)
 
 
-def token_revoke(*, user) -> int:
+def token_revoke(*, user: User | AnonymousUser) -> int:
     """Delete the user's token: every client using it is signed out at once."""
+    if not user.is_authenticated:  # nothing to revoke (the logout view lets only the signed-in in)
+        return 0
     deleted, _ = Token.objects.filter(user=user).delete()
     return deleted

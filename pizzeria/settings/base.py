@@ -271,6 +271,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT",
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A worker never gives up reconnecting (Celery's default: 100 tries, then exit); supervisord restarts it anyway.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Typed once for both branches: the Redis options mix float timeouts with ints and bools.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
 if BROKER_IS_AMQP:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # The broker confirms each publish: an on-commit publish that returns has reached a queue.
@@ -310,7 +312,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SOFT_TIME_LIMIT = 20
-CELERY_TASK_TIME_LIMIT = 30
+CELERY_TASK_TIME_LIMIT: float = 30  # the test settings set a fraction of a second over the soft limit
 # Task events cost ~3 broker publishes per task; off. Flower turns them on when it connects
 # (docs/operations.md).
 CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=False)
@@ -389,7 +391,7 @@ WEBHOOKS_SECRET_KEYS = env.list("WEBHOOKS_SECRET_KEYS", default=[])
 # The Standard Webhooks secret (whsec_…) partners sign inbound CloudEvents with; empty = /cloudevents/
 # answers 503. Development settings use this fixed, public dev secret so `make run` can be tried
 # with curl; `check --deploy` refuses it.
-DEV_CLOUDEVENTS_INBOUND_SECRET = "whsec_ZGV2LWluYm91bmQtc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg=="
+DEV_CLOUDEVENTS_INBOUND_SECRET = "whsec_ZGV2LWluYm91bmQtc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg=="  # noqa: S105  (public, dev-only)
 CLOUDEVENTS_INBOUND_SECRET = env("CLOUDEVENTS_INBOUND_SECRET", default="")
 CLOUDEVENTS_INBOUND_MAX_BYTES = env.int("CLOUDEVENTS_INBOUND_MAX_BYTES", default=65536)
 
