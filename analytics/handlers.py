@@ -22,7 +22,9 @@ def order_metrics(event: OrderPlaced) -> None:
         total_amount=event.total_amount,
         item_count=sum(item.quantity for item in event.items),
         fulfilment=event.fulfilment,
-        promised_at=event.estimated_delivery_time if event.fulfilment == Order.Fulfilment.DELIVERY else event.estimated_ready_time,
+        promised_at=event.estimated_delivery_time
+        if event.fulfilment == Order.Fulfilment.DELIVERY
+        else event.estimated_ready_time,
         items=[
             {"pizza": i.pizza, "size": i.size, "toppings": list(i.toppings), "quantity": i.quantity}
             for i in event.items
@@ -33,7 +35,10 @@ def order_metrics(event: OrderPlaced) -> None:
 @event_handler(PaymentProcessed, queue="analytics")
 def revenue_metrics(event: PaymentProcessed) -> None:
     order_fact_update(
-        order_id=event.order_id, paid_amount=event.amount, payment_method=event.method, paid_at=event.occurred_at
+        order_id=event.order_id,
+        paid_amount=event.amount,
+        payment_method=event.method,
+        paid_at=event.occurred_at,
     )
 
 

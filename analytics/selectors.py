@@ -34,7 +34,11 @@ class Table:
     rows: list[list]
 
     def as_json(self) -> dict:
-        return {"title": self.title, "columns": self.columns, "rows": [[_plain(v) for v in r] for r in self.rows]}
+        return {
+            "title": self.title,
+            "columns": self.columns,
+            "rows": [[_plain(v) for v in r] for r in self.rows],
+        }
 
 
 def _plain(value: object) -> object:
@@ -107,12 +111,16 @@ def orders_per_hour(*, day: dt.date) -> Table:
         counts[hour] += 1
         cancelled[hour] += cancelled_at is not None
     rows = [[f"{h:02d}:00", counts[h], cancelled[h]] for h in range(24)]
-    return Table("orders-per-hour", f"Orders per hour on {day.isoformat()}", ["Hour", "Orders", "Cancelled"], rows)
+    return Table(
+        "orders-per-hour", f"Orders per hour on {day.isoformat()}", ["Hour", "Orders", "Cancelled"], rows
+    )
 
 
 def _facts_of_day(day: dt.date) -> QuerySet[OrderFact, tuple[dt.datetime | None, dt.datetime | None]]:
     lo, hi = day_bounds(day)
-    return OrderFact.objects.filter(placed_at__gte=lo, placed_at__lt=hi).values_list("placed_at", "cancelled_at")
+    return OrderFact.objects.filter(placed_at__gte=lo, placed_at__lt=hi).values_list(
+        "placed_at", "cancelled_at"
+    )
 
 
 def revenue_per_day(*, start: dt.date, end: dt.date) -> Table:
@@ -122,10 +130,22 @@ def revenue_per_day(*, start: dt.date, end: dt.date) -> Table:
     for day in _days(start, end):
         row = stored.get(day)
         values = rollup_values(day=day) if row is None or day >= today else _stored(row)
-        rows.append([day, values["orders"], values["cancelled"], values["revenue"], values["refunds"],
-                     values["average_order_value"]])
-    return Table("revenue-per-day", "Revenue per day, net of refunds",
-                 ["Day", "Orders", "Cancelled", "Revenue", "Refunds", "Average order"], rows)
+        rows.append(
+            [
+                day,
+                values["orders"],
+                values["cancelled"],
+                values["revenue"],
+                values["refunds"],
+                values["average_order_value"],
+            ]
+        )
+    return Table(
+        "revenue-per-day",
+        "Revenue per day, net of refunds",
+        ["Day", "Orders", "Cancelled", "Revenue", "Refunds", "Average order"],
+        rows,
+    )
 
 
 def _stored(row: DailyRollup) -> dict:
@@ -142,29 +162,47 @@ def times(*, facts: list[dict]) -> Table:
         "Preparation (oven to ready)": [f["preparation_seconds"] for f in facts],
         "Delivery (out to door)": [f["delivery_seconds"] for f in facts],
         "Total (placed to done)": [
-            (_finish(f) - f["placed_at"]).total_seconds() if _finish(f) and f["placed_at"] else None for f in facts
+            (_finish(f) - f["placed_at"]).total_seconds() if _finish(f) and f["placed_at"] else None
+            for f in facts
         ],
     }
     rows = []
     for label, raw in measures.items():
         values = sorted(v for v in raw if v is not None)
         mean = statistics.fmean(values) if values else None
-        rows.append([label, len(values), _minutes(mean), _minutes(percentile(values, 50)),
-                     _minutes(percentile(values, 90))])
-    return Table("times", "Preparation and delivery times (minutes)",
-                 ["Measure", "Orders", "Average", "p50", "p90"], rows)
+        rows.append(
+            [
+                label,
+                len(values),
+                _minutes(mean),
+                _minutes(percentile(values, 50)),
+                _minutes(percentile(values, 90)),
+            ]
+        )
+    return Table(
+        "times",
+        "Preparation and delivery times (minutes)",
+        ["Measure", "Orders", "Average", "p50", "p90"],
+        rows,
+    )
 
 
 def on_time(*, facts: list[dict]) -> Table:
     rows = []
-    for fulfilment, label in (("delivery", "Delivery (at the door by the promised time)"),
-                              ("pickup", "Pickup (ready by the promised time)")):
+    for fulfilment, label in (
+        ("delivery", "Delivery (at the door by the promised time)"),
+        ("pickup", "Pickup (ready by the promised time)"),
+    ):
         done = [f for f in facts if f["fulfilment"] == fulfilment and _finish(f) and f["promised_at"]]
         punctual = sum(_finish(f) <= f["promised_at"] for f in done)
         rate = round(100 * punctual / len(done), 1) if done else None
         rows.append([label, len(done), punctual, len(done) - punctual, rate])
-    return Table("on-time", "On time against the promised time", ["Orders", "Finished", "On time", "Late",
-                                                                     "On-time rate %"], rows)
+    return Table(
+        "on-time",
+        "On time against the promised time",
+        ["Orders", "Finished", "On time", "Late", "On-time rate %"],
+        rows,
+    )
 
 
 def top_items(*, facts: list[dict]) -> tuple[Table, Table]:
@@ -181,10 +219,18 @@ def top_items(*, facts: list[dict]) -> tuple[Table, Table]:
         for name in {item["pizza"] for item in fact["items"] or []}:
             pizza_orders[name] += 1
     return (
-        Table("top-pizzas", "Top pizzas", ["Pizza", "Pizzas sold", "Orders"],
-              [[name, n, pizza_orders[name]] for name, n in pizzas.most_common(TOP)]),
-        Table("top-toppings", "Top toppings", ["Topping", "Pizzas with it"],
-              [[code, n] for code, n in toppings.most_common(TOP)]),
+        Table(
+            "top-pizzas",
+            "Top pizzas",
+            ["Pizza", "Pizzas sold", "Orders"],
+            [[name, n, pizza_orders[name]] for name, n in pizzas.most_common(TOP)],
+        ),
+        Table(
+            "top-toppings",
+            "Top toppings",
+            ["Topping", "Pizzas with it"],
+            [[code, n] for code, n in toppings.most_common(TOP)],
+        ),
     )
 
 
@@ -206,9 +252,16 @@ def deliveries() -> Table:
     grid: dict[str, Counter] = {}
     for row in Delivery.objects.values("handler", "status").annotate(n=Count("pk")).order_by():
         grid.setdefault(row["handler"], Counter())[row["status"]] = row["n"]
-    rows = [[handler, *(grid[handler][s] for s in STATUSES), sum(grid[handler].values())] for handler in sorted(grid)]
-    return Table("deliveries", "Event bus deliveries by handler and status (now)",
-                 ["Handler", *STATUSES, "Total"], rows)
+    rows = [
+        [handler, *(grid[handler][s] for s in STATUSES), sum(grid[handler].values())]
+        for handler in sorted(grid)
+    ]
+    return Table(
+        "deliveries",
+        "Event bus deliveries by handler and status (now)",
+        ["Handler", *STATUSES, "Total"],
+        rows,
+    )
 
 
 def bus_health() -> dict:
@@ -227,7 +280,16 @@ def dashboard(*, start: dt.date, end: dt.date, day: dt.date) -> dict:
     durations = times(facts=facts)
     punctuality = on_time(facts=facts)
     pizzas, toppings = top_items(facts=facts)
-    tables = [per_hour, revenue, durations, punctuality, pizzas, toppings, cancellations(facts=facts), deliveries()]
+    tables = [
+        per_hour,
+        revenue,
+        durations,
+        punctuality,
+        pizzas,
+        toppings,
+        cancellations(facts=facts),
+        deliveries(),
+    ]
     preparation = durations.rows[0]  # [label, orders, average, p50, p90]
     finished = sum(row[1] for row in punctuality.rows)
     punctual = sum(row[2] for row in punctuality.rows)

@@ -73,7 +73,9 @@ def _fact_from_order(order: Order) -> dict:
     delivery = order.fulfilment == Order.Fulfilment.DELIVERY
     # The promise made at placement, recomputed the way order_place computed it (the order row's
     # own estimates move on as the kitchen works, and the OrderPlaced row may be purged).
-    promised = order.placed_at + prep_estimate(pizzas=pizzas) + (delivery_estimate() if delivery else dt.timedelta())
+    promised = (
+        order.placed_at + prep_estimate(pizzas=pizzas) + (delivery_estimate() if delivery else dt.timedelta())
+    )
     paid = order.payment_status in (Order.PaymentStatus.PAID, Order.PaymentStatus.REFUND_DUE)
     seconds = lambda a, b: (b - a).total_seconds() if a and b else None  # noqa: E731
     return {

@@ -13,7 +13,9 @@ from analytics.forms import DashboardFilter
 from pizzeria.security.permissions import permission_required
 
 # Revenue is the manager's business, not every staff member's (the role matrix in docs/security.md).
-dashboard_permission_required = permission_required("analytics.view_dashboard", message="The dashboard is for managers.")
+dashboard_permission_required = permission_required(
+    "analytics.view_dashboard", message="The dashboard is for managers."
+)
 
 
 @require_GET
@@ -29,8 +31,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "analytics/dashboard.html",
-        {"form": shown, "title": "Dashboard", **period, **data, "charts": charts, "query": request.GET.urlencode(),
-         "bus_chart_height": 60 + 24 * len(data["tables"]["deliveries"].rows)},
+        {
+            "form": shown,
+            "title": "Dashboard",
+            **period,
+            **data,
+            "charts": charts,
+            "query": request.GET.urlencode(),
+            "bus_chart_height": 60 + 24 * len(data["tables"]["deliveries"].rows),
+        },
     )
 
 
@@ -39,8 +48,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def table_csv(request: HttpRequest, name: str) -> HttpResponse:
     form = DashboardFilter(request.GET)
     if not form.is_valid():
-        return HttpResponse("; ".join(str(m) for ms in form.errors.values() for m in ms), status=400,
-                            content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            "; ".join(str(m) for ms in form.errors.values() for m in ms),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
     period = {k: form.cleaned_data[k] for k in ("start", "end", "day")}
     tables = selectors.dashboard(**period)["tables"]
     if name not in tables:

@@ -1,2 +1,1 @@
 """Event-bus benchmark: `python -m bench --help`. See __main__.py."""
-

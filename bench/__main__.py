@@ -63,8 +63,20 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SKIPS = ["queries", "bare", "baseline", "pipeline", "pipeline_live", "latency", "memory", "sweeper", "retention", "api",
-         "tracing", "live"]
+SKIPS = [
+    "queries",
+    "bare",
+    "baseline",
+    "pipeline",
+    "pipeline_live",
+    "latency",
+    "memory",
+    "sweeper",
+    "retention",
+    "api",
+    "tracing",
+    "live",
+]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -74,33 +86,67 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--noop-tasks", type=int, default=4000, help="baseline no-op tasks (default 4000)")
     p.add_argument("--concurrency", type=int, default=2, help="worker prefork processes (default 2)")
     p.add_argument("--rate", type=float, default=20.0, help="orders/s in the latency pass (default 20)")
-    p.add_argument("--latency-seconds", type=float, default=15.0, help="length of the latency pass (default 15)")
-    p.add_argument("--stranded", type=int, default=100_000,
-                   help="stranded deliveries to sweep (default 100000; from 100000 on it reports sweeper_100k_s)")
+    p.add_argument(
+        "--latency-seconds", type=float, default=15.0, help="length of the latency pass (default 15)"
+    )
+    p.add_argument(
+        "--stranded",
+        type=int,
+        default=100_000,
+        help="stranded deliveries to sweep (default 100000; from 100000 on it reports sweeper_100k_s)",
+    )
     p.add_argument("--retained", type=int, default=100_000, help="old deliveries to purge (default 100000)")
     p.add_argument("--warmup", type=int, default=20, help="unmeasured orders first (default 20)")
-    p.add_argument("--rounds", type=int, default=3,
-                   help="rounds of throughput (bare, baseline, pipeline alternated) and of latency (default 3)")
-    p.add_argument("--memory-deliveries", type=int, default=100_000,
-                   help="deliveries in the memory phase (default 100000: RSS after 10,000 vs after N)")
-    p.add_argument("--brokers", default="",
-                   help="comma-separated: redis,rabbitmq (default: CELERY_BROKER_URL's, i.e. redis); the "
-                        "worker-side phases run on each, the first in this process")
-    p.add_argument("--rabbitmq-url", default=os.environ.get("BENCH_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672"),
-                   help="RabbitMQ for --brokers rabbitmq; a vhost is created on it with rabbitmqctl and deleted after")
-    p.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE[,KEY=VALUE]",
-                   help="also run the pipeline with a worker started with these environment overrides, "
-                        "alternated with the shipped worker over --rounds (repeatable; bench/variants.py)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of throughput (bare, baseline, pipeline alternated) and of latency (default 3)",
+    )
+    p.add_argument(
+        "--memory-deliveries",
+        type=int,
+        default=100_000,
+        help="deliveries in the memory phase (default 100000: RSS after 10,000 vs after N)",
+    )
+    p.add_argument(
+        "--brokers",
+        default="",
+        help="comma-separated: redis,rabbitmq (default: CELERY_BROKER_URL's, i.e. redis); the "
+        "worker-side phases run on each, the first in this process",
+    )
+    p.add_argument(
+        "--rabbitmq-url",
+        default=os.environ.get("BENCH_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672"),
+        help="RabbitMQ for --brokers rabbitmq; a vhost is created on it with rabbitmqctl and deleted after",
+    )
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=VALUE[,KEY=VALUE]",
+        help="also run the pipeline with a worker started with these environment overrides, "
+        "alternated with the shipped worker over --rounds (repeatable; bench/variants.py)",
+    )
     p.add_argument("--no-chart", action="store_true", help="do not write the SVG chart")
-    p.add_argument("--skip", action="append", default=[], choices=SKIPS, help="skip a measurement (repeatable)")
-    p.add_argument("--profile", type=Path, metavar="DIR",
-                   help="after the measurements, sample the pool with py-spy during an extra pipeline pass "
-                        "and write folded stacks + a summary to DIR")
+    p.add_argument(
+        "--skip", action="append", default=[], choices=SKIPS, help="skip a measurement (repeatable)"
+    )
+    p.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="after the measurements, sample the pool with py-spy during an extra pipeline pass "
+        "and write folded stacks + a summary to DIR",
+    )
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     p.add_argument("--worker-loglevel", default="WARNING")
     p.add_argument("--keep-db", action="store_true", help="do not drop the bench database (debugging)")
-    p.add_argument("--allow-other-workers", action="store_true",
-                   help="run even if other workers answer on this broker (they would steal bench messages)")
+    p.add_argument(
+        "--allow-other-workers",
+        action="store_true",
+        help="run even if other workers answer on this broker (they would steal bench messages)",
+    )
     p.add_argument("--timeout", type=float, default=120.0, help="max wait for one pass to drain (s)")
     from bench.api import add_arguments as api_arguments
 
@@ -145,8 +191,10 @@ def run(args: argparse.Namespace) -> int:
         os.environ["DATABASE_URL"] = db.create()
         os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
         os.environ.setdefault("LOG_LEVEL", "WARNING")
-        print(f"bench: database {db.kind} {db.name}, broker {redacted(broker_url)}, load average {load_start}",
-              flush=True)
+        print(
+            f"bench: database {db.kind} {db.name}, broker {redacted(broker_url)}, load average {load_start}",
+            flush=True,
+        )
         import django
 
         django.setup()
@@ -163,8 +211,11 @@ def run(args: argparse.Namespace) -> int:
 
         others = other_workers()
         if others and not args.allow_other_workers:
-            print(f"bench: other workers consume from this broker: {others}; use another REDIS_URL "
-                  "(e.g. redis://127.0.0.1:6379/11) or --allow-other-workers", file=sys.stderr)
+            print(
+                f"bench: other workers consume from this broker: {others}; use another REDIS_URL "
+                "(e.g. redis://127.0.0.1:6379/11) or --allow-other-workers",
+                file=sys.stderr,
+            )
             return 2
         broker_keys_purge()
         results: dict = {"started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
@@ -202,8 +253,11 @@ def run(args: argparse.Namespace) -> int:
             from bench import api
             from bench.worker import Paused
 
-            print(f"bench: api, {args.api_rounds} rounds x (bus on, bus off, [unbatched,] minimal create, /healthz), "
-                  f"{args.api_seconds:g}s each at {args.api_concurrency} in flight ...", flush=True)
+            print(
+                f"bench: api, {args.api_rounds} rounds x (bus on, bus off, [unbatched,] minimal create, /healthz), "
+                f"{args.api_seconds:g}s each at {args.api_concurrency} in flight ...",
+                flush=True,
+            )
             with Paused(app, worker.name, QUEUES):
                 results["api"] = api.phase(args, seed, per_order=per_order)
                 broker_keys_purge()
@@ -212,8 +266,10 @@ def run(args: argparse.Namespace) -> int:
             from bench import tracing
             from bench.worker import Paused
 
-            print(f"bench: tracing off vs on, {args.api_rounds} api rounds and {args.rounds} latency rounds each ...",
-                  flush=True)
+            print(
+                f"bench: tracing off vs on, {args.api_rounds} api rounds and {args.rounds} latency rounds each ...",
+                flush=True,
+            )
             with Paused(app, worker.name, QUEUES):  # its own servers and workers; the bench worker waits
                 results["tracing"] = tracing.phase(args, seed, per_order=per_order)
         if "live" not in args.skip:
@@ -222,8 +278,11 @@ def run(args: argparse.Namespace) -> int:
             from bench import live
             from bench.worker import Paused
 
-            print(f"bench: live, {args.live_rounds} rounds x (asgi, asgi + {args.live_streams} streams, gthread), "
-                  f"{args.api_seconds:g}s each at {args.api_concurrency} in flight ...", flush=True)
+            print(
+                f"bench: live, {args.live_rounds} rounds x (asgi, asgi + {args.live_streams} streams, gthread), "
+                f"{args.api_seconds:g}s each at {args.api_concurrency} in flight ...",
+                flush=True,
+            )
             with Paused(app, worker.name, QUEUES):
                 results["live"] = live.phase(args, seed, per_order=per_order)
                 broker_keys_purge()
@@ -232,12 +291,20 @@ def run(args: argparse.Namespace) -> int:
         if "bare" in kinds:
             bare_worker = start_bare_worker(args, broker_url)
         if kinds and args.rounds > 0:
-            print(f"bench: throughput, {args.rounds} rounds of {', '.join(kinds)} ({args.noop_tasks} no-op tasks, "
-                  f"{args.orders} orders × {per_order} deliveries) ...", flush=True)
+            print(
+                f"bench: throughput, {args.rounds} rounds of {', '.join(kinds)} ({args.noop_tasks} no-op tasks, "
+                f"{args.orders} orders × {per_order} deliveries) ...",
+                flush=True,
+            )
             sessions = _db_sessions()
             results["throughput"] = phases.throughput_rounds(
-                rounds=args.rounds, seed=seed, per_order=per_order, orders=args.orders, noop_tasks=args.noop_tasks,
-                timeout=args.timeout, kinds=kinds,
+                rounds=args.rounds,
+                seed=seed,
+                per_order=per_order,
+                orders=args.orders,
+                noop_tasks=args.noop_tasks,
+                timeout=args.timeout,
+                kinds=kinds,
                 nodes={"bench": worker.name, "bare": bare_worker.name if bare_worker else None},
             )
             if sessions is not None and "pipeline" in kinds:
@@ -250,32 +317,54 @@ def run(args: argparse.Namespace) -> int:
             from bench.pools import ProcfilePools
             from bench.worker import Paused
 
-            print(f"bench: latency with the Procfile's pools (as make run ships), {args.rounds} × {args.rate:g} "
-                  f"orders/s for {args.latency_seconds:g}s ...", flush=True)
+            print(
+                f"bench: latency with the Procfile's pools (as make run ships), {args.rounds} × {args.rate:g} "
+                f"orders/s for {args.latency_seconds:g}s ...",
+                flush=True,
+            )
             with Paused(app, worker.name, QUEUES):
                 pools = ProcfilePools().start(app, others=1)
                 try:
-                    measure.pipeline(seed, args.warmup, per_order=per_order, timeout=args.timeout)  # warm the pools
+                    measure.pipeline(
+                        seed, args.warmup, per_order=per_order, timeout=args.timeout
+                    )  # warm the pools
                     results["commit_to_done_ms"] = phases.latency_rounds(
-                        rounds=args.rounds, seed=seed, rate=args.rate, seconds=args.latency_seconds,
-                        per_order=per_order, timeout=args.timeout,
+                        rounds=args.rounds,
+                        seed=seed,
+                        rate=args.rate,
+                        seconds=args.latency_seconds,
+                        per_order=per_order,
+                        timeout=args.timeout,
                     )
                 finally:
                     pools.stop()
-            results["commit_to_done_ms"]["workers"] = {"procfile": pools.description(), "logs": str(pools.logs)}
-            print(f"bench: latency with the bench's one worker (-c {args.concurrency}, every queue), {args.rounds} × "
-                  f"{args.rate:g} orders/s for {args.latency_seconds:g}s ...", flush=True)
-            measure.pipeline(seed, args.warmup, per_order=per_order, timeout=args.timeout)  # awake again after the pause
+            results["commit_to_done_ms"]["workers"] = {
+                "procfile": pools.description(),
+                "logs": str(pools.logs),
+            }
+            print(
+                f"bench: latency with the bench's one worker (-c {args.concurrency}, every queue), {args.rounds} × "
+                f"{args.rate:g} orders/s for {args.latency_seconds:g}s ...",
+                flush=True,
+            )
+            measure.pipeline(
+                seed, args.warmup, per_order=per_order, timeout=args.timeout
+            )  # awake again after the pause
             results["commit_to_done_ms_one_worker"] = phases.latency_rounds(
-                rounds=args.rounds, seed=seed, rate=args.rate, seconds=args.latency_seconds, per_order=per_order,
+                rounds=args.rounds,
+                seed=seed,
+                rate=args.rate,
+                seconds=args.latency_seconds,
+                per_order=per_order,
                 timeout=args.timeout,
             )
         if "memory" not in args.skip and args.memory_deliveries > 0:
             from bench.memory import memory
 
             print(f"bench: memory, {args.memory_deliveries:,} deliveries ...", flush=True)
-            results["memory"] = memory(worker.pid, args.memory_deliveries, [f"bench.noop_{q}" for q in QUEUES],
-                                       timeout=args.timeout)
+            results["memory"] = memory(
+                worker.pid, args.memory_deliveries, [f"bench.noop_{q}" for q in QUEUES], timeout=args.timeout
+            )
         if args.profile:
             results["profile"] = profile_pass(args, worker, seed, per_order)
 
@@ -285,11 +374,18 @@ def run(args: argparse.Namespace) -> int:
         if args.variant:
             from bench.variants import parse_variant, variant_rounds
 
-            print(f"bench: pipeline with worker variants {args.variant}, {args.rounds} rounds ...", flush=True)
+            print(
+                f"bench: pipeline with worker variants {args.variant}, {args.rounds} rounds ...", flush=True
+            )
             results["variants"] = variant_rounds(
-                variants=dict(parse_variant(v) for v in args.variant), rounds=args.rounds, seed=seed,
-                per_order=per_order, orders=args.orders, concurrency=args.concurrency,
-                loglevel=args.worker_loglevel, timeout=args.timeout,
+                variants=dict(parse_variant(v) for v in args.variant),
+                rounds=args.rounds,
+                seed=seed,
+                per_order=per_order,
+                orders=args.orders,
+                concurrency=args.concurrency,
+                loglevel=args.worker_loglevel,
+                timeout=args.timeout,
             )
         if "sweeper" not in args.skip:
             print(f"bench: sweeper, {args.stranded} stranded deliveries (worker stopped) ...", flush=True)
@@ -310,8 +406,9 @@ def run(args: argparse.Namespace) -> int:
             from bench.brokers import run_child
 
             print(f"bench: the worker-side phases again on {name} (a child run) ...", flush=True)
-            results["brokers"][name] = run_child(name, args, database_url=source_url,
-                                                 redis_url=os.environ["REDIS_URL"])
+            results["brokers"][name] = run_child(
+                name, args, database_url=source_url, redis_url=os.environ["REDIS_URL"]
+            )
         return finish(args, results)
     except KeyboardInterrupt:
         print("\nbench: interrupted; cleaning up", file=sys.stderr)
@@ -336,8 +433,14 @@ def run(args: argparse.Namespace) -> int:
             db.drop()
 
 
-BROKER_KEYS = ("celery_broker_url", "worker_settings", "throughput", "commit_to_done_ms", "commit_to_done_ms_one_worker",
-               "memory")
+BROKER_KEYS = (
+    "celery_broker_url",
+    "worker_settings",
+    "throughput",
+    "commit_to_done_ms",
+    "commit_to_done_ms_one_worker",
+    "memory",
+)
 
 
 def finish(args: argparse.Namespace, results: dict) -> int:
@@ -368,10 +471,17 @@ def start_bare_worker(args: argparse.Namespace, broker_url: str):
 
     bare.configure(broker_url, os.environ["REDIS_URL"])
     bare.queue_purge()
-    w = bare.BareWorker(concurrency=args.concurrency, broker_url=broker_url, redis_url=os.environ["REDIS_URL"],
-                        loglevel=args.worker_loglevel).start()
+    w = bare.BareWorker(
+        concurrency=args.concurrency,
+        broker_url=broker_url,
+        redis_url=os.environ["REDIS_URL"],
+        loglevel=args.worker_loglevel,
+    ).start()
     bare.throughput(min(200, args.noop_tasks), timeout=args.timeout)  # warm its pool too
-    print(f"bench: bare Celery worker {w.name} pid {w.pid} (Celery's defaults, -c {args.concurrency})", flush=True)
+    print(
+        f"bench: bare Celery worker {w.name} pid {w.pid} (Celery's defaults, -c {args.concurrency})",
+        flush=True,
+    )
     return w
 
 
@@ -380,7 +490,10 @@ def profile_pass(args, worker, seed, per_order) -> dict:
     from bench.profiling import PySpy, summarise
 
     pids = [worker.pid]
-    print(f"bench: profiling worker {pids} and its pool with py-spy during an extra pipeline pass ...", flush=True)
+    print(
+        f"bench: profiling worker {pids} and its pool with py-spy during an extra pipeline pass ...",
+        flush=True,
+    )
     with PySpy(pids, args.profile) as spy:
         time.sleep(0.5)  # let py-spy attach
         run = measure.pipeline(seed, args.orders, per_order=per_order, timeout=args.timeout)

@@ -44,19 +44,37 @@ KINDS = ("bus_on", "bus_off", "bus_on_unbatched", "minimal_create", "healthz")
 
 def add_arguments(p) -> None:
     g = p.add_argument_group("api phase (gunicorn as in the Procfile, an asyncio client in its own process)")
-    g.add_argument("--api-seconds", type=float, default=10.0, help="length of one measured round (default 10)")
-    g.add_argument("--api-rounds", type=int, default=3,
-                   help="rounds; each is bus on, bus off, minimal create, /healthz (default 3)")
+    g.add_argument(
+        "--api-seconds", type=float, default=10.0, help="length of one measured round (default 10)"
+    )
+    g.add_argument(
+        "--api-rounds",
+        type=int,
+        default=3,
+        help="rounds; each is bus on, bus off, minimal create, /healthz (default 3)",
+    )
     g.add_argument("--api-concurrency", type=int, default=8, help="requests in flight (default 8)")
     g.add_argument("--api-customers", type=int, default=1000, help="distinct seeded customers (default 1000)")
-    g.add_argument("--api-warmup", type=float, default=3.0, help="unmeasured seconds per server first (default 3)")
-    g.add_argument("--api-keepalive", action="store_true",
-                   help="reuse connections (default: one per request, as a proxy without upstream keep-alive)")
-    g.add_argument("--api-compare-unbatched", action="store_true",
-                   help="a third server, bus on with one broker round trip per message (BENCH_PUBLISH_BATCH=off), "
-                        "in every round after bus off: the before/after of pipelined publishing without apply_async")
-    g.add_argument("--api-profile", type=Path, metavar="DIR",
-                   help="then one more round per bus mode with py-spy on the web workers; summary in DIR")
+    g.add_argument(
+        "--api-warmup", type=float, default=3.0, help="unmeasured seconds per server first (default 3)"
+    )
+    g.add_argument(
+        "--api-keepalive",
+        action="store_true",
+        help="reuse connections (default: one per request, as a proxy without upstream keep-alive)",
+    )
+    g.add_argument(
+        "--api-compare-unbatched",
+        action="store_true",
+        help="a third server, bus on with one broker round trip per message (BENCH_PUBLISH_BATCH=off), "
+        "in every round after bus off: the before/after of pipelined publishing without apply_async",
+    )
+    g.add_argument(
+        "--api-profile",
+        type=Path,
+        metavar="DIR",
+        help="then one more round per bus mode with py-spy on the web workers; summary in DIR",
+    )
 
 
 # --- seed -----------------------------------------------------------------------------------
@@ -75,8 +93,14 @@ def seed_customers(n: int, *, prefix: str = "bench-api") -> list[str]:
             u.set_unusable_password()
         User.objects.bulk_create(users, batch_size=1000)
         Customer.objects.bulk_create(
-            [Customer(user=u, phone="+15005550006", email=u.email, default_address="12 Via Roma, Springfield")
-             for u in users], batch_size=1000)
+            [
+                Customer(
+                    user=u, phone="+15005550006", email=u.email, default_address="12 Via Roma, Springfield"
+                )
+                for u in users
+            ],
+            batch_size=1000,
+        )
         tokens = [Token(key=Token.generate_key(), user=u) for u in users]
         Token.objects.bulk_create(tokens, batch_size=1000)
     return [t.key for t in tokens]
@@ -85,8 +109,11 @@ def seed_customers(n: int, *, prefix: str = "bench-api") -> list[str]:
 def order_body(seed: dict) -> dict:
     """The order request of measure.queries_per_order: delivery, two items, toppings."""
     line = seed["items"][0]
-    return {"items": [line, {**line, "toppings": [], "quantity": 1}], "fulfilment": "delivery",
-            "delivery_address": "12 Via Roma, Springfield"}
+    return {
+        "items": [line, {**line, "toppings": [], "quantity": 1}],
+        "fulfilment": "delivery",
+        "delivery_address": "12 Via Roma, Springfield",
+    }
 
 
 # --- counting what the requests wrote -----------------------------------------------------------
@@ -106,9 +133,13 @@ def counts() -> dict:
     from orders.models import Order
     from pizzeria.eventbus.models import Delivery, OutboxEvent
 
-    return {"orders": Order.objects.count(), "outbox_rows": OutboxEvent.objects.count(),
-            "deliveries": Delivery.objects.count(), "messages": _queued_messages(),
-            "notes": BenchNote.objects.count()}
+    return {
+        "orders": Order.objects.count(),
+        "outbox_rows": OutboxEvent.objects.count(),
+        "deliveries": Delivery.objects.count(),
+        "messages": _queued_messages(),
+        "notes": BenchNote.objects.count(),
+    }
 
 
 def _delta(after: dict, before: dict) -> dict:
@@ -119,11 +150,19 @@ def check_writes(kind: str, created: int, delta: dict, per_order: int) -> None:
     """Bus on wrote one outbox row, per_order deliveries and messages per order; bus off none."""
     from bench.measure import BenchError
 
-    on = {"orders": created, "outbox_rows": created, "deliveries": per_order * created, "messages": per_order * created}
-    want = {"bus_on": on, "bus_on_unbatched": on,
-            "bus_off": {"orders": created, "outbox_rows": 0, "deliveries": 0, "messages": 0},
-            "minimal_create": {"notes": created, "orders": 0, "outbox_rows": 0, "deliveries": 0, "messages": 0},
-            "healthz": {"orders": 0, "outbox_rows": 0, "deliveries": 0, "messages": 0}}[kind]
+    on = {
+        "orders": created,
+        "outbox_rows": created,
+        "deliveries": per_order * created,
+        "messages": per_order * created,
+    }
+    want = {
+        "bus_on": on,
+        "bus_on_unbatched": on,
+        "bus_off": {"orders": created, "outbox_rows": 0, "deliveries": 0, "messages": 0},
+        "minimal_create": {"notes": created, "orders": 0, "outbox_rows": 0, "deliveries": 0, "messages": 0},
+        "healthz": {"orders": 0, "outbox_rows": 0, "deliveries": 0, "messages": 0},
+    }[kind]
     wrong = {k: (delta[k], v) for k, v in want.items() if delta[k] is not None and delta[k] != v}
     if wrong:
         raise BenchError(f"api {kind}: rows/messages written (got, expected): {wrong}")
@@ -135,8 +174,13 @@ def loadgen(spec: dict, work: Path) -> dict:
 
     path = work / "spec.json"
     path.write_text(json.dumps(spec))
-    out = subprocess.run([sys.executable, "-m", "bench.loadgen", str(path)], cwd=ROOT, capture_output=True,
-                         text=True, timeout=spec["seconds"] + 120)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.loadgen", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=spec["seconds"] + 120,
+    )
     if out.returncode != 0:
         raise BenchError(f"load generator failed ({out.returncode}): {out.stderr[-2000:]}")
     return json.loads(out.stdout)
@@ -157,8 +201,10 @@ def run_round(kind: str, server: WebServer, spec: dict, work: Path, *, per_order
     ok = sum(v for k, v in r["statuses"].items() if k.startswith("2"))
     failed = sum(v for k, v in r["statuses"].items() if not k.startswith("2")) + sum(r["errors"].values())
     if failed:
-        raise BenchError(f"api {kind}: {failed} requests failed {r['statuses']} {r['errors']}: "
-                         f"{r['first_error_body']!r}\n{server.log_tail(10)}")
+        raise BenchError(
+            f"api {kind}: {failed} requests failed {r['statuses']} {r['errors']}: "
+            f"{r['first_error_body']!r}\n{server.log_tail(10)}"
+        )
     check_writes(kind, ok if kind != "healthz" else 0, delta, per_order)
     lat = sorted(r["latencies_s"])
     spec["start"] = r["next_index"]  # the next round goes on with customers not used yet
@@ -183,7 +229,13 @@ def phase(args, seed: dict, *, per_order: int) -> dict:
     tokens = seed_customers(args.api_customers)
     base = {"seconds": args.api_seconds, "concurrency": args.api_concurrency, "keepalive": args.api_keepalive}
     specs = {
-        "bus_on": {**base, "path": "/api/orders/", "body": order_body(seed), "tokens": tokens, "idempotency": True},
+        "bus_on": {
+            **base,
+            "path": "/api/orders/",
+            "body": order_body(seed),
+            "tokens": tokens,
+            "idempotency": True,
+        },
         "minimal_create": {**base, "path": "/bench/notes/", "body": {"text": "bench"}, "tokens": tokens},
         "healthz": {**base, "path": "/healthz", "method": "GET", "body": None, "tokens": []},
     }
@@ -200,8 +252,13 @@ def phase(args, seed: dict, *, per_order: int) -> dict:
             server = WebServer(f"bus-{mode}", {**SERVER_ENV, **env}, work)
             stack.callback(server.stop)
             servers[mode] = server.start()
-        server_of: dict[str, Any] = {"bus_on": servers["on"], "bus_off": servers["off"], "minimal_create": servers["on"],
-                     "healthz": servers["on"], "bus_on_unbatched": servers.get("on-unbatched")}
+        server_of: dict[str, Any] = {
+            "bus_on": servers["on"],
+            "bus_off": servers["off"],
+            "minimal_create": servers["on"],
+            "healthz": servers["on"],
+            "bus_on_unbatched": servers.get("on-unbatched"),
+        }
         for i, kind in enumerate(("bus_on", "bus_off", "bus_on_unbatched", "minimal_create", "healthz")):
             specs[kind]["start"] = i * len(tokens) // 3 if i < 3 else 0  # each mode its own customers first
         print(f"bench: api warm-up, {args.api_warmup:g}s per server ...", flush=True)
@@ -217,15 +274,20 @@ def phase(args, seed: dict, *, per_order: int) -> dict:
                 r = run_round(kind, server_of[kind], s, work, per_order=per_order)
                 r["round"] = n + 1
                 rounds.append(r)
-                print(f"bench: api round {n + 1} {kind:<16} {r['rps']:>8.1f} req/s  p50 {r['p50_ms']:.1f} ms  "
-                      f"p99 {r['p99_ms']:.1f} ms  client cpu {r['client_cpu_util']:.2f}  "
-                      f"server cpu {r['server_cpu_cores']:.2f} cores, {r['server_cpu_ms_per_request']:.1f} ms/request", flush=True)
+                print(
+                    f"bench: api round {n + 1} {kind:<16} {r['rps']:>8.1f} req/s  p50 {r['p50_ms']:.1f} ms  "
+                    f"p99 {r['p99_ms']:.1f} ms  client cpu {r['client_cpu_util']:.2f}  "
+                    f"server cpu {r['server_cpu_cores']:.2f} cores, {r['server_cpu_ms_per_request']:.1f} ms/request",
+                    flush=True,
+                )
         command = servers["on"].cmd
         result = summarise(rounds, args, kinds, command=command, logs=str(work))
         if args.api_profile:
             from bench.apiprofile import profile_servers
 
-            print(f"bench: api, one more round per bus mode under py-spy -> {args.api_profile} ...", flush=True)
+            print(
+                f"bench: api, one more round per bus mode under py-spy -> {args.api_profile} ...", flush=True
+            )
 
             def run_kind(kind: str) -> dict:
                 specs[kind]["url"] = server_of[kind].base_url + specs[kind]["path"]
@@ -257,13 +319,27 @@ def summarise(rounds: list[dict], args, kinds: list[str], *, command: list[str],
     }
     for kind in kinds:
         mine = [r for r in rounds if r["kind"] == kind]
-        out[kind] = {key: spread([r[key] for r in mine])
-                     for key in ("rps", "p50_ms", "p99_ms", "client_cpu_util", "server_cpu_cores",
-                             "server_cpu_ms_per_request")}
+        out[kind] = {
+            key: spread([r[key] for r in mine])
+            for key in (
+                "rps",
+                "p50_ms",
+                "p99_ms",
+                "client_cpu_util",
+                "server_cpu_cores",
+                "server_cpu_ms_per_request",
+            )
+        }
         out[kind]["written"] = {k: sum((r["written"][k] or 0) for r in mine) for k in mine[0]["written"]}
     on, off = out["bus_on"]["rps"]["median"], out["bus_off"]["rps"]["median"]
-    pairs = [a["rps"] / b["rps"] for a, b in zip([r for r in rounds if r["kind"] == "bus_on"],
-                                                 [r for r in rounds if r["kind"] == "bus_off"], strict=True)]
+    pairs = [
+        a["rps"] / b["rps"]
+        for a, b in zip(
+            [r for r in rounds if r["kind"] == "bus_on"],
+            [r for r in rounds if r["kind"] == "bus_off"],
+            strict=True,
+        )
+    ]
     out["ratio"] = {"of_medians": round(on / off, 3), "per_round": spread([round(x, 3) for x in pairs])}
     # The same question asked of the servers' CPU time per request (bus off / bus on): far less
     # sensitive than req/s to what else the machine runs meanwhile.
@@ -291,27 +367,45 @@ def summary_keys(api: dict) -> tuple[dict, dict]:
         s["api_rps_bus_on_unbatched"] = api["bus_on_unbatched"]["rps"]["median"]
         s["api_ratio_unbatched"] = api["ratio_unbatched"]
         s["api_cpu_ratio_unbatched"] = api["cpu_ratio_unbatched"]
-    met = {"api_ratio>=0.7": s["api_ratio"] >= TARGETS["api_ratio"],
-           "api_vs_minimal>=0.25": s["api_vs_minimal"] >= TARGETS["api_vs_minimal"]}
+    met = {
+        "api_ratio>=0.7": s["api_ratio"] >= TARGETS["api_ratio"],
+        "api_vs_minimal>=0.25": s["api_vs_minimal"] >= TARGETS["api_vs_minimal"],
+    }
     return s, met
 
 
 def table_rows(r: dict, flag) -> list[tuple[str, str, str]]:
     a, s = r["api"], r["summary"]
     rows = []
-    for kind, label in (("bus_on", "POST /api/orders/ bus on"), ("bus_off", "POST /api/orders/ bus off"),
-                        ("bus_on_unbatched", "POST /api/orders/ bus on, unbatched publish"),
-                        ("minimal_create", "minimal DRF create"), ("healthz", "GET /healthz (client ceiling)")):
+    for kind, label in (
+        ("bus_on", "POST /api/orders/ bus on"),
+        ("bus_off", "POST /api/orders/ bus off"),
+        ("bus_on_unbatched", "POST /api/orders/ bus on, unbatched publish"),
+        ("minimal_create", "minimal DRF create"),
+        ("healthz", "GET /healthz (client ceiling)"),
+    ):
         if kind not in a:
             continue
         k = a[kind]
-        rows.append((f"{label} req/s (p50 / p99 ms; server CPU ms/req)",
-                     f"{k['rps']['median']:,.0f} ({k['p50_ms']['median']:.0f} / {k['p99_ms']['median']:.0f}; "
-                     f"{k['server_cpu_ms_per_request']['median']:.1f})", ""))
+        rows.append(
+            (
+                f"{label} req/s (p50 / p99 ms; server CPU ms/req)",
+                f"{k['rps']['median']:,.0f} ({k['p50_ms']['median']:.0f} / {k['p99_ms']['median']:.0f}; "
+                f"{k['server_cpu_ms_per_request']['median']:.1f})",
+                "",
+            )
+        )
     rows.append(("api ratio bus on / off (>= 0.7)", f"{s['api_ratio']:.2f}", flag("api_ratio>=0.7")))
     rows.append(("api CPU ratio: bus-off / bus-on CPU ms per request", f"{s['api_cpu_ratio']:.2f}", ""))
     if "api_ratio_unbatched" in s:
-        rows.append(("api ratio, unbatched publish / off (req/s; CPU)",
-                     f"{s['api_ratio_unbatched']:.2f}; {s['api_cpu_ratio_unbatched']:.2f}", ""))
-    rows.append(("api orders / minimal create (>= 0.25)", f"{s['api_vs_minimal']:.2f}", flag("api_vs_minimal>=0.25")))
+        rows.append(
+            (
+                "api ratio, unbatched publish / off (req/s; CPU)",
+                f"{s['api_ratio_unbatched']:.2f}; {s['api_cpu_ratio_unbatched']:.2f}",
+                "",
+            )
+        )
+    rows.append(
+        ("api orders / minimal create (>= 0.25)", f"{s['api_vs_minimal']:.2f}", flag("api_vs_minimal>=0.25"))
+    )
     return rows

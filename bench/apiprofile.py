@@ -42,8 +42,19 @@ def record(pids: list[int], out: Path, run) -> dict:
     procs = []
     for pid in pids:
         path = out / f"web-{pid}.folded"
-        cmd = [exe, "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--output", str(path),
-               "--nonblocking"]
+        cmd = [
+            exe,
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--output",
+            str(path),
+            "--nonblocking",
+        ]
         procs.append((subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), path))
     try:
         import time
@@ -88,8 +99,9 @@ def summarise(folded: list[Path], *, top: int = 30) -> dict:
     def pct(n: int) -> float:
         return round(100 * n / busy, 1) if busy else 0.0
 
-    watched = {label: pct(sum(v for k, v in inclusive.items() if k.endswith(fn)))
-               for label, fn in WATCH.items()}
+    watched = {
+        label: pct(sum(v for k, v in inclusive.items() if k.endswith(fn))) for label, fn in WATCH.items()
+    }
     return {
         "samples_busy": busy,
         "watched_pct_of_busy": watched,

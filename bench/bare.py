@@ -64,7 +64,9 @@ def configure(broker_url: str, redis_url: str) -> None:
 class BareWorker:
     """`celery -A bench.bare worker` in a subprocess of its own session, stopped by its pid."""
 
-    def __init__(self, *, concurrency: int, broker_url: str, redis_url: str, loglevel: str = "WARNING") -> None:
+    def __init__(
+        self, *, concurrency: int, broker_url: str, redis_url: str, loglevel: str = "WARNING"
+    ) -> None:
         self.name = f"bare-{uuid.uuid4().hex[:8]}@localhost"
         self.concurrency = concurrency
         self.broker_url = broker_url
@@ -77,17 +79,40 @@ class BareWorker:
     @property
     def command(self) -> list[str]:
         return [
-            sys.executable, "-m", "celery", "-A", "bench.bare", "worker", "-Q", QUEUE, "-P", "prefork",
-            "-c", str(self.concurrency), "--without-mingle", "--without-gossip", "-n", self.name,
-            "--loglevel", self.loglevel,
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "bench.bare",
+            "worker",
+            "-Q",
+            QUEUE,
+            "-P",
+            "prefork",
+            "-c",
+            str(self.concurrency),
+            "--without-mingle",
+            "--without-gossip",
+            "-n",
+            self.name,
+            "--loglevel",
+            self.loglevel,
         ]
 
     def start(self, *, timeout: float = 30.0) -> BareWorker:
         env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-        env.update(BENCH_BARE_BROKER_URL=self.broker_url, BENCH_BARE_REDIS_URL=self.redis_url, BENCH_BARE_QUEUE=QUEUE)
+        env.update(
+            BENCH_BARE_BROKER_URL=self.broker_url, BENCH_BARE_REDIS_URL=self.redis_url, BENCH_BARE_QUEUE=QUEUE
+        )
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - the worker's stdout until stop() closes it
-        self.proc = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.command,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -144,8 +169,12 @@ def timed_noops(client: redis.Redis, n: int, send, *, timeout: float, what: str,
         for _ in range(n):
             send(key)
         published = time.time()
-    wait_until(lambda: int(client.get(key) or 0) >= n, timeout=timeout, interval=0.005,
-               message=f"{what}: {n} no-op tasks done")
+    wait_until(
+        lambda: int(client.get(key) or 0) >= n,
+        timeout=timeout,
+        interval=0.005,
+        message=f"{what}: {n} no-op tasks done",
+    )
     finished = float(client.get(f"{key}:t"))  # type: ignore[arg-type]  # written before the count reached n
     if paused is not None:
         started, n_timed = float(client.get(f"{key}:t0")), n - 1  # type: ignore[arg-type]  # first done → last done: n - 1 tasks
@@ -169,8 +198,14 @@ def throughput(n: int, *, timeout: float, node: str | None = None) -> dict:
 
     paused = Paused(app, node, [QUEUE]) if node else None
     with app.producer_or_acquire() as producer:
-        return timed_noops(redis_client(), n, lambda key: noop.apply_async((key,), producer=producer),
-                           timeout=timeout, what="bare Celery", paused=paused)
+        return timed_noops(
+            redis_client(),
+            n,
+            lambda key: noop.apply_async((key,), producer=producer),
+            timeout=timeout,
+            what="bare Celery",
+            paused=paused,
+        )
 
 
 def queue_purge() -> None:

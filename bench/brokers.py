@@ -22,7 +22,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 KNOWN = ("redis", "rabbitmq")
-WORKER_SIDE_SKIPS = ("queries", "sweeper", "retention", "api", "tracing")  # not the worker's: measured once, on the first broker
+WORKER_SIDE_SKIPS = (
+    "queries",
+    "sweeper",
+    "retention",
+    "api",
+    "tracing",
+)  # not the worker's: measured once, on the first broker
 
 
 def broker_name(url: str) -> str:
@@ -58,11 +64,35 @@ def rabbitmq_vhost(base_url: str) -> Iterator[str]:
 
 
 def child_argv(args, skip: list[str], out: Path) -> list[str]:
-    argv = [sys.executable, "-m", "bench", "--out", str(out), "--no-chart", "--allow-other-workers",
-            "--orders", str(args.orders), "--noop-tasks", str(args.noop_tasks), "--concurrency", str(args.concurrency),
-            "--rate", str(args.rate), "--latency-seconds", str(args.latency_seconds), "--warmup", str(args.warmup),
-            "--rounds", str(args.rounds), "--memory-deliveries", str(args.memory_deliveries),
-            "--timeout", str(args.timeout), "--worker-loglevel", args.worker_loglevel]
+    argv = [
+        sys.executable,
+        "-m",
+        "bench",
+        "--out",
+        str(out),
+        "--no-chart",
+        "--allow-other-workers",
+        "--orders",
+        str(args.orders),
+        "--noop-tasks",
+        str(args.noop_tasks),
+        "--concurrency",
+        str(args.concurrency),
+        "--rate",
+        str(args.rate),
+        "--latency-seconds",
+        str(args.latency_seconds),
+        "--warmup",
+        str(args.warmup),
+        "--rounds",
+        str(args.rounds),
+        "--memory-deliveries",
+        str(args.memory_deliveries),
+        "--timeout",
+        str(args.timeout),
+        "--worker-loglevel",
+        args.worker_loglevel,
+    ]
     for s in sorted(set(skip) | set(WORKER_SIDE_SKIPS)):
         argv += ["--skip", s]
     return argv
@@ -80,10 +110,21 @@ def run_child(name: str, args, *, database_url: str, redis_url: str) -> dict:
         if code not in (0, 1) or not out.exists():
             return {"error": f"the {name} run exited with {code}"}
         child = json.loads(out.read_text())
-    keep = ("broker", "celery_broker_url", "worker_settings", "throughput", "commit_to_done_ms",
-            "commit_to_done_ms_one_worker", "memory", "warnings", "summary")
+    keep = (
+        "broker",
+        "celery_broker_url",
+        "worker_settings",
+        "throughput",
+        "commit_to_done_ms",
+        "commit_to_done_ms_one_worker",
+        "memory",
+        "warnings",
+        "summary",
+    )
     result = {k: child[k] for k in keep if k in child}
-    result["loadavg"] = {"start": child.get("machine", {}).get("loadavg_at_start"),
-                         "end": child.get("machine", {}).get("loadavg_at_end")}
+    result["loadavg"] = {
+        "start": child.get("machine", {}).get("loadavg_at_start"),
+        "end": child.get("machine", {}).get("loadavg_at_end"),
+    }
     result["broker_version"] = child.get("machine", {}).get("celery_broker")
     return result

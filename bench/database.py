@@ -27,7 +27,9 @@ class BenchDatabase:
             self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
             import psycopg
 
-            self._admin_kwargs = {"conninfo": urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))}
+            self._admin_kwargs = {
+                "conninfo": urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+            }
             with psycopg.connect(**self._admin_kwargs, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.name}"')
                 conn.execute(f'CREATE DATABASE "{self.name}"')

@@ -60,8 +60,12 @@ class Stream:
         reader, writer = await asyncio.open_connection(u.hostname, u.port, limit=65536, **kwargs)
         try:
             extra = f"X-Forwarded-For: {self.xff}\r\n" if self.xff else ""
-            writer.write((f"GET {u.path} HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\nAccept: text/event-stream\r\n"
-                          f"Cache-Control: no-cache\r\n{extra}\r\n").encode())
+            writer.write(
+                (
+                    f"GET {u.path} HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\nAccept: text/event-stream\r\n"
+                    f"Cache-Control: no-cache\r\n{extra}\r\n"
+                ).encode()
+            )
             status_line = await reader.readline()
             status = int(status_line.split()[1]) if status_line else 0
             self.crowd.statuses[status] += 1
@@ -108,9 +112,13 @@ class Crowd:
         deadline = time.perf_counter() + float(cmd.get("deadline", 60))
         while time.perf_counter() < deadline and not all(s.hello.is_set() for s in new):
             await asyncio.sleep(0.1)
-        return {"held": sum(s.connected for s in self.streams), "hello": sum(s.hello.is_set() for s in new),
-                "statuses": dict(self.statuses), "errors": dict(self.errors),
-                "seconds": round(time.perf_counter() - t0, 2)}
+        return {
+            "held": sum(s.connected for s in self.streams),
+            "hello": sum(s.hello.is_set() for s in new),
+            "statuses": dict(self.statuses),
+            "errors": dict(self.errors),
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
 
     async def wait(self, cmd: dict) -> dict:
         since, t0 = float(cmd["since"]), time.perf_counter()
@@ -124,9 +132,12 @@ class Crowd:
                 break
             await asyncio.sleep(0.02)
         got = [at for s in self.streams if (at := first_after(s)) is not None]
-        return {"streams": len(self.streams), "got": len(got),
-                "latencies_ms": sorted(round((at - since) * 1000, 1) for at in got),
-                "seconds": round(time.perf_counter() - t0, 2)}
+        return {
+            "streams": len(self.streams),
+            "got": len(got),
+            "latencies_ms": sorted(round((at - since) * 1000, 1) for at in got),
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
 
     async def burst(self, cmd: dict) -> dict:
         """`n` connection attempts from one address, `concurrency` at a time: each sends its GET,
@@ -143,7 +154,9 @@ class Crowd:
                 left -= 1
                 try:
                     reader, writer = await asyncio.open_connection(u.hostname, u.port)
-                    writer.write(f"GET {u.path} HTTP/1.1\r\nHost: {u.hostname}\r\nConnection: close\r\n\r\n".encode())
+                    writer.write(
+                        f"GET {u.path} HTTP/1.1\r\nHost: {u.hostname}\r\nConnection: close\r\n\r\n".encode()
+                    )
                     line = await asyncio.wait_for(reader.readline(), 30)
                     statuses[int(line.split()[1]) if line else 0] += 1
                     writer.close()
@@ -151,11 +164,20 @@ class Crowd:
                     errors[type(exc).__name__] += 1
 
         await asyncio.gather(*(one() for _ in range(int(cmd.get("concurrency", 50)))))
-        return {"statuses": dict(statuses), "errors": dict(errors), "seconds": round(time.perf_counter() - t0, 2)}
+        return {
+            "statuses": dict(statuses),
+            "errors": dict(errors),
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
 
     def stats(self) -> dict:
-        return {"held": sum(s.connected for s in self.streams), "connects": self.connects,
-                "statuses": dict(self.statuses), "errors": dict(self.errors), "events": dict(self.event_counts)}
+        return {
+            "held": sum(s.connected for s in self.streams),
+            "connects": self.connects,
+            "statuses": dict(self.statuses),
+            "errors": dict(self.errors),
+            "events": dict(self.event_counts),
+        }
 
     async def close(self) -> dict:
         self.closing = True
@@ -173,8 +195,11 @@ class CrowdProcess:
         from pathlib import Path
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.liveclient"], cwd=Path(__file__).resolve().parents[1],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            [sys.executable, "-m", "bench.liveclient"],
+            cwd=Path(__file__).resolve().parents[1],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
 
     def ask(self, **cmd) -> dict:

@@ -38,7 +38,7 @@ def machine_info(db_kind: str) -> dict:
         "kombu": kombu.__version__,  # type: ignore[attr-defined]  # not in kombu's stubs
         "database": f"{db_kind} {db_version}",
         "broker": f"{'valkey' if info.get('valkey_version') else 'redis'} "
-                  f"{info.get('valkey_version') or info.get('redis_version')}",
+        f"{info.get('valkey_version') or info.get('redis_version')}",
         "celery_broker": _celery_broker_version(),
     }
 

@@ -36,7 +36,9 @@ def seed_minimal() -> dict:
     pizza = Pizza.objects.create(name="Margherita", description="bench", base_price=Decimal("9.50"))
     Size.objects.create(code="large", name="Large", multiplier=Decimal("1.45"))
     Topping.objects.create(code="mushrooms", name="Mushrooms", price=Decimal("1.25"))
-    user = get_user_model().objects.create_user(username="bench", password="bench-pw-1", email="bench@example.com")
+    user = get_user_model().objects.create_user(
+        username="bench", password="bench-pw-1", email="bench@example.com"
+    )
     customer = customer_create(
         user=user, phone="+15005550006", email="bench@example.com", default_address="12 Via Roma, Springfield"
     )
@@ -83,10 +85,15 @@ def queries_per_order(seed: dict, *, rounds: int = 3) -> dict:
             for _ in range(rounds):
                 with CaptureQueriesContext(connection) as ctx:
                     response = client.post(
-                        "/api/orders/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex
+                        "/api/orders/",
+                        body,
+                        content_type="application/json",
+                        HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
                     )
                 if response.status_code != 201:
-                    raise BenchError(f"POST /api/orders/ answered {response.status_code}: {response.content[:300]!r}")
+                    raise BenchError(
+                        f"POST /api/orders/ answered {response.status_code}: {response.content[:300]!r}"
+                    )
                 counts.append(len(ctx.captured_queries))
                 statements = [" ".join(q["sql"].split())[:90] for q in ctx.captured_queries]
     finally:
@@ -112,9 +119,12 @@ def baseline(n: int, *, timeout: float, node: str | None = None) -> dict:
     sent = iter(range(n))
     with app.producer_or_acquire() as producer:
         return timed_noops(
-            redis_client(), n,
+            redis_client(),
+            n,
             lambda key: noop.apply_async((key,), queue=QUEUES[next(sent) % len(QUEUES)], producer=producer),
-            timeout=timeout, what="in-project baseline", paused=Paused(app, node, QUEUES) if node else None,
+            timeout=timeout,
+            what="in-project baseline",
+            paused=Paused(app, node, QUEUES) if node else None,
         )
 
 
@@ -185,8 +195,14 @@ def pipeline(seed: dict, n: int, *, per_order: int, timeout: float) -> dict:
         placing = time.perf_counter() - started
     _wait_deliveries(first_pk, n * per_order, timeout=timeout)
     last = Delivery.objects.filter(pk__gt=first_pk).aggregate(m=Max("finished_at"))["m"]
-    return _pass_rates("live", n, per_order, placing=placing, elapsed=(last - commits[0]).total_seconds(),
-                       timed=n * per_order)
+    return _pass_rates(
+        "live",
+        n,
+        per_order,
+        placing=placing,
+        elapsed=(last - commits[0]).total_seconds(),
+        timed=n * per_order,
+    )
 
 
 def _pass_rates(mode: str, n: int, per_order: int, *, placing: float, elapsed: float, timed: int) -> dict:
@@ -222,9 +238,17 @@ def pipeline_drain(seed: dict, n: int, *, per_order: int, timeout: float, node: 
             order_place(customer=seed["customer"], items=seed["items"], fulfilment="delivery")
         placing = time.perf_counter() - t0
     _wait_deliveries(first_pk, n * per_order, timeout=timeout)
-    span = Delivery.objects.filter(pk__gt=first_pk).aggregate(first=Min("finished_at"), last=Max("finished_at"))
-    return _pass_rates("drain", n, per_order, placing=placing,
-                       elapsed=(span["last"] - span["first"]).total_seconds(), timed=n * per_order - 1)
+    span = Delivery.objects.filter(pk__gt=first_pk).aggregate(
+        first=Min("finished_at"), last=Max("finished_at")
+    )
+    return _pass_rates(
+        "drain",
+        n,
+        per_order,
+        placing=placing,
+        elapsed=(span["last"] - span["first"]).total_seconds(),
+        timed=n * per_order - 1,
+    )
 
 
 def latency(seed: dict, *, rate: float, seconds: float, per_order: int, timeout: float) -> dict:
@@ -248,7 +272,9 @@ def latency(seed: dict, *, rate: float, seconds: float, per_order: int, timeout:
     _wait_deliveries(first_pk, n * per_order, timeout=timeout)
     done: dict[str, dt.datetime] = {}
     stages: dict[str, list[float]] = {"commit_to_claim": [], "claim_to_done": [], "one_delivery": []}
-    rows = Delivery.objects.filter(pk__gt=first_pk).values_list("event__aggregate_id", "claimed_at", "finished_at")
+    rows = Delivery.objects.filter(pk__gt=first_pk).values_list(
+        "event__aggregate_id", "claimed_at", "finished_at"
+    )
     for order_pk, claimed, finished in rows:
         at_commit = commits.get(order_pk)
         if at_commit is None:  # not one of this pass's orders

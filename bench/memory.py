@@ -55,14 +55,25 @@ def checkpoints(n: int, batch: int, *, samples: int = 10) -> list[int]:
 def _create(count: int, handlers: list[str], template: OutboxEvent) -> list[tuple[int, str]]:
     now = timezone.now()
     events = [
-        OutboxEvent(event_id=uuid.uuid4(), type=template.type, aggregate_type="order",
-                    aggregate_id=f"memory-{uuid.uuid4().hex[:12]}", aggregate_version=1, occurred_at=now,
-                    payload=template.payload)
+        OutboxEvent(
+            event_id=uuid.uuid4(),
+            type=template.type,
+            aggregate_type="order",
+            aggregate_id=f"memory-{uuid.uuid4().hex[:12]}",
+            aggregate_version=1,
+            occurred_at=now,
+            payload=template.payload,
+        )
         for _ in range(-(-count // len(handlers)))
     ]
     OutboxEvent.objects.bulk_create(events, batch_size=1000)
-    rows = [Delivery(event_id=e.event_id, handler=h, next_attempt_at=now - dt.timedelta(seconds=1), enqueued_at=now)
-            for e in events for h in handlers][:count]
+    rows = [
+        Delivery(
+            event_id=e.event_id, handler=h, next_attempt_at=now - dt.timedelta(seconds=1), enqueued_at=now
+        )
+        for e in events
+        for h in handlers
+    ][:count]
     Delivery.objects.bulk_create(rows, batch_size=2000)
     return [(d.pk, d.handler) for d in rows]
 
@@ -87,8 +98,9 @@ def _delete(ids: list[int]) -> None:
     OutboxEvent.objects.filter(pk__in=events)._raw_delete("default")
 
 
-def memory(worker_pid: int, n: int, handlers: list[str], *, batch: int = 1000, timeout: float = 120.0,
-           log=print) -> dict:
+def memory(
+    worker_pid: int, n: int, handlers: list[str], *, batch: int = 1000, timeout: float = 120.0, log=print
+) -> dict:
     template = OutboxEvent.objects.filter(type__endswith="order.placed").order_by("-occurred_at").first()
     if template is None:
         raise BenchError("the memory phase needs one OrderPlaced event to copy (place an order first)")
@@ -112,8 +124,13 @@ def memory(worker_pid: int, n: int, handlers: list[str], *, batch: int = 1000, t
         done += len(ids)
         while marks and done >= marks[0]:
             marks.popleft()
-            samples.append({"deliveries": done, **pool_memory(worker_pid),
-                            "t_s": round(time.perf_counter() - started, 2)})
+            samples.append(
+                {
+                    "deliveries": done,
+                    **pool_memory(worker_pid),
+                    "t_s": round(time.perf_counter() - started, 2),
+                }
+            )
             log(f"bench:   {done:,} deliveries: pool RSS {samples[-1]['rss_bytes'] / 2**20:.1f} MiB")
     elapsed = time.perf_counter() - started
     at_ref = next((s for s in samples if s["deliveries"] >= ref), None)

@@ -28,8 +28,18 @@ def round_order(i: int, kinds: tuple[str, ...] = KINDS) -> list[str]:
     return list(kinds[k:] + kinds[:k])
 
 
-def throughput_rounds(*, rounds: int, seed: dict, per_order: int, orders: int, noop_tasks: int,
-                      timeout: float, kinds: tuple[str, ...], nodes: dict[str, Any], log=print) -> dict:
+def throughput_rounds(
+    *,
+    rounds: int,
+    seed: dict,
+    per_order: int,
+    orders: int,
+    noop_tasks: int,
+    timeout: float,
+    kinds: tuple[str, ...],
+    nodes: dict[str, Any],
+    log=print,
+) -> dict:
     """`rounds` × (bare no-op tasks, in-project no-op tasks, pipeline orders drained and live) and
     their spreads; nodes: the worker names, {"bench": ..., "bare": ...}."""
     from bench import bare
@@ -43,14 +53,18 @@ def throughput_rounds(*, rounds: int, seed: dict, per_order: int, orders: int, n
             elif kind == "baseline":
                 row["baseline"] = measure.baseline(noop_tasks, timeout=timeout, node=nodes["bench"])
             elif kind == "pipeline":
-                row["pipeline"] = measure.pipeline_drain(seed, orders, per_order=per_order, timeout=timeout,
-                                                         node=nodes["bench"])
+                row["pipeline"] = measure.pipeline_drain(
+                    seed, orders, per_order=per_order, timeout=timeout, node=nodes["bench"]
+                )
             else:
                 row["pipeline_live"] = measure.pipeline(seed, orders, per_order=per_order, timeout=timeout)
         row["loadavg_after"] = loadavg()
         per_round.append(row)
-        log(f"bench:   round {i + 1}/{rounds}: " + ", ".join(
-            f"{k} {_rate(row[k]):,.0f}/s" for k in row["order"]) + f" (load {row['loadavg_after'][0]:.2f})")
+        log(
+            f"bench:   round {i + 1}/{rounds}: "
+            + ", ".join(f"{k} {_rate(row[k]):,.0f}/s" for k in row["order"])
+            + f" (load {row['loadavg_after'][0]:.2f})"
+        )
     return summarise_rounds(per_round)
 
 
@@ -71,7 +85,9 @@ def summarise_rounds(per_round: list[dict]) -> dict:
         out["baseline_tasks_per_s"] = spread(rates("baseline"), digits=1)
     if rates("pipeline"):
         out["pipeline_deliveries_per_s"] = spread(rates("pipeline"), digits=1)
-        out["orders_per_s"] = spread([r["pipeline"]["orders_per_s"] for r in per_round if "pipeline" in r], digits=1)
+        out["orders_per_s"] = spread(
+            [r["pipeline"]["orders_per_s"] for r in per_round if "pipeline" in r], digits=1
+        )
     if rates("pipeline_live"):
         out["pipeline_live_deliveries_per_s"] = spread(rates("pipeline_live"), digits=1)
     paired = [r for r in per_round if "pipeline" in r and "baseline" in r]
@@ -83,8 +99,9 @@ def summarise_rounds(per_round: list[dict]) -> dict:
     return out
 
 
-def latency_rounds(*, rounds: int, seed: dict, rate: float, seconds: float, per_order: int, timeout: float,
-                   log=print) -> dict:
+def latency_rounds(
+    *, rounds: int, seed: dict, rate: float, seconds: float, per_order: int, timeout: float, log=print
+) -> dict:
     """`rounds` latency passes; the percentiles pooled over every order, and each round's spread."""
     per_round = []
     for i in range(rounds):
@@ -92,8 +109,10 @@ def latency_rounds(*, rounds: int, seed: dict, rate: float, seconds: float, per_
         r = measure.latency(seed, rate=rate, seconds=seconds, per_order=per_order, timeout=timeout)
         r["loadavg_before"], r["loadavg_after"] = before, loadavg()
         per_round.append(r)
-        log(f"bench:   round {i + 1}/{rounds}: p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms "
-            f"(load {r['loadavg_after'][0]:.2f})")
+        log(
+            f"bench:   round {i + 1}/{rounds}: p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms "
+            f"(load {r['loadavg_after'][0]:.2f})"
+        )
         time.sleep(0.2)
     return summarise_latency(per_round, rate=rate)
 
@@ -101,22 +120,30 @@ def latency_rounds(*, rounds: int, seed: dict, rate: float, seconds: float, per_
 def summarise_latency(per_round: list[dict], *, rate: float) -> dict:
     samples = sorted(x for r in per_round for x in r["samples_ms"])
     out = latency_percentiles(samples)
-    out.update({
-        "target_orders_per_s": rate,
-        "orders": sum(r["orders"] for r in per_round),
-        "orders_placed_late": sum(r["orders_placed_late"] for r in per_round),
-        "achieved_orders_per_s": spread([r["achieved_orders_per_s"] for r in per_round], digits=2),
-        "p50_rounds": spread([r["p50"] for r in per_round], digits=2),
-        "p95_rounds": spread([r["p95"] for r in per_round], digits=2),
-        "p99_rounds": spread([r["p99"] for r in per_round], digits=2),
-        "samples_ms": samples,
-        "rounds": [{k: v for k, v in r.items() if k not in ("samples_ms", "stages_samples_ms")} for r in per_round],
-    })
+    out.update(
+        {
+            "target_orders_per_s": rate,
+            "orders": sum(r["orders"] for r in per_round),
+            "orders_placed_late": sum(r["orders_placed_late"] for r in per_round),
+            "achieved_orders_per_s": spread([r["achieved_orders_per_s"] for r in per_round], digits=2),
+            "p50_rounds": spread([r["p50"] for r in per_round], digits=2),
+            "p95_rounds": spread([r["p95"] for r in per_round], digits=2),
+            "p99_rounds": spread([r["p99"] for r in per_round], digits=2),
+            "samples_ms": samples,
+            "rounds": [
+                {k: v for k, v in r.items() if k not in ("samples_ms", "stages_samples_ms")}
+                for r in per_round
+            ],
+        }
+    )
     staged = [r["stages_samples_ms"] for r in per_round if "stages_samples_ms" in r]
     if staged:
         out["stages_ms"] = {
-            stage: {k: v for k, v in latency_percentiles(sorted(x for st in staged for x in st[stage])).items()
-                    if k in ("p50", "p95", "samples")}
+            stage: {
+                k: v
+                for k, v in latency_percentiles(sorted(x for st in staged for x in st[stage])).items()
+                if k in ("p50", "p95", "samples")
+            }
             for stage in staged[0]
         }
     return out

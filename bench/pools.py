@@ -27,19 +27,31 @@ ROOT = Path(__file__).resolve().parents[1]
 
 class ProcfilePools:
     def __init__(self) -> None:
-        self.lines = {name: cmd for name, cmd in procfile_entries(ROOT / "Procfile").items()
-                      if name.startswith("worker_")}
+        self.lines = {
+            name: cmd
+            for name, cmd in procfile_entries(ROOT / "Procfile").items()
+            if name.startswith("worker_")
+        }
         self.procs: dict[str, subprocess.Popen] = {}
         self.logs = Path(tempfile.mkdtemp(prefix="pz-bench-pools-"))
 
     def start(self, control_app, *, others: int, timeout: float = 60.0) -> ProcfilePools:
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings",
-               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # celery
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }  # celery
         for name, cmd in self.lines.items():
             with (self.logs / f"{name}.log").open("wb") as log:
                 self.procs[name] = subprocess.Popen(
-                    ["bash", "-c", f"exec {cmd}"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL, start_new_session=True)
+                    ["bash", "-c", f"exec {cmd}"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
 
         def answering() -> bool:
             exited = {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
@@ -48,7 +60,9 @@ class ProcfilePools:
             return len(control_app.control.ping(timeout=0.5) or []) >= len(self.procs) + others
 
         try:
-            wait_until(answering, timeout=timeout, interval=0.2, message=f"the Procfile's {len(self.procs)} pools")
+            wait_until(
+                answering, timeout=timeout, interval=0.2, message=f"the Procfile's {len(self.procs)} pools"
+            )
         except BaseException:
             self.stop()
             raise

@@ -30,9 +30,24 @@ class PySpy:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for pid in self.pids:
             out = self.out_dir / f"worker-{pid}.folded"  # the pool processes' stacks are tagged by pid
-            cmd = [exe, "record", "--pid", str(pid), "--rate", str(self.rate), "--format", "raw",
-                   "--output", str(out), "--nonblocking", "--idle", "--subprocesses"]
-            self.procs.append((pid, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), out))
+            cmd = [
+                exe,
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                str(self.rate),
+                "--format",
+                "raw",
+                "--output",
+                str(out),
+                "--nonblocking",
+                "--idle",
+                "--subprocesses",
+            ]
+            self.procs.append(
+                (pid, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), out)
+            )
         return self
 
     def __exit__(self, *exc) -> None:
@@ -111,4 +126,5 @@ def _is_idle(frames: list[str]) -> bool:
         return name.rpartition(".")[2] in IDLE_FUNCTIONS and path.startswith(IDLE_MODULES)
 
     return any(waiting(f) for f in frames[-3:]) and not any(
-        ":execute_using_pool" in f or "trace_task" in f for f in frames)
+        ":execute_using_pool" in f or "trace_task" in f for f in frames
+    )

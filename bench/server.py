@@ -56,19 +56,30 @@ class WebServer:
     def start(self, *, timeout: float = 60.0) -> WebServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.cmd,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn {self.name} exited ({self.proc.returncode}):\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"gunicorn {self.name} exited ({self.proc.returncode}):\n{self.log_tail()}"
+                )
             with contextlib.suppress(OSError):
                 with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2) as r:
                     if r.status == 200:
                         return self
             if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn {self.name} not answering /healthz after {timeout:.0f}s:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"gunicorn {self.name} not answering /healthz after {timeout:.0f}s:\n{self.log_tail()}"
+                )
             time.sleep(0.2)
 
     def pids(self) -> list[int]:

@@ -60,8 +60,10 @@ def loadavg() -> list[float]:
 def busy_warning(load: list[float], cores: int, *, when: str, threshold: float = 0.5) -> str | None:
     """A sentence when the 1-minute load average says other work shares the CPUs, else None."""
     if load and load[0] > cores * threshold:
-        return (f"machine busy {when}: load average {load[0]:.2f} on {cores} cores (> {threshold:g} per core); "
-                "other processes share the CPUs, figures are lower and noisier than on a quiet machine")
+        return (
+            f"machine busy {when}: load average {load[0]:.2f} on {cores} cores (> {threshold:g} per core); "
+            "other processes share the CPUs, figures are lower and noisier than on a quiet machine"
+        )
     return None
 
 

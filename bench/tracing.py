@@ -47,8 +47,11 @@ class SpanSink:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                n = sum(len(ss.spans) for rs in ExportTraceServiceRequest.FromString(body).resource_spans
-                        for ss in rs.scope_spans)
+                n = sum(
+                    len(ss.spans)
+                    for rs in ExportTraceServiceRequest.FromString(body).resource_spans
+                    for ss in rs.scope_spans
+                )
                 with lock:
                     outer.spans += n
                 self.send_response(200)
@@ -88,16 +91,33 @@ def phase(args, seed: dict, *, per_order: int, log=print) -> dict:
         with contextlib.ExitStack() as stack:
             servers = {}
             for mode in MODES:
-                server = WebServer(f"tracing-{mode}", {**api.SERVER_ENV, "BENCH_BUS": "on", **envs[mode]}, work)
+                server = WebServer(
+                    f"tracing-{mode}", {**api.SERVER_ENV, "BENCH_BUS": "on", **envs[mode]}, work
+                )
                 stack.callback(server.stop)
                 servers[mode] = server.start()
             tokens = _tokens(args.api_customers)
-            base = {"seconds": args.api_seconds, "concurrency": args.api_concurrency, "keepalive": args.api_keepalive,
-                    "path": "/api/orders/", "body": api.order_body(seed), "tokens": tokens, "idempotency": True}
-            specs = {mode: {**base, "url": servers[mode].base_url + "/api/orders/",
-                            "start": i * len(tokens) // len(MODES)} for i, mode in enumerate(MODES)}
+            base = {
+                "seconds": args.api_seconds,
+                "concurrency": args.api_concurrency,
+                "keepalive": args.api_keepalive,
+                "path": "/api/orders/",
+                "body": api.order_body(seed),
+                "tokens": tokens,
+                "idempotency": True,
+            }
+            specs = {
+                mode: {
+                    **base,
+                    "url": servers[mode].base_url + "/api/orders/",
+                    "start": i * len(tokens) // len(MODES),
+                }
+                for i, mode in enumerate(MODES)
+            }
             for mode in MODES:  # warm-up, unmeasured
-                specs[mode]["start"] = api.loadgen({**specs[mode], "seconds": args.api_warmup}, work)["next_index"]
+                specs[mode]["start"] = api.loadgen({**specs[mode], "seconds": args.api_warmup}, work)[
+                    "next_index"
+                ]
             for n in range(args.api_rounds):
                 for mode in round_order(n, MODES):
                     spans_before = sink.spans
@@ -105,33 +125,47 @@ def phase(args, seed: dict, *, per_order: int, log=print) -> dict:
                     time.sleep(0.5)  # the batch processor's last export of the round
                     r.update(mode=mode, round=n + 1, spans_exported=sink.spans - spans_before)
                     out["api_rounds"].append(r)
-                    log(f"bench: tracing api round {n + 1} {mode:<3} {r['rps']:>8.1f} req/s  p50 {r['p50_ms']:.1f} ms  "
+                    log(
+                        f"bench: tracing api round {n + 1} {mode:<3} {r['rps']:>8.1f} req/s  p50 {r['p50_ms']:.1f} ms  "
                         f"p99 {r['p99_ms']:.1f} ms  {r['server_cpu_ms_per_request']:.1f} ms CPU/request  "
-                        f"{r['spans_exported']} spans exported")
+                        f"{r['spans_exported']} spans exported"
+                    )
         broker_keys_purge()
         out["api_unsent_deliveries_dropped"] = measure.unsent_deliveries_drop()
         for n in range(args.rounds):
             for mode in round_order(n, MODES):
-                worker = bench_worker(concurrency=args.concurrency, loglevel=args.worker_loglevel, env=envs[mode]).start()
+                worker = bench_worker(
+                    concurrency=args.concurrency, loglevel=args.worker_loglevel, env=envs[mode]
+                ).start()
                 assert worker.proc is not None
                 try:
-                    measure.pipeline(seed, args.warmup, per_order=per_order, timeout=args.timeout)  # warm the pool
+                    measure.pipeline(
+                        seed, args.warmup, per_order=per_order, timeout=args.timeout
+                    )  # warm the pool
                     spans_before = sink.spans
                     cpu0 = _cpu_seconds(worker.proc.pid)
-                    r = measure.latency(seed, rate=args.rate, seconds=args.latency_seconds, per_order=per_order,
-                                        timeout=args.timeout)
+                    r = measure.latency(
+                        seed,
+                        rate=args.rate,
+                        seconds=args.latency_seconds,
+                        per_order=per_order,
+                        timeout=args.timeout,
+                    )
                     time.sleep(0.5)  # the pool's last export
                     # CPU is steadier than latency on a shared machine: the pool's own cost per delivery
                     r["worker_cpu_ms_per_delivery"] = round(
-                        1000 * (_cpu_seconds(worker.proc.pid) - cpu0) / (r["orders"] * per_order), 3)
+                        1000 * (_cpu_seconds(worker.proc.pid) - cpu0) / (r["orders"] * per_order), 3
+                    )
                 finally:
                     worker.stop()
                     broker_keys_purge()
                 r = {k: v for k, v in r.items() if k not in ("samples_ms", "stages_samples_ms")}
                 r.update(mode=mode, round=n + 1, spans_exported=sink.spans - spans_before)
                 out["latency_rounds"].append(r)
-                log(f"bench: tracing latency round {n + 1} {mode:<3} p50 {r['p50']:.1f} ms  p99 {r['p99']:.1f} ms  "
-                    f"worker {r['worker_cpu_ms_per_delivery']:.2f} ms CPU/delivery  {r['spans_exported']} spans exported")
+                log(
+                    f"bench: tracing latency round {n + 1} {mode:<3} p50 {r['p50']:.1f} ms  p99 {r['p99']:.1f} ms  "
+                    f"worker {r['worker_cpu_ms_per_delivery']:.2f} ms CPU/delivery  {r['spans_exported']} spans exported"
+                )
     finally:
         sink.close()
     return summarise(out)
@@ -173,7 +207,10 @@ def summarise(out: dict) -> dict:
         api_rounds = [r for r in out["api_rounds"] if r["mode"] == mode]
         lat_rounds = [r for r in out["latency_rounds"] if r["mode"] == mode]
         out[mode] = {
-            **{k: spread([r[k] for r in api_rounds]) for k in ("rps", "p50_ms", "p99_ms", "server_cpu_ms_per_request")},
+            **{
+                k: spread([r[k] for r in api_rounds])
+                for k in ("rps", "p50_ms", "p99_ms", "server_cpu_ms_per_request")
+            },
             "commit_to_done_p50_ms": spread([r["p50"] for r in lat_rounds], digits=2),
             "commit_to_done_p99_ms": spread([r["p99"] for r in lat_rounds], digits=2),
             "worker_cpu_ms_per_delivery": spread([r["worker_cpu_ms_per_delivery"] for r in lat_rounds]),
@@ -181,7 +218,9 @@ def summarise(out: dict) -> dict:
     off = [r["rps"] for r in out["api_rounds"] if r["mode"] == "off"]
     for mode in ("on", "sampled"):  # paired within a round
         mine = [r["rps"] for r in out["api_rounds"] if r["mode"] == mode]
-        out[f"api_ratio_{mode}"] = spread([round(a / b, 3) for a, b in zip(mine, off, strict=False)]) if mine else None
+        out[f"api_ratio_{mode}"] = (
+            spread([round(a / b, 3) for a, b in zip(mine, off, strict=False)]) if mine else None
+        )
     return out
 
 
@@ -190,7 +229,8 @@ def summary_keys(t: dict) -> tuple[dict, dict]:
         return (t.get(mode) or {}).get(key, {}).get("median")
 
     s = {
-        "tracing_api_rps_off": med("off", "rps"), "tracing_api_rps_on": med("on", "rps"),
+        "tracing_api_rps_off": med("off", "rps"),
+        "tracing_api_rps_on": med("on", "rps"),
         "tracing_api_ratio": (t.get("api_ratio_on") or {}).get("median"),
         "tracing_api_rps_sampled": med("sampled", "rps"),
         "tracing_api_ratio_sampled": (t.get("api_ratio_sampled") or {}).get("median"),
@@ -220,22 +260,47 @@ def table_rows(s: dict, flag) -> list[tuple[str, str, str]]:
         return "-" if v is None else f"{v:,.{digits}f}"
 
     return [
-        ("POST /api/orders/ tracing off / on req/s (CPU ms/req)",
-         f"{f(s['tracing_api_rps_off'])} / {f(s['tracing_api_rps_on'])} "
-         f"({f(s['tracing_cpu_ms_per_request_off'], 1)} / {f(s['tracing_cpu_ms_per_request_on'], 1)})", ""),
-        ("tracing on / off API throughput (>= 0.85)", f(s["tracing_api_ratio"], 2), flag("tracing_api_ratio>=0.85")),
-        ("tracing API CPU ratio off / on; off / sampled 10 %",
-         f"{f(s['tracing_api_cpu_ratio_on'], 2)}; {f(s['tracing_api_cpu_ratio_sampled'], 2)}", ""),
-        ("commit -> done p50 / p99 ms, worker tracing off",
-         f"{f(s['tracing_commit_to_done_p50_ms_off'], 1)} / {f(s['tracing_commit_to_done_p99_ms_off'], 1)}", ""),
-        ("commit -> done p50 / p99 ms, worker tracing on",
-         f"{f(s['tracing_commit_to_done_p50_ms_on'], 1)} / {f(s['tracing_commit_to_done_p99_ms_on'], 1)}", ""),
-        ("worker CPU ms per delivery, tracing off / on / sampled 10 %",
-         f"{f(s['tracing_worker_cpu_ms_per_delivery_off'], 2)} / {f(s['tracing_worker_cpu_ms_per_delivery_on'], 2)} / "
-         f"{f(s['tracing_worker_cpu_ms_per_delivery_sampled'], 2)}", ""),
-        ("tracing sampled 10 %: API req/s, × off (CPU ms/req)",
-         f"{f(s['tracing_api_rps_sampled'])} ×{f(s['tracing_api_ratio_sampled'], 2)} "
-         f"({f(s['tracing_cpu_ms_per_request_sampled'], 1)})", ""),
-        ("commit -> done p50 / p99 ms, worker sampled 10 %",
-         f"{f(s['tracing_commit_to_done_p50_ms_sampled'], 1)} / {f(s['tracing_commit_to_done_p99_ms_sampled'], 1)}", ""),
+        (
+            "POST /api/orders/ tracing off / on req/s (CPU ms/req)",
+            f"{f(s['tracing_api_rps_off'])} / {f(s['tracing_api_rps_on'])} "
+            f"({f(s['tracing_cpu_ms_per_request_off'], 1)} / {f(s['tracing_cpu_ms_per_request_on'], 1)})",
+            "",
+        ),
+        (
+            "tracing on / off API throughput (>= 0.85)",
+            f(s["tracing_api_ratio"], 2),
+            flag("tracing_api_ratio>=0.85"),
+        ),
+        (
+            "tracing API CPU ratio off / on; off / sampled 10 %",
+            f"{f(s['tracing_api_cpu_ratio_on'], 2)}; {f(s['tracing_api_cpu_ratio_sampled'], 2)}",
+            "",
+        ),
+        (
+            "commit -> done p50 / p99 ms, worker tracing off",
+            f"{f(s['tracing_commit_to_done_p50_ms_off'], 1)} / {f(s['tracing_commit_to_done_p99_ms_off'], 1)}",
+            "",
+        ),
+        (
+            "commit -> done p50 / p99 ms, worker tracing on",
+            f"{f(s['tracing_commit_to_done_p50_ms_on'], 1)} / {f(s['tracing_commit_to_done_p99_ms_on'], 1)}",
+            "",
+        ),
+        (
+            "worker CPU ms per delivery, tracing off / on / sampled 10 %",
+            f"{f(s['tracing_worker_cpu_ms_per_delivery_off'], 2)} / {f(s['tracing_worker_cpu_ms_per_delivery_on'], 2)} / "
+            f"{f(s['tracing_worker_cpu_ms_per_delivery_sampled'], 2)}",
+            "",
+        ),
+        (
+            "tracing sampled 10 %: API req/s, × off (CPU ms/req)",
+            f"{f(s['tracing_api_rps_sampled'])} ×{f(s['tracing_api_ratio_sampled'], 2)} "
+            f"({f(s['tracing_cpu_ms_per_request_sampled'], 1)})",
+            "",
+        ),
+        (
+            "commit -> done p50 / p99 ms, worker sampled 10 %",
+            f"{f(s['tracing_commit_to_done_p50_ms_sampled'], 1)} / {f(s['tracing_commit_to_done_p99_ms_sampled'], 1)}",
+            "",
+        ),
     ]

@@ -31,8 +31,18 @@ def parse_variant(text: str) -> tuple[str, dict[str, str]]:
     return name.strip(), env
 
 
-def variant_rounds(*, variants: dict[str, dict[str, str]], rounds: int, seed: dict, per_order: int, orders: int,
-                   concurrency: int, loglevel: str, timeout: float, log=print) -> dict:
+def variant_rounds(
+    *,
+    variants: dict[str, dict[str, str]],
+    rounds: int,
+    seed: dict,
+    per_order: int,
+    orders: int,
+    concurrency: int,
+    loglevel: str,
+    timeout: float,
+    log=print,
+) -> dict:
     from bench.worker import bench_worker, broker_keys_purge
 
     names = (SHIPPED, *[n for n in variants if n != SHIPPED])
@@ -44,14 +54,18 @@ def variant_rounds(*, variants: dict[str, dict[str, str]], rounds: int, seed: di
             worker = bench_worker(concurrency=concurrency, loglevel=loglevel, env=envs[name]).start()
             try:
                 measure.baseline(100, timeout=timeout)  # warm the pool
-                row[name] = measure.pipeline_drain(seed, orders, per_order=per_order, timeout=timeout, node=worker.name)
+                row[name] = measure.pipeline_drain(
+                    seed, orders, per_order=per_order, timeout=timeout, node=worker.name
+                )
             finally:
                 worker.stop()
                 broker_keys_purge()
         row["loadavg_after"] = loadavg()
         per_round.append(row)
-        log(f"bench:   variants round {i + 1}/{rounds}: " + ", ".join(
-            f"{n} {row[n]['deliveries_per_s']:,.0f}/s" for n in row["order"]))
+        log(
+            f"bench:   variants round {i + 1}/{rounds}: "
+            + ", ".join(f"{n} {row[n]['deliveries_per_s']:,.0f}/s" for n in row["order"])
+        )
     return summarise_variants(per_round, names, envs)
 
 
@@ -59,8 +73,11 @@ def summarise_variants(per_round: list[dict], names, envs) -> dict:
     out: dict = {"rounds": per_round, "variants": {}}
     for name in names:
         rates = [r[name]["deliveries_per_s"] for r in per_round if name in r]
-        paired = [r[name]["deliveries_per_s"] / r[SHIPPED]["deliveries_per_s"]
-                  for r in per_round if name in r and SHIPPED in r]
+        paired = [
+            r[name]["deliveries_per_s"] / r[SHIPPED]["deliveries_per_s"]
+            for r in per_round
+            if name in r and SHIPPED in r
+        ]
         out["variants"][name] = {
             "env": envs[name],
             "pipeline_deliveries_per_s": spread(rates, digits=1),

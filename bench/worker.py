@@ -6,9 +6,13 @@ from pizzeria.celery import app
 from pizzeria.simulation.workerproc import WorkerProcess, queues_purge
 
 
-def bench_worker(*, concurrency: int, loglevel: str = "WARNING", env: dict[str, str] | None = None) -> WorkerProcess:
+def bench_worker(
+    *, concurrency: int, loglevel: str = "WARNING", env: dict[str, str] | None = None
+) -> WorkerProcess:
     """The bench's worker: every bus queue, no beat, its own session so Ctrl-C reaches the bench."""
-    return WorkerProcess(prefix="bench", concurrency=concurrency, loglevel=loglevel, env=env, new_session=True)
+    return WorkerProcess(
+        prefix="bench", concurrency=concurrency, loglevel=loglevel, env=env, new_session=True
+    )
 
 
 def broker_keys_purge() -> None:
@@ -40,8 +44,12 @@ class Paused:
         for q in self.queues:
             self.app.control.cancel_consumer(q, destination=[self.node], reply=True, timeout=5.0)
         # The reply comes before the worker acts on it (call_soon): wait until it says so.
-        wait_until(lambda: not (set(self._consuming()) & set(self.queues)), timeout=10.0, interval=0.05,
-                   message=f"{self.node} to stop consuming {self.queues}")
+        wait_until(
+            lambda: not (set(self._consuming()) & set(self.queues)),
+            timeout=10.0,
+            interval=0.05,
+            message=f"{self.node} to stop consuming {self.queues}",
+        )
         return self
 
     def _consuming(self) -> list[str]:
@@ -55,5 +63,9 @@ class Paused:
             self.app.control.add_consumer(q, destination=[self.node], reply=True, timeout=5.0)
         # A worker that consumed from no queue notices the new consumers at its next poll (up to a
         # second): a latency pass started before that would time the worker waking up.
-        wait_until(lambda: set(self.queues) <= set(self._consuming()), timeout=10.0, interval=0.05,
-                   message=f"{self.node} to consume {self.queues} again")
+        wait_until(
+            lambda: set(self.queues) <= set(self._consuming()),
+            timeout=10.0,
+            interval=0.05,
+            message=f"{self.node} to consume {self.queues} again",
+        )

@@ -12,8 +12,12 @@ VIEW_TICKETS = "kitchen.view_kitchenticket"
 COOK = "orders.cook_order"
 DISPATCH = "orders.dispatch_order"
 
-kitchen_board_required = permission_required(VIEW_TICKETS, message="The kitchen display is for kitchen staff.")
+kitchen_board_required = permission_required(
+    VIEW_TICKETS, message="The kitchen display is for kitchen staff."
+)
 cook_required = permission_required(COOK, message="Only kitchen staff start and finish tickets.")
 dispatch_required = permission_required(DISPATCH, message="The dispatch display is for drivers and managers.")
 # The live stream feeds both displays.
-display_required = permission_required(VIEW_TICKETS, DISPATCH, message="The displays are for kitchen staff and drivers.")
+display_required = permission_required(
+    VIEW_TICKETS, DISPATCH, message="The displays are for kitchen staff and drivers."
+)

@@ -75,14 +75,42 @@ class RecipeLineAdmin(admin.ModelAdmin):
 
 @admin.register(KitchenTicket)
 class KitchenTicketAdmin(admin.ModelAdmin):
-    list_display = ["order_id", "status", "priority", "fulfilment", "placed_at", "started_by", "finished_by", "short"]
+    list_display = [
+        "order_id",
+        "status",
+        "priority",
+        "fulfilment",
+        "placed_at",
+        "started_by",
+        "finished_by",
+        "short",
+    ]
     list_filter = ["status", "fulfilment", "dispatch_status"]
     search_fields = ["=order_id", "started_by", "finished_by", "driver"]
     ordering = ["-placed_at"]
     TICKET_FIELDS = [
-        "order_id", "status", "priority", "items", "shortages", "fulfilment", "delivery_address", "customer_phone",
-        "notes", "estimated_prep_time", "estimated_ready_time", "placed_at", "started_at", "started_by", "ready_at",
-        "finished_by", "cancelled_at", "cancel_reason", "dispatch_status", "driver", "dispatched_at", "delivered_at",
+        "order_id",
+        "status",
+        "priority",
+        "items",
+        "shortages",
+        "fulfilment",
+        "delivery_address",
+        "customer_phone",
+        "notes",
+        "estimated_prep_time",
+        "estimated_ready_time",
+        "placed_at",
+        "started_at",
+        "started_by",
+        "ready_at",
+        "finished_by",
+        "cancelled_at",
+        "cancel_reason",
+        "dispatch_status",
+        "driver",
+        "dispatched_at",
+        "delivered_at",
     ]
     fields = tuple(TICKET_FIELDS)
     actions = ["start", "mark_ready", "rush"]
@@ -101,7 +129,11 @@ class KitchenTicketAdmin(admin.ModelAdmin):
         return bool(obj.shortages)
 
     def _each(
-        self, request: HttpRequest, queryset: QuerySet[KitchenTicket], label: str, call: Callable[[int], KitchenTicket]
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[KitchenTicket],
+        label: str,
+        call: Callable[[int], KitchenTicket],
     ) -> None:
         for pk in queryset.order_by("-priority", "placed_at").values_list("pk", flat=True):
             try:
@@ -109,28 +141,55 @@ class KitchenTicketAdmin(admin.ModelAdmin):
             except KitchenError as exc:
                 messages.error(request, f"{label}: {exc}")
             else:
-                messages.success(request, f"{label}: order #{ticket.order_id} is {ticket.get_status_display().lower()}.")
+                messages.success(
+                    request, f"{label}: order #{ticket.order_id} is {ticket.get_status_display().lower()}."
+                )
 
     @admin.action(description="Start cooking (within capacity)", permissions=["cook_order"])
     def start(self, request: HttpRequest, queryset: QuerySet[KitchenTicket]) -> None:
-        self._each(request, queryset, "Start", lambda pk: services.ticket_start(ticket_id=pk, actor=request.user))
+        self._each(
+            request, queryset, "Start", lambda pk: services.ticket_start(ticket_id=pk, actor=request.user)
+        )
 
     @admin.action(description="Mark ready", permissions=["cook_order"])
     def mark_ready(self, request: HttpRequest, queryset: QuerySet[KitchenTicket]) -> None:
-        self._each(request, queryset, "Ready", lambda pk: services.ticket_mark_ready(ticket_id=pk, actor=request.user))
+        self._each(
+            request,
+            queryset,
+            "Ready",
+            lambda pk: services.ticket_mark_ready(ticket_id=pk, actor=request.user),
+        )
 
     @admin.action(description="Rush (priority 2)", permissions=["change"])
     def rush(self, request: HttpRequest, queryset: QuerySet[KitchenTicket]) -> None:
-        self._each(request, queryset, "Rush", lambda pk: services.ticket_set_priority(ticket_id=pk, priority=2))
+        self._each(
+            request, queryset, "Rush", lambda pk: services.ticket_set_priority(ticket_id=pk, priority=2)
+        )
 
 
 @admin.register(PurchaseOrder)
 class PurchaseOrderAdmin(admin.ModelAdmin):
-    list_display = ["pk", "ingredient", "amount", "status", "supplier_name", "requested_at", "received_at", "received_by"]
+    list_display = [
+        "pk",
+        "ingredient",
+        "amount",
+        "status",
+        "supplier_name",
+        "requested_at",
+        "received_at",
+        "received_by",
+    ]
     list_filter = ["status", "supplier_name"]
     search_fields = ["ingredient__name", "supplier_name"]
     autocomplete_fields = ["ingredient"]
-    readonly_fields = ["status", "trigger_event_id", "requested_at", "requested_by", "received_at", "received_by"]
+    readonly_fields = [
+        "status",
+        "trigger_event_id",
+        "requested_at",
+        "requested_by",
+        "received_at",
+        "received_by",
+    ]
     actions = ["mark_received"]
 
     @admin.display(description="quantity")
@@ -145,7 +204,10 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
             except KitchenError as exc:
                 messages.error(request, str(exc))
             else:
-                messages.success(request, f"Received {format_quantity(po.quantity)} {po.ingredient.unit} of {po.ingredient}.")
+                messages.success(
+                    request,
+                    f"Received {format_quantity(po.quantity)} {po.ingredient.unit} of {po.ingredient}.",
+                )
 
 
 @admin.register(StockMovement)

@@ -84,5 +84,3 @@ def ingredients_release(event: OrderCancelled) -> None:
 @event_handler(InventoryLow, queue="inventory")
 def restock_request(event: InventoryLow) -> None:
     services.restock_request(ingredient_id=event.ingredient_id, trigger_event_id=event.event_id)
-
-

@@ -25,14 +25,18 @@ def _size_names() -> dict[str, str]:
 def item_lines(ticket: KitchenTicket, sizes: dict[str, str]) -> list[str]:
     lines = []
     for item in ticket.items:
-        text = f"{item.get('quantity', 1)} × {sizes.get(item.get('size'), item.get('size'))} {item.get('pizza')}"
+        text = (
+            f"{item.get('quantity', 1)} × {sizes.get(item.get('size'), item.get('size'))} {item.get('pizza')}"
+        )
         if item.get("toppings"):
             text += " + " + ", ".join(item["toppings"])
         lines.append(text)
     return lines
 
 
-def _annotate(tickets: QuerySet[KitchenTicket] | list[KitchenTicket], sizes: dict[str, str]) -> list[KitchenTicket]:
+def _annotate(
+    tickets: QuerySet[KitchenTicket] | list[KitchenTicket], sizes: dict[str, str]
+) -> list[KitchenTicket]:
     tickets = list(tickets)
     for t in tickets:
         t.lines = item_lines(t, sizes)  # type: ignore[attr-defined]  # for the board's templates
@@ -57,7 +61,9 @@ def dispatch_board() -> dict:
     """The dispatch display: ready delivery orders, ready pickups, orders out with a driver."""
     sizes = _size_names()
     ready = KitchenTicket.objects.filter(status=Status.READY, dispatch_status="").order_by("ready_at", "id")
-    out = KitchenTicket.objects.filter(dispatch_status=KitchenTicket.Dispatch.OUT).order_by("dispatched_at", "id")
+    out = KitchenTicket.objects.filter(dispatch_status=KitchenTicket.Dispatch.OUT).order_by(
+        "dispatched_at", "id"
+    )
     return {
         "ready_delivery": _annotate(ready.filter(fulfilment=Order.Fulfilment.DELIVERY), sizes),
         "ready_pickup": _annotate(ready.filter(fulfilment=Order.Fulfilment.PICKUP), sizes),

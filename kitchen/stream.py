@@ -100,7 +100,9 @@ async def board_events(request: HttpRequest) -> HttpResponseBase:
         loop.run_in_executor(None, lambda: stream_slot_release(user_id=held_by, slot=held_slot))
 
     events = live.sse_events(
-        channel=CHANNEL, max_seconds=float(settings.KITCHEN_SSE_MAX_SECONDS),
-        heartbeat=float(settings.KITCHEN_SSE_HEARTBEAT_SECONDS), on_close=release,
+        channel=CHANNEL,
+        max_seconds=float(settings.KITCHEN_SSE_MAX_SECONDS),
+        heartbeat=float(settings.KITCHEN_SSE_HEARTBEAT_SECONDS),
+        on_close=release,
     )
     return live.sse_response(events)

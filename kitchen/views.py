@@ -46,7 +46,9 @@ def dispatch_board(request: HttpRequest) -> HttpResponse:
 @require_GET
 @dispatch_required
 def dispatch_board_fragment(request: HttpRequest) -> HttpResponse:
-    return render(request, "kitchen/_dispatch.html", {"board": selectors.dispatch_board(), "request": request})
+    return render(
+        request, "kitchen/_dispatch.html", {"board": selectors.dispatch_board(), "request": request}
+    )
 
 
 def _known_id(pk: int) -> int:
@@ -72,6 +74,7 @@ def _run(request: HttpRequest, label: str, call: Callable[[], str]) -> None:
 @cook_required
 def ticket_start(request: HttpRequest, pk: int) -> HttpResponseRedirect:
     pk = _known_id(pk)
+
     def call() -> str:
         ticket = services.ticket_start(ticket_id=pk, actor=request.user)
         return f"Order #{ticket.order_id} is cooking."
@@ -84,6 +87,7 @@ def ticket_start(request: HttpRequest, pk: int) -> HttpResponseRedirect:
 @cook_required
 def ticket_ready(request: HttpRequest, pk: int) -> HttpResponseRedirect:
     pk = _known_id(pk)
+
     def call() -> str:
         ticket = services.ticket_mark_ready(ticket_id=pk, actor=request.user)
         return f"Order #{ticket.order_id} is ready."
@@ -110,6 +114,7 @@ def dispatch_send_out(request: HttpRequest, order_id: int) -> HttpResponseRedire
 @dispatch_required
 def dispatch_delivered(request: HttpRequest, order_id: int) -> HttpResponseRedirect:
     order_id = _known_id(order_id)
+
     def call() -> str:
         services.dispatch_mark_delivered(order_id=order_id, actor=request.user)
         return f"Order #{order_id} is done."

@@ -14,8 +14,17 @@ from pizzeria.security.permissions import admin_permission
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     list_display = (
-        "id", "created_at", "order_id", "channel", "template", "recipient", "status", "provider",
-        "attempts", "last_error_code", "fallback_of",
+        "id",
+        "created_at",
+        "order_id",
+        "channel",
+        "template",
+        "recipient",
+        "status",
+        "provider",
+        "attempts",
+        "last_error_code",
+        "fallback_of",
     )
     list_filter = ("channel", "status", "template", "provider", ("created_at", admin.DateFieldListFilter))
     # "__exact" on a number/UUID is matched as text (Django casts it), so "alice@…" is no error.
@@ -24,10 +33,29 @@ class NotificationAdmin(admin.ModelAdmin):
     list_select_related = ("fallback_of",)
     actions = ["resend"]
     fields = (
-        "event_id", "event_type", "order_id", "channel", "template", "recipient", "status", "provider",
-        "provider_message_id", "provider_status", "attempts", "last_error_code", "last_error", "subject",
-        "body", "html_body", "fallback_of", "resend_of", "created_at", "sending_at", "sent_at",
-        "delivered_at", "updated_at",
+        "event_id",
+        "event_type",
+        "order_id",
+        "channel",
+        "template",
+        "recipient",
+        "status",
+        "provider",
+        "provider_message_id",
+        "provider_status",
+        "attempts",
+        "last_error_code",
+        "last_error",
+        "subject",
+        "body",
+        "html_body",
+        "fallback_of",
+        "resend_of",
+        "created_at",
+        "sending_at",
+        "sent_at",
+        "delivered_at",
+        "updated_at",
     )
     readonly_fields = fields
 
@@ -44,4 +72,3 @@ class NotificationAdmin(admin.ModelAdmin):
     def resend(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         count = notification_resend_request(notifications=queryset, actor=request.user)
         self.message_user(request, f"Resend requested for {count} notification(s).", messages.SUCCESS)
-

@@ -26,12 +26,23 @@ def _sms(event: DomainEvent, *, to: Contact, template: str, context: dict, email
     order_id = context.get("order_id")
     if to.phone:
         notification_send(
-            event=event, channel=SMS, template=template, recipient=to.phone, context=context,
-            order_id=order_id, fallback_email=to.email,
+            event=event,
+            channel=SMS,
+            template=template,
+            recipient=to.phone,
+            context=context,
+            order_id=order_id,
+            fallback_email=to.email,
         )
     elif email_if_no_phone and to.email:
-        notification_send(event=event, channel=EMAIL, template=template, recipient=to.email,
-                          context=context, order_id=order_id)
+        notification_send(
+            event=event,
+            channel=EMAIL,
+            template=template,
+            recipient=to.email,
+            context=context,
+            order_id=order_id,
+        )
     else:
         logger.info("event_id=%s order_id=%s: no phone, %s SMS skipped", event.event_id, order_id, template)
 
@@ -40,13 +51,21 @@ def _email(event: DomainEvent, *, to: Contact, template: str, context: dict) -> 
     if not to.email:
         logger.info("event_id=%s: no email address, %s email skipped", event.event_id, template)
         return
-    notification_send(event=event, channel=EMAIL, template=template, recipient=to.email,
-                      context=context, order_id=context.get("order_id"))
+    notification_send(
+        event=event,
+        channel=EMAIL,
+        template=template,
+        recipient=to.email,
+        context=context,
+        order_id=context.get("order_id"),
+    )
 
 
 @event_handler(OrderPlaced, queue=QUEUE)
 def sms_order_confirmation(event: OrderPlaced) -> None:
-    to = recipients.for_customer(customer_id=event.customer_id, phone=event.customer_phone, email=event.customer_email)
+    to = recipients.for_customer(
+        customer_id=event.customer_id, phone=event.customer_phone, email=event.customer_email
+    )
     context = messages.order_placed_context(event, customer_name=to.name)
     # No phone: the confirmation email (next handler) is the customer's message.
     _sms(event, to=to, template="order_confirmed", context=context, email_if_no_phone=False)
@@ -54,8 +73,15 @@ def sms_order_confirmation(event: OrderPlaced) -> None:
 
 @event_handler(OrderPlaced, queue=QUEUE)
 def email_order_confirmation(event: OrderPlaced) -> None:
-    to = recipients.for_customer(customer_id=event.customer_id, phone=event.customer_phone, email=event.customer_email)
-    _email(event, to=to, template="order_confirmed", context=messages.order_placed_context(event, customer_name=to.name))
+    to = recipients.for_customer(
+        customer_id=event.customer_id, phone=event.customer_phone, email=event.customer_email
+    )
+    _email(
+        event,
+        to=to,
+        template="order_confirmed",
+        context=messages.order_placed_context(event, customer_name=to.name),
+    )
 
 
 @event_handler(OrderReady, queue=QUEUE)
@@ -82,7 +108,12 @@ def sms_order_cancelled(event: OrderCancelled) -> None:
 @event_handler(OrderCancelled, queue=QUEUE)
 def email_order_cancelled(event: OrderCancelled) -> None:
     to = recipients.for_order(order_id=event.order_id)
-    _email(event, to=to, template="order_cancelled", context=messages.order_cancelled_context(event, customer_name=to.name))
+    _email(
+        event,
+        to=to,
+        template="order_cancelled",
+        context=messages.order_cancelled_context(event, customer_name=to.name),
+    )
 
 
 @event_handler(NotificationResendRequested, queue=QUEUE)
@@ -95,23 +126,43 @@ def email_inventory_low(event: InventoryLow) -> None:
     """Email the supplier contact and the manager; each recipient is its own log row."""
     context = messages.inventory_low_context(event)
     for address in dict.fromkeys(a for a in (context["supplier_email"], recipients.manager_email()) if a):
-        notification_send(event=event, channel=EMAIL, template="inventory_low", recipient=address, context=context)
+        notification_send(
+            event=event, channel=EMAIL, template="inventory_low", recipient=address, context=context
+        )
 
 
 @event_handler(WebhookSubscriptionDeactivated, queue=QUEUE)
 def email_webhook_deactivated(event: WebhookSubscriptionDeactivated) -> None:
     """Tell the manager a webhook receiver stopped getting events (410 Gone or staff)."""
-    context = {"name": event.subscription_name, "url": event.url, "reason": event.reason, "deactivated_by": event.deactivated_by}
-    notification_send(event=event, channel=EMAIL, template="webhook_deactivated", recipient=recipients.manager_email(),
-                      context=context)
+    context = {
+        "name": event.subscription_name,
+        "url": event.url,
+        "reason": event.reason,
+        "deactivated_by": event.deactivated_by,
+    }
+    notification_send(
+        event=event,
+        channel=EMAIL,
+        template="webhook_deactivated",
+        recipient=recipients.manager_email(),
+        context=context,
+    )
 
 
 @event_handler(WebhookCircuitOpened, queue=QUEUE)
 def email_webhook_circuit_opened(event: WebhookCircuitOpened) -> None:
     """Tell the manager a webhook receiver keeps failing and its deliveries are paused."""
     context = {
-        "name": event.subscription_name, "url": event.url, "consecutive_failures": event.consecutive_failures,
-        "last_error": event.last_error, "retry_at": event.retry_at,
+        "name": event.subscription_name,
+        "url": event.url,
+        "consecutive_failures": event.consecutive_failures,
+        "last_error": event.last_error,
+        "retry_at": event.retry_at,
     }
-    notification_send(event=event, channel=EMAIL, template="webhook_circuit_opened",
-                      recipient=recipients.manager_email(), context=context)
+    notification_send(
+        event=event,
+        channel=EMAIL,
+        template="webhook_circuit_opened",
+        recipient=recipients.manager_email(),
+        context=context,
+    )

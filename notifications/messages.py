@@ -43,7 +43,8 @@ def render_sms(template: str, context: dict[str, Any]) -> Rendered:
     must not carry links or wording a customer typed to a phone (phishing by proxy).
     """
     tpl = engines["django"].engine.get_template(  # type: ignore[attr-defined]  # the DjangoTemplates backend's Engine
-        f"notifications/sms/{template}.txt")
+        f"notifications/sms/{template}.txt"
+    )
     return Rendered(body=tpl.render(Context(context, autoescape=False)).strip())
 
 

@@ -75,12 +75,20 @@ def notification_send(
     if row.accepted or row.status == Notification.Status.SUPPRESSED:
         logger.info(
             "notification_id=%s event_id=%s %s %s already %s; not sent again",
-            row.pk, event.event_id, channel, template, row.status,
+            row.pk,
+            event.event_id,
+            channel,
+            template,
+            row.status,
         )
         return row
     if channel == SMS and (refusal := sms_refusal(row)):
-        logger.info("notification_id=%s event_id=%s SMS %s suppressed: %s", row.pk, event.event_id, template, refusal)
-        return journal.notification_update(pk=row.pk, status=Notification.Status.SUPPRESSED, last_error=refusal)
+        logger.info(
+            "notification_id=%s event_id=%s SMS %s suppressed: %s", row.pk, event.event_id, template, refusal
+        )
+        return journal.notification_update(
+            pk=row.pk, status=Notification.Status.SUPPRESSED, last_error=refusal
+        )
     if row.status == Notification.Status.DEAD:
         error: PermanentError = PermanentError(row.last_error or f"notification #{row.pk} was rejected")
     else:
@@ -93,8 +101,13 @@ def notification_send(
     if channel == SMS and fallback_email:
         try:
             fallback = notification_send(
-                event=event, channel=EMAIL, template=template, recipient=fallback_email,
-                context=context, order_id=order_id, fallback_of=row,
+                event=event,
+                channel=EMAIL,
+                template=template,
+                recipient=fallback_email,
+                context=context,
+                order_id=order_id,
+                fallback_of=row,
             )
         except PermanentError as fallback_error:
             raise PermanentError(f"{error}; the email fallback was rejected too: {fallback_error}") from error
@@ -132,7 +145,11 @@ def _attempt(row: Notification, *, event: DomainEvent) -> Notification | Provide
             return current
         raise TransientError(f"notification #{row.pk} is {current.status} in another attempt")
     message = OutgoingMessage(
-        notification_id=row.pk, recipient=row.recipient, body=row.body, subject=row.subject, html=row.html_body
+        notification_id=row.pk,
+        recipient=row.recipient,
+        body=row.body,
+        subject=row.subject,
+        html=row.html_body,
     )
     try:
         result = sender_for(row.channel)(message)
@@ -141,14 +158,25 @@ def _attempt(row: Notification, *, event: DomainEvent) -> Notification | Provide
         # replay after the key is fixed sends it; a refused message is DEAD.
         ours = isinstance(exc, ProviderCredentialsError)
         journal.notification_update(
-            pk=row.pk, status=Notification.Status.FAILED if ours else Notification.Status.DEAD,
-            provider=exc.provider, last_error=str(exc), last_error_code=exc.code or str(exc.status or ""),
+            pk=row.pk,
+            status=Notification.Status.FAILED if ours else Notification.Status.DEAD,
+            provider=exc.provider,
+            last_error=str(exc),
+            last_error_code=exc.code or str(exc.status or ""),
         )
-        logger.error("notification_id=%s event_id=%s %s: %s", row.pk, event.event_id, "not sent" if ours else "rejected", exc)
+        logger.error(
+            "notification_id=%s event_id=%s %s: %s",
+            row.pk,
+            event.event_id,
+            "not sent" if ours else "rejected",
+            exc,
+        )
         return exc
     except Exception as exc:  # transient or unknown: the bus retries (unknown counts as transient)
         journal.notification_update(
-            pk=row.pk, status=Notification.Status.FAILED, last_error=mask_text(f"{type(exc).__name__}: {exc}")[:2000],
+            pk=row.pk,
+            status=Notification.Status.FAILED,
+            last_error=mask_text(f"{type(exc).__name__}: {exc}")[:2000],
             last_error_code=str(getattr(exc, "code", "") or getattr(exc, "status", "") or ""),
         )
         logger.warning("notification_id=%s event_id=%s failed, will retry: %s", row.pk, event.event_id, exc)
@@ -164,7 +192,13 @@ def _attempt(row: Notification, *, event: DomainEvent) -> Notification | Provide
     )
     logger.info(
         "notification_id=%s event_id=%s %s %s to %s %s via %s id=%s",
-        row.pk, event.event_id, row.channel, row.template, mask_contact(row.recipient), sent.status, result.provider,
+        row.pk,
+        event.event_id,
+        row.channel,
+        row.template,
+        mask_contact(row.recipient),
+        sent.status,
+        result.provider,
         result.message_id or "-",
     )
     return sent
@@ -228,7 +262,9 @@ def notification_status_update(*, message_sid: str, status: str, error_code: str
                 fields["delivered_at"] = timezone.now()
             if new in (Notification.Status.UNDELIVERED, Notification.Status.FAILED):
                 fields["last_error_code"] = error_code
-                fields["last_error"] = f"twilio reported {status}" + (f" (error {error_code})" if error_code else "")
+                fields["last_error"] = f"twilio reported {status}" + (
+                    f" (error {error_code})" if error_code else ""
+                )
         Notification.objects.filter(pk=row.pk).update(**fields)
         row.refresh_from_db()
     logger.info("notification_id=%s sid=%s status callback %s -> %s", row.pk, message_sid, status, row.status)

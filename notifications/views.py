@@ -28,8 +28,14 @@ def twilio_status_callback(request: HttpRequest) -> HttpResponse:
     signature = request.headers.get("X-Twilio-Signature", "")
     token = settings.TWILIO_AUTH_TOKEN
     params = {key: request.POST.get(key) for key in request.POST}
-    if not token or not signature or not RequestValidator(token).validate(_public_url(request), params, signature):
-        logger.warning("Twilio status callback with an invalid signature from %s", request.META.get("REMOTE_ADDR"))
+    if (
+        not token
+        or not signature
+        or not RequestValidator(token).validate(_public_url(request), params, signature)
+    ):
+        logger.warning(
+            "Twilio status callback with an invalid signature from %s", request.META.get("REMOTE_ADDR")
+        )
         return HttpResponseForbidden("invalid signature")
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     status = params.get("MessageStatus") or params.get("SmsStatus") or ""

@@ -21,7 +21,9 @@ class InvalidOrder(OrderError):
     API shows as its "items" list.
     """
 
-    def __init__(self, errors: dict[str, list[str]], *, item_errors: list[dict[str, list[str]]] | None = None) -> None:
+    def __init__(
+        self, errors: dict[str, list[str]], *, item_errors: list[dict[str, list[str]]] | None = None
+    ) -> None:
         self.item_errors = list(item_errors or [])
         self.errors = dict(errors)
         for n, problems in enumerate(self.item_errors):

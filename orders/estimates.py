@@ -13,7 +13,9 @@ from django.conf import settings
 
 def prep_estimate(*, pizzas: int) -> dt.timedelta:
     """Kitchen time for an order of `pizzas` pizzas: a base plus a little per extra pizza."""
-    return dt.timedelta(minutes=settings.ORDER_PREP_MINUTES + settings.ORDER_PREP_MINUTES_PER_PIZZA * max(pizzas - 1, 0))
+    return dt.timedelta(
+        minutes=settings.ORDER_PREP_MINUTES + settings.ORDER_PREP_MINUTES_PER_PIZZA * max(pizzas - 1, 0)
+    )
 
 
 def delivery_estimate() -> dt.timedelta:

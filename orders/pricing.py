@@ -14,7 +14,9 @@ def money(value: Decimal) -> Decimal:
 
 def unit_price(*, base_price: Decimal, topping_prices: Iterable[Decimal], multiplier: Decimal) -> Decimal:
     """(base price + toppings) × size multiplier, rounded half-up to the cent."""
-    return money((Decimal(base_price) + sum((Decimal(p) for p in topping_prices), Decimal(0))) * Decimal(multiplier))
+    return money(
+        (Decimal(base_price) + sum((Decimal(p) for p in topping_prices), Decimal(0))) * Decimal(multiplier)
+    )
 
 
 def line_total(*, unit: Decimal, quantity: int) -> Decimal:

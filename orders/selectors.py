@@ -30,10 +30,16 @@ class TimelineStep:
 TIMELINE_STEPS = (
     TimelineStep(events.OrderPlaced, Order.Status.PLACED, "Order placed", "placed"),
     TimelineStep(events.PaymentProcessed, Order.Status.PAID, "Payment received", "paid"),
-    TimelineStep(events.OrderCookingStarted, Order.Status.COOKING, "Cooking started", "cooking_started", "kitchen"),
+    TimelineStep(
+        events.OrderCookingStarted, Order.Status.COOKING, "Cooking started", "cooking_started", "kitchen"
+    ),
     TimelineStep(events.OrderReady, Order.Status.READY, "Ready", "ready", "kitchen"),
     TimelineStep(
-        events.OrderOutForDelivery, Order.Status.OUT_FOR_DELIVERY, "Out for delivery", "out_for_delivery", "driver"
+        events.OrderOutForDelivery,
+        Order.Status.OUT_FOR_DELIVERY,
+        "Out for delivery",
+        "out_for_delivery",
+        "driver",
     ),
     TimelineStep(events.OrderDelivered, Order.Status.DELIVERED, "Delivered", "delivered", "driver"),
     TimelineStep(events.OrderCancelled, Order.Status.CANCELLED, "Cancelled", "cancelled"),
@@ -52,7 +58,9 @@ class CustomerContact:
 
 def customer_contact(*, customer_id: int) -> CustomerContact:
     customer = Customer.objects.select_related("user").get(pk=customer_id)
-    return CustomerContact(name=customer.name, email=customer.email or customer.user.email, phone=customer.phone)
+    return CustomerContact(
+        name=customer.name, email=customer.email or customer.user.email, phone=customer.phone
+    )
 
 
 def customer_for_user(*, user: AbstractBaseUser | AnonymousUser) -> Customer | None:
@@ -81,7 +89,9 @@ def order_items_known(*, order: Order, items: list[OrderItem]) -> None:
     queryset._result_cache = list(items)
     queryset._prefetch_done = True  # type: ignore[attr-defined]  # what a prefetch sets (private)
     order._prefetched_objects_cache = {  # type: ignore[attr-defined]
-        **getattr(order, "_prefetched_objects_cache", {}), "items": queryset}
+        **getattr(order, "_prefetched_objects_cache", {}),
+        "items": queryset,
+    }
 
 
 def order_list_for_customer(*, customer: Customer) -> QuerySet[Order]:
@@ -98,7 +108,7 @@ def order_get_for_customer(*, customer: Customer, order_id: int) -> Order:
 
 
 def actor_role(*, order: Order, event_type: str, actor: str) -> str:
-    """"you" for the order's customer, else the role ("kitchen", "driver", "pizzeria").
+    """ "you" for the order's customer, else the role ("kitchen", "driver", "pizzeria").
 
     Staff usernames are staff's personal data (and a handle for social engineering); customers
     never see them.
@@ -125,9 +135,9 @@ def order_timeline(
     else:
         rows = [
             (row.type, row.occurred_at, row.payload)
-            for row in OutboxEvent.objects.filter(aggregate_type="order", aggregate_id=str(order.pk)).order_by(
-                "occurred_at", "aggregate_version"
-            )
+            for row in OutboxEvent.objects.filter(
+                aggregate_type="order", aggregate_id=str(order.pk)
+            ).order_by("occurred_at", "aggregate_version")
         ]
     timeline = []
     for event_type, at, payload in rows:
@@ -173,7 +183,9 @@ def menu_choices(*, pizza_ids: Collection[int], topping_codes: Collection[str]) 
             .values_list("kind", "pk", key, price)
         )
 
-    rows = part(Pizza.objects.filter(pk__in=list(pizza_ids), active=True), "pizza", "name", "base_price").union(
+    rows = part(
+        Pizza.objects.filter(pk__in=list(pizza_ids), active=True), "pizza", "name", "base_price"
+    ).union(
         part(Size.objects.all(), "size", "code", "multiplier"),
         part(Topping.objects.filter(code__in=list(topping_codes), active=True), "topping", "code", "price"),
         all=True,

@@ -138,7 +138,9 @@ def order_place(
         notes=notes or "",
         placed_at=now,
         estimated_ready_time=ready,
-        estimated_delivery_time=ready + delivery_estimate() if fulfilment == Order.Fulfilment.DELIVERY else None,
+        estimated_delivery_time=ready + delivery_estimate()
+        if fulfilment == Order.Fulfilment.DELIVERY
+        else None,
         total_amount=pricing.money(sum((line.line_total for line in lines), Decimal("0"))),
         idempotency_key=idempotency_key,
         request_fingerprint=request_fingerprint,
@@ -177,7 +179,12 @@ def phone_check_override(*, phone: str) -> None:
 
 
 def request_fingerprint_of(
-    *, items: list[dict], fulfilment: str, delivery_address: str = "", notes: str = "", phone: str | None = None
+    *,
+    items: list[dict],
+    fulfilment: str,
+    delivery_address: str = "",
+    notes: str = "",
+    phone: str | None = None,
 ) -> str:
     """A hash of an order request: the same body gives the same fingerprint (keys sorted)."""
     body = {
@@ -205,7 +212,11 @@ def order_place_idempotent(
     fingerprint = request_fingerprint_of(**request)  # request: order_place's items, fulfilment, …
     try:
         order = order_place(
-            customer=customer, idempotency_key=idempotency_key, request_fingerprint=fingerprint, actor=actor, **request
+            customer=customer,
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint,
+            actor=actor,
+            **request,
         )
         return order, True
     except (IntegrityError, InvalidOrder):
@@ -215,7 +226,9 @@ def order_place_idempotent(
         if existing is None:
             raise
     if existing.request_fingerprint != fingerprint:
-        raise IdempotencyConflict("This Idempotency-Key was already used for a different request; use a new key.")
+        raise IdempotencyConflict(
+            "This Idempotency-Key was already used for a different request; use a new key."
+        )
     return existing, False
 
 
@@ -231,7 +244,9 @@ def order_pay(*, order_id: int, method: str, reference: str = "", actor: Actor) 
     return order
 
 
-def order_start_cooking(*, order_id: int, actor: Actor, estimated_ready_time: dt.datetime | None = None) -> Order:
+def order_start_cooking(
+    *, order_id: int, actor: Actor, estimated_ready_time: dt.datetime | None = None
+) -> Order:
     with transaction.atomic():
         order = _locked(order_id)
         order.start_cooking(actor=actor, estimated_ready_time=estimated_ready_time)

@@ -67,7 +67,9 @@ def task_queues(amqp: bool) -> list[Queue]:
     if not amqp:
         return [Queue(name) for name in QUEUES]
     return [
-        Queue(name, Exchange(name, type="topic"), routing_key=name, queue_arguments={"x-queue-type": "quorum"})
+        Queue(
+            name, Exchange(name, type="topic"), routing_key=name, queue_arguments={"x-queue-type": "quorum"}
+        )
         for name in QUEUES
     ]
 

@@ -161,7 +161,9 @@ class EmbeddedPostgres:
         deadline = time.monotonic() + 10
         while True:
             try:
-                with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as c:
+                with psycopg.connect(
+                    f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True
+                ) as c:
                     if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
                         c.execute(f'CREATE DATABASE "{DATABASE}"')
                     return

@@ -101,7 +101,10 @@ def run_lock(*, share_running: bool = False) -> Iterator[None]:
             running = dict(_read_env_file(SERVICES_FILE))
             if share_running and running.get("DATABASE_URL"):
                 os.environ.setdefault("DATABASE_URL", running["DATABASE_URL"])
-                print(f"devservices: using the database server of the running `make run` (pid {owner})", flush=True)
+                print(
+                    f"devservices: using the database server of the running `make run` (pid {owner})",
+                    flush=True,
+                )
                 yield
                 return
             raise SystemExit(f"devservices: another `make run` or `make bench` (pid {owner}) is using this "
@@ -249,8 +252,11 @@ def run_stack() -> int:
     (RUN_DIR / "broker-url").write_text(os.environ.get("CELERY_BROKER_URL") or os.environ["REDIS_URL"])
     port = os.environ.setdefault("PORT", "8000")
     print(f"devservices: web on http://127.0.0.1:{port}/ (admin: /admin/, API docs: /api/docs/)")
-    print("devservices: bring it to life from another shell with `make demo` "
-          "(or .venv/bin/python manage.py simulate --help)", flush=True)
+    print(
+        "devservices: bring it to life from another shell with `make demo` "
+        "(or .venv/bin/python manage.py simulate --help)",
+        flush=True,
+    )
     return supervise()
 
 

@@ -33,12 +33,17 @@ from pizzeria.redisclient import redis_client
 
 logger = logging.getLogger(__name__)
 
+
 def publish(channel: str, note: str) -> None:
     """Publish at once; carry on when Redis is away (the process's Redis breaker logs it once and
     skips Redis for a few seconds, so a frozen Redis costs one short wait, not one per note)."""
     try:
-        redisbreaker.guarded(settings.REDIS_URL, f"live note on {channel}",
-                             lambda: redis_client(settings.REDIS_URL).publish(channel, note), default=None)
+        redisbreaker.guarded(
+            settings.REDIS_URL,
+            f"live note on {channel}",
+            lambda: redis_client(settings.REDIS_URL).publish(channel, note),
+            default=None,
+        )
     except Exception:  # never fail the commit that changed the page's data
         logger.warning("Could not publish live note on %s: %s", channel, note, exc_info=True)
 

@@ -46,9 +46,18 @@ def client_address(scope: Scope, num_proxies: int) -> str:
 
 async def _refuse(send: Callable, status: int, retry_after: int, detail: str) -> None:
     body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(retry_after).encode()), (b"cache-control", b"no-store")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(retry_after).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -77,7 +86,7 @@ class LiveGate:
         path = scope["path"]
         root = scope.get("root_path", "")
         if root and path.startswith(root):
-            path = path[len(root):]
+            path = path[len(root) :]
         try:
             return getattr(resolve(path).func, "live_stream", None)
         except Resolver404:
@@ -93,7 +102,9 @@ class LiveGate:
             return
         if self.open >= self.per_process:
             self.refused["process"] += 1
-            await _refuse(send, 503, self.retry_after, "This server holds as many live pages as it can; retrying.")
+            await _refuse(
+                send, 503, self.retry_after, "This server holds as many live pages as it can; retrying."
+            )
             return
         address = client_address(scope, self.num_proxies) if kind == "public" else None
         if address is not None and self.open_by_address[address] >= self.per_address:
@@ -122,8 +133,9 @@ class LiveGate:
         tokens = min(float(self.per_address), tokens + (now - at) * self.open_rate)
         if len(self.buckets) > 10_000:  # forget addresses whose bucket has refilled: bounded memory
             full = float(self.per_address)
-            self.buckets = {a: (t, w) for a, (t, w) in self.buckets.items()
-                            if t + (now - w) * self.open_rate < full}
+            self.buckets = {
+                a: (t, w) for a, (t, w) in self.buckets.items() if t + (now - w) * self.open_rate < full
+            }
         if tokens < 1.0:
             self.buckets[address] = (tokens, now)
             return False

@@ -45,7 +45,9 @@ class Viewer:
 
 
 class Hub:
-    def __init__(self, url: str, *, buffer: int = 16, reconnect_max: float = 1.0, ping_every: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, buffer: int = 16, reconnect_max: float = 1.0, ping_every: float = 10.0
+    ) -> None:
         self.url = url
         self.buffer = buffer
         self.reconnect_max = reconnect_max
@@ -186,7 +188,9 @@ class Hub:
                 continue
             silent_pings = 0
             kind = message["type"]
-            channel = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]
+            channel = (
+                message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]
+            )
             if kind == "message":
                 try:
                     note = json.loads(message["data"])

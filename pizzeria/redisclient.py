@@ -41,5 +41,6 @@ def redis_pubsub_client(url: str) -> redis.asyncio.Redis:
     Not shared: an asyncio client belongs to its event loop, and the hub makes a fresh one on each
     reconnection. No retries of its own (the hub reconnects and re-subscribes every channel
     itself), a short connect timeout, no read timeout (a subscription waits for notes)."""
-    return redis.asyncio.Redis.from_url(url, socket_connect_timeout=1.0, retry=Retry(NoBackoff(), 0),
-                                        health_check_interval=0)
+    return redis.asyncio.Redis.from_url(
+        url, socket_connect_timeout=1.0, retry=Retry(NoBackoff(), 0), health_check_interval=0
+    )

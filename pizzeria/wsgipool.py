@@ -69,14 +69,20 @@ class ThreadPoolSite:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": content})
 
-    def _run(self, environ: Any, loop: asyncio.AbstractEventLoop,
-             send: Callable) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+    def _run(
+        self, environ: Any, loop: asyncio.AbstractEventLoop, send: Callable
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """In a pool thread: the whole response, or None once it was streamed (too large to hold)."""
         started: list = []
 
         def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            started[:] = [int(status.split(" ", 1)[0]),
-                          [(k.strip().lower().encode("latin1"), v.strip().encode("latin1")) for k, v in response_headers]]
+            started[:] = [
+                int(status.split(" ", 1)[0]),
+                [
+                    (k.strip().lower().encode("latin1"), v.strip().encode("latin1"))
+                    for k, v in response_headers
+                ],
+            ]
             return chunks.append  # the WSGI write() callable
 
         def hop(message: dict) -> None:

@@ -34,8 +34,15 @@ class AsgiServer:
         # Static files through the finders, as live_server does (the test settings drop whitenoise).
         self.site = site_pool(StaticFilesHandler(get_wsgi_application()), threads=settings.WEB_THREADS)
         self.app = LiveGate(streams=stream_handler(), site=self.site)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="on", log_level="warning",
-                                timeout_graceful_shutdown=3, proxy_headers=False)  # as pizzeria.webworker
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            lifespan="on",
+            log_level="warning",
+            timeout_graceful_shutdown=3,
+            proxy_headers=False,
+        )  # as pizzeria.webworker
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="asgi-live-server", daemon=True)
         # pytest-django's helper (autouse, for any test naming `live_server`) enables this per test.

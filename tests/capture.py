@@ -30,7 +30,12 @@ class EventCapture:
         self._pending: list[int] = []
 
     def _take(
-        self, events: Sequence[DomainEvent], deliveries: list[outbox.DeliveryRef], *, using: str, trace_context=None
+        self,
+        events: Sequence[DomainEvent],
+        deliveries: list[outbox.DeliveryRef],
+        *,
+        using: str,
+        trace_context=None,
     ) -> None:
         ids = [d.pk for d in deliveries]
         self.recorded.extend(events)
@@ -84,7 +89,9 @@ def messages_sent_to(take: Callable[[int, str], object]) -> Iterator[None]:
             take(delivery_id, queue)
 
     with (
-        mock.patch.object(run_delivery, "apply_async", lambda args, **options: take(args[0], options["queue"])),
+        mock.patch.object(
+            run_delivery, "apply_async", lambda args, **options: take(args[0], options["queue"])
+        ),
         mock.patch.object(wire, "send", send),
     ):
         yield

@@ -70,8 +70,11 @@ def worker(celery_worker_process, transactional_db):
         app.control.add_consumer(queue, destination=name, reply=True, timeout=2)
     yield celery_worker_process
     try:
-        wait_until(lambda: not Delivery.objects.filter(status__in=["pending", "running"]).exists(),
-                   timeout=5, message="deliveries settled")
+        wait_until(
+            lambda: not Delivery.objects.filter(status__in=["pending", "running"]).exists(),
+            timeout=5,
+            message="deliveries settled",
+        )
     except AssertionError:
         pass  # a retry still waiting; stopping the consumers below is what matters
     for queue in QUEUES:

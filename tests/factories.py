@@ -57,7 +57,9 @@ def make_user(*, username: str | None = None, password: str = "pw-123456-xyz", *
 def make_staff(*, username: str | None = None, superuser: bool = True, password: str = "pw-123456-xyz"):
     username = username or f"staff{next(_seq)}"
     if superuser:
-        return get_user_model().objects.create_superuser(username=username, password=password, email=f"{username}@example.com")
+        return get_user_model().objects.create_superuser(
+            username=username, password=password, email=f"{username}@example.com"
+        )
     return make_user(username=username, password=password, is_staff=True)
 
 
@@ -68,7 +70,9 @@ def seed_groups() -> None:
     call_command("seed", "--no-users", stdout=io.StringIO())
 
 
-def make_role_user(role: str, *, username: str | None = None, password: str = "pw-123456-xyz", is_staff: bool = True):
+def make_role_user(
+    role: str, *, username: str | None = None, password: str = "pw-123456-xyz", is_staff: bool = True
+):
     """A member of one of the seed's groups ("cook", "driver", "manager"); "admin" is a superuser."""
     from django.contrib.auth.models import Group
 
@@ -81,7 +85,11 @@ def make_role_user(role: str, *, username: str | None = None, password: str = "p
 
 
 def make_customer(
-    *, username: str | None = None, phone: str = "+15005550006", email: str | None = None, default_address: str = ""
+    *,
+    username: str | None = None,
+    phone: str = "+15005550006",
+    email: str | None = None,
+    default_address: str = "",
 ) -> Customer:
     user = make_user(username=username)
     return customer_create(user=user, phone=phone, email=email or user.email, default_address=default_address)
@@ -100,7 +108,14 @@ def make_order(
     menu = make_menu()
     customer = customer or make_customer()
     if items is None:
-        items = [{"pizza": menu["pizzas"]["Margherita"].pk, "size": "large", "toppings": ["mushrooms"], "quantity": 2}]
+        items = [
+            {
+                "pizza": menu["pizzas"]["Margherita"].pk,
+                "size": "large",
+                "toppings": ["mushrooms"],
+                "quantity": 2,
+            }
+        ]
     order = order_place(
         customer=customer, items=items, fulfilment=fulfilment, delivery_address=delivery_address, **kwargs
     )

@@ -13,7 +13,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], T], *, timeout: float = 20.0, interval: float = 0.05, message: str = "") -> T:
+def wait_until(
+    predicate: Callable[[], T], *, timeout: float = 20.0, interval: float = 0.05, message: str = ""
+) -> T:
     """Return predicate()'s first truthy value; raise AssertionError with message and the last value seen."""
     deadline = time.monotonic() + timeout
     last = None
@@ -22,4 +24,6 @@ def wait_until(predicate: Callable[[], T], *, timeout: float = 20.0, interval: f
         if last:
             return last
         time.sleep(interval)
-    raise AssertionError(f"Timed out after {timeout}s waiting for {message or predicate}; last value {last!r}")
+    raise AssertionError(
+        f"Timed out after {timeout}s waiting for {message or predicate}; last value {last!r}"
+    )

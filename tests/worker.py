@@ -28,7 +28,11 @@ def worker_database_url() -> str:
 
 
 def make_worker(
-    *, queues: tuple[str, ...] = QUEUES, beat: bool = True, concurrency: int = 1, env: dict[str, str] | None = None
+    *,
+    queues: tuple[str, ...] = QUEUES,
+    beat: bool = True,
+    concurrency: int = 1,
+    env: dict[str, str] | None = None,
 ) -> WorkerProcess:
     """A worker on every queue (and, by default, an embedded beat running the sweeper) that uses
     the test database and this process's broker; env overrides settings read from the environment."""

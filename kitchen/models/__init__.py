@@ -8,4 +8,13 @@ from kitchen.models.inventory import (
 )
 from kitchen.models.tickets import KitchenStation, KitchenTicket
 
-__all__ = ["Ingredient", "KitchenStation", "KitchenTicket", "OrderConsumption", "PurchaseOrder", "RecipeLine", "StockMovement", "format_quantity"]
+__all__ = [
+    "Ingredient",
+    "KitchenStation",
+    "KitchenTicket",
+    "OrderConsumption",
+    "PurchaseOrder",
+    "RecipeLine",
+    "StockMovement",
+    "format_quantity",
+]

@@ -42,9 +42,13 @@ class Ingredient(AggregateRoot):
     name = models.CharField(max_length=100, unique=True)
     unit = models.CharField(max_length=4, choices=Unit.choices, default=Unit.GRAM)
     quantity_on_hand = models.DecimalField(**QTY, default=Decimal("0"))
-    minimum_threshold = models.DecimalField(**QTY, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))])
+    minimum_threshold = models.DecimalField(
+        **QTY, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
+    )
     reorder_quantity = models.DecimalField(
-        **QTY, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))],
+        **QTY,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
         help_text="Usually ordered from the supplier; 0 = enough to reach three times the threshold.",
     )
     supplier_name = models.CharField(max_length=150, blank=True)
@@ -90,15 +94,20 @@ class RecipeLine(models.Model):
     """How much of an ingredient one medium pizza (or one topping on it) uses; scaled by size."""
 
     ingredient = models.ForeignKey(Ingredient, on_delete=models.PROTECT, related_name="recipe_lines")
-    pizza = models.ForeignKey("orders.Pizza", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    topping = models.ForeignKey("orders.Topping", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    pizza = models.ForeignKey(
+        "orders.Pizza", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    topping = models.ForeignKey(
+        "orders.Topping", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     quantity = models.DecimalField(**QTY, validators=[MinValueValidator(Decimal("0.001"))])
 
     class Meta:
         ordering = ["pizza", "topping", "ingredient"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(pizza__isnull=False, topping__isnull=True) | Q(pizza__isnull=True, topping__isnull=False),
+                condition=Q(pizza__isnull=False, topping__isnull=True)
+                | Q(pizza__isnull=True, topping__isnull=False),
                 name="recipeline_pizza_xor_topping",
             ),
             models.UniqueConstraint(fields=["pizza", "ingredient"], name="recipeline_pizza_ingredient"),

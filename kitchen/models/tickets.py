@@ -41,7 +41,9 @@ class KitchenTicket(models.Model):
     finished_by = models.CharField(max_length=150, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.TextField(blank=True)
-    dispatch_status = models.CharField(max_length=20, choices=Dispatch.choices, default=Dispatch.NONE, blank=True)
+    dispatch_status = models.CharField(
+        max_length=20, choices=Dispatch.choices, default=Dispatch.NONE, blank=True
+    )
     driver = models.CharField(max_length=150, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

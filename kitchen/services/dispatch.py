@@ -31,7 +31,9 @@ def dispatch_send_out(*, order_id: int, actor: Actor, driver: str) -> None:
     with transaction.atomic():
         ticket = _locked_ticket(order_id)
         try:
-            order_services.order_send_out(order_id=order_id, actor=actor_name(actor, nobody=NOBODY), driver=driver)
+            order_services.order_send_out(
+                order_id=order_id, actor=actor_name(actor, nobody=NOBODY), driver=driver
+            )
         except OrderError as exc:
             raise TicketStateError(str(exc)) from exc
         _follow(ticket, order_id)

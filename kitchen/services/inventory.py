@@ -63,15 +63,26 @@ def ingredients_consume(*, order_id: int, items: list[dict]) -> list[dict]:
             ingredient.adjust(-taken)  # records InventoryLow if this crosses the threshold
             ingredient.save()
             StockMovement.objects.create(
-                ingredient=ingredient, kind=StockMovement.Kind.CONSUME, quantity=-taken, shortfall=shortfall,
+                ingredient=ingredient,
+                kind=StockMovement.Kind.CONSUME,
+                quantity=-taken,
+                shortfall=shortfall,
                 order_id=order_id,
             )
             if shortfall > 0:
-                shortages.append({"ingredient": ingredient.name, "unit": ingredient.unit, "missing": format_quantity(shortfall)})
+                shortages.append(
+                    {
+                        "ingredient": ingredient.name,
+                        "unit": ingredient.unit,
+                        "missing": format_quantity(shortfall),
+                    }
+                )
         OrderConsumption.objects.create(order_id=order_id, status=OrderConsumption.Status.CONSUMED)
         if shortages:
             logger.warning("Order order_id=%s short of %s", order_id, [s["ingredient"] for s in shortages])
-            KitchenTicket.objects.filter(order_id=order_id).update(shortages=shortages, updated_at=timezone.now())
+            KitchenTicket.objects.filter(order_id=order_id).update(
+                shortages=shortages, updated_at=timezone.now()
+            )
             board_changed(order_id=order_id, reason="shortages")
     return shortages
 
@@ -97,7 +108,9 @@ def ingredients_release(*, order_id: int) -> int:
             ingredient.adjust(taken[ingredient.pk])
             ingredient.save()
             StockMovement.objects.create(
-                ingredient=ingredient, kind=StockMovement.Kind.RELEASE, quantity=taken[ingredient.pk],
+                ingredient=ingredient,
+                kind=StockMovement.Kind.RELEASE,
+                quantity=taken[ingredient.pk],
                 order_id=order_id,
             )
         consumption.status, consumption.released_at = OrderConsumption.Status.RELEASED, timezone.now()
@@ -105,13 +118,19 @@ def ingredients_release(*, order_id: int) -> int:
     return len(taken)
 
 
-def restock_request(*, ingredient_id: int, trigger_event_id: uuid.UUID | None = None, actor: Actor = None) -> PurchaseOrder | None:
+def restock_request(
+    *, ingredient_id: int, trigger_event_id: uuid.UUID | None = None, actor: Actor = None
+) -> PurchaseOrder | None:
     """Ask the supplier for stock, unless a request is already open (or the stock recovered)."""
     with transaction.atomic():
         ingredient = Ingredient.objects.select_for_update().get(pk=ingredient_id)
-        if trigger_event_id and (po := PurchaseOrder.objects.filter(trigger_event_id=trigger_event_id).first()):
+        if trigger_event_id and (
+            po := PurchaseOrder.objects.filter(trigger_event_id=trigger_event_id).first()
+        ):
             return po
-        if PurchaseOrder.objects.filter(ingredient=ingredient, status=PurchaseOrder.Status.REQUESTED).exists():
+        if PurchaseOrder.objects.filter(
+            ingredient=ingredient, status=PurchaseOrder.Status.REQUESTED
+        ).exists():
             return None
         if not ingredient.is_low:
             return None
@@ -139,6 +158,10 @@ def restock_receive(*, purchase_order_id: int, actor: Actor) -> PurchaseOrder:
         StockMovement.objects.create(
             ingredient=ingredient, kind=StockMovement.Kind.RESTOCK, quantity=po.quantity, purchase_order=po
         )
-        po.status, po.received_at, po.received_by = PurchaseOrder.Status.RECEIVED, timezone.now(), actor_name(actor, nobody=NOBODY)
+        po.status, po.received_at, po.received_by = (
+            PurchaseOrder.Status.RECEIVED,
+            timezone.now(),
+            actor_name(actor, nobody=NOBODY),
+        )
         po.save()
     return po

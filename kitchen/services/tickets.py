@@ -33,7 +33,9 @@ _ORDER_DONE = (Order.Status.READY, Order.Status.OUT_FOR_DELIVERY, Order.Status.D
 
 def prep_time(*, pizzas: int, cooking: int) -> dt.timedelta:
     """The order's prep estimate (orders.estimates) plus the load: a little per ticket cooking."""
-    return prep_estimate(pizzas=pizzas) + dt.timedelta(minutes=settings.KITCHEN_LOAD_MINUTES_PER_TICKET * cooking)
+    return prep_estimate(pizzas=pizzas) + dt.timedelta(
+        minutes=settings.KITCHEN_LOAD_MINUTES_PER_TICKET * cooking
+    )
 
 
 def default_priority(*, fulfilment: str) -> int:
@@ -45,7 +47,10 @@ def _shortages_of(order_id: int) -> list[dict]:
     rows = StockMovement.objects.filter(
         order_id=order_id, kind=StockMovement.Kind.CONSUME, shortfall__gt=0
     ).select_related("ingredient")
-    return [{"ingredient": m.ingredient.name, "unit": m.ingredient.unit, "missing": format_quantity(m.shortfall)} for m in rows]
+    return [
+        {"ingredient": m.ingredient.name, "unit": m.ingredient.unit, "missing": format_quantity(m.shortfall)}
+        for m in rows
+    ]
 
 
 def ticket_create(
@@ -74,7 +79,9 @@ def ticket_create(
             notes=notes,
             placed_at=placed_at or timezone.now(),
             priority=default_priority(fulfilment=fulfilment),
-            estimated_prep_time=prep_time(pizzas=sum(int(i.get("quantity", 1)) for i in items), cooking=cooking),
+            estimated_prep_time=prep_time(
+                pizzas=sum(int(i.get("quantity", 1)) for i in items), cooking=cooking
+            ),
             shortages=_shortages_of(order_id),
         )
         _sync_from_order(ticket)
@@ -90,7 +97,11 @@ def _sync_from_order(ticket: KitchenTicket) -> bool:
     """Align a ticket with an order changed elsewhere (cancelled, or started from the admin)."""
     order = order_selectors.order_get(order_id=ticket.order_id)
     if order.status == Order.Status.CANCELLED and ticket.status != Status.CANCELLED:
-        ticket.status, ticket.cancelled_at, ticket.cancel_reason = Status.CANCELLED, order.cancelled_at, order.cancel_reason
+        ticket.status, ticket.cancelled_at, ticket.cancel_reason = (
+            Status.CANCELLED,
+            order.cancelled_at,
+            order.cancel_reason,
+        )
         return True
     if order.status == Order.Status.COOKING and ticket.status == Status.QUEUED:
         ticket.status = Status.COOKING
@@ -107,17 +118,25 @@ def _sync_from_order(ticket: KitchenTicket) -> bool:
 def _start_locked(ticket: KitchenTicket, *, actor: Actor) -> KitchenTicket:
     """Start a locked ticket; the caller holds the capacity lock."""
     if ticket.status != Status.QUEUED:
-        raise TicketStateError(f"Order {ticket.order_id} is {ticket.get_status_display().lower()}; only queued tickets can start")
+        raise TicketStateError(
+            f"Order {ticket.order_id} is {ticket.get_status_display().lower()}; only queued tickets can start"
+        )
     cooking = KitchenTicket.objects.filter(status=Status.COOKING).count()
     if cooking >= capacity():
         raise AtCapacity(f"Kitchen at capacity: {cooking} of {capacity()} tickets cooking")
     now = timezone.now()
     ready = now + ticket.estimated_prep_time
     try:
-        order_services.order_start_cooking(order_id=ticket.order_id, actor=actor_name(actor, nobody=NOBODY), estimated_ready_time=ready)
+        order_services.order_start_cooking(
+            order_id=ticket.order_id, actor=actor_name(actor, nobody=NOBODY), estimated_ready_time=ready
+        )
     except OrderError as exc:
         raise TicketStateError(str(exc)) from exc
-    ticket.status, ticket.started_at, ticket.started_by = Status.COOKING, now, actor_name(actor, nobody=NOBODY)
+    ticket.status, ticket.started_at, ticket.started_by = (
+        Status.COOKING,
+        now,
+        actor_name(actor, nobody=NOBODY),
+    )
     ticket.estimated_ready_time = ready
     ticket.save()
     board_changed(order_id=ticket.order_id, reason="started")
@@ -172,11 +191,17 @@ def ticket_mark_ready(*, ticket_id: int, actor: Actor, pickup_instructions: str 
             )
         try:
             order = order_services.order_mark_ready(
-                order_id=ticket.order_id, actor=actor_name(actor, nobody=NOBODY), pickup_instructions=pickup_instructions
+                order_id=ticket.order_id,
+                actor=actor_name(actor, nobody=NOBODY),
+                pickup_instructions=pickup_instructions,
             )
         except OrderError as exc:
             raise TicketStateError(str(exc)) from exc
-        ticket.status, ticket.ready_at, ticket.finished_by = Status.READY, order.ready_at, actor_name(actor, nobody=NOBODY)
+        ticket.status, ticket.ready_at, ticket.finished_by = (
+            Status.READY,
+            order.ready_at,
+            actor_name(actor, nobody=NOBODY),
+        )
         ticket.save()
         board_changed(order_id=ticket.order_id, reason="ready")
     return ticket

@@ -14,8 +14,12 @@ from notifications.channels.base import (
 )
 
 __all__ = [
-    "OutgoingMessage", "ProviderError", "ProviderPermanentError", "ProviderTransientError",
-    "SendResult", "sender_for",
+    "OutgoingMessage",
+    "ProviderError",
+    "ProviderPermanentError",
+    "ProviderTransientError",
+    "SendResult",
+    "sender_for",
 ]
 
 

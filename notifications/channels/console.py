@@ -13,7 +13,9 @@ logger = logging.getLogger("notifications.console")
 def send_sms(message: OutgoingMessage) -> SendResult:
     logger.info(
         "CONSOLE SMS (not sent to a provider) notification_id=%s to=%s\n%s",
-        message.notification_id, mask_contact(message.recipient), message.body,
+        message.notification_id,
+        mask_contact(message.recipient),
+        message.body,
     )
     return SendResult(provider="console", message_id="", logged_only=True)
 
@@ -21,6 +23,9 @@ def send_sms(message: OutgoingMessage) -> SendResult:
 def send_email(message: OutgoingMessage) -> SendResult:
     logger.info(
         "CONSOLE EMAIL (not sent to a provider) notification_id=%s to=%s subject=%r\n%s",
-        message.notification_id, mask_contact(message.recipient), message.subject, message.body,
+        message.notification_id,
+        mask_contact(message.recipient),
+        message.subject,
+        message.body,
     )
     return SendResult(provider="console", message_id="", logged_only=True)

@@ -46,14 +46,17 @@ def send(message: OutgoingMessage) -> SendResult:
         payload = build_mail(message).get()
     except (KeyError, ValueError, TypeError) as exc:  # the SDK cannot parse the address at all
         # "from None" here and below: the SDK's errors quote the address; ours masks it.
-        raise ProviderPermanentError("sendgrid", f"cannot build the message for {message.recipient!r}: {exc!r}") from None
+        raise ProviderPermanentError(
+            "sendgrid", f"cannot build the message for {message.recipient!r}: {exc!r}"
+        ) from None
     return send_payload(payload)
 
 
 def send_payload(payload: dict) -> SendResult:
     # The SDK speaks urllib (python_http_client): a CLIENT span of our own under tracing.
-    with tracing.client_span("POST sendgrid", method="POST", url=f"{settings.SENDGRID_API_HOST}/v3/mail/send",
-                             provider="sendgrid") as span:
+    with tracing.client_span(
+        "POST sendgrid", method="POST", url=f"{settings.SENDGRID_API_HOST}/v3/mail/send", provider="sendgrid"
+    ) as span:
         try:
             response = client().send(payload)
         except HTTPError as exc:

@@ -34,7 +34,7 @@ class BaseUrlHttpClient(TwilioHttpClient):
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if url.startswith(TWILIO_DEFAULT_BASE):
-            url = self.base_url + url[len(TWILIO_DEFAULT_BASE):]
+            url = self.base_url + url[len(TWILIO_DEFAULT_BASE) :]
         return super().request(method, url, *args, **kwargs)
 
 
@@ -62,7 +62,9 @@ def send(message: OutgoingMessage) -> SendResult:
         sender["from_"] = settings.TWILIO_FROM_NUMBER
     else:
         # The OpenAPI definition cannot express "From or MessagingServiceSid": checked here.
-        raise ProviderPermanentError("twilio", "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required")
+        raise ProviderPermanentError(
+            "twilio", "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required"
+        )
     callback = status_callback_url()
     if callback:
         sender["status_callback"] = callback

@@ -32,25 +32,32 @@ WAITING_MINUTES = 20
 # KITCHEN_CAPACITY, and orders must not import the kitchen to check.
 TRANSITIONS = {
     "pay_cash": (
-        "Mark paid (cash)", "orders.take_payment",
-        lambda oid, req, data: services.order_pay(order_id=oid, method=Order.PaymentMethod.CASH, actor=req.user),
+        "Mark paid (cash)",
+        "orders.take_payment",
+        lambda oid, req, data: services.order_pay(
+            order_id=oid, method=Order.PaymentMethod.CASH, actor=req.user
+        ),
     ),
     "mark_ready": (
-        "Mark ready", "orders.cook_order",
+        "Mark ready",
+        "orders.cook_order",
         lambda oid, req, data: services.order_mark_ready(order_id=oid, actor=req.user),
     ),
     "send_out": (
-        "Send out for delivery", "orders.dispatch_order",
+        "Send out for delivery",
+        "orders.dispatch_order",
         lambda oid, req, data: services.order_send_out(
             order_id=oid, actor=req.user, driver=(data.get("driver") or req.user.get_username())
         ),
     ),
     "mark_delivered": (
-        "Mark delivered / collected", "orders.dispatch_order",
+        "Mark delivered / collected",
+        "orders.dispatch_order",
         lambda oid, req, data: services.order_mark_delivered(order_id=oid, actor=req.user),
     ),
     "cancel": (
-        "Cancel", "orders.cancel_order",
+        "Cancel",
+        "orders.cancel_order",
         lambda oid, req, data: services.order_cancel(
             order_id=oid, actor=req.user, reason=(data.get("reason") or "Cancelled by staff")[:1000]
         ),
@@ -98,7 +105,9 @@ class WaitingFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
         if self.value() == "yes":
             cutoff = timezone.now() - dt.timedelta(minutes=WAITING_MINUTES)
-            return queryset.filter(placed_at__lt=cutoff).exclude(status__in=[Order.Status.DELIVERED, Order.Status.CANCELLED])
+            return queryset.filter(placed_at__lt=cutoff).exclude(
+                status__in=[Order.Status.DELIVERED, Order.Status.CANCELLED]
+            )
         return queryset
 
 
@@ -116,8 +125,23 @@ class OrderItemInline(admin.TabularInline):
 @admin.register(Order)
 class OrderAdmin(ConcurrencySafeAdmin):
     change_form_template = "admin/orders/order/change_form.html"
-    list_display = ["id", "customer", "status", "fulfilment", "total_amount", "payment_status", "placed_at", "age"]
-    list_filter = ["status", "fulfilment", "payment_status", ("placed_at", admin.DateFieldListFilter), WaitingFilter]
+    list_display = [
+        "id",
+        "customer",
+        "status",
+        "fulfilment",
+        "total_amount",
+        "payment_status",
+        "placed_at",
+        "age",
+    ]
+    list_filter = [
+        "status",
+        "fulfilment",
+        "payment_status",
+        ("placed_at", admin.DateFieldListFilter),
+        WaitingFilter,
+    ]
     search_fields = ["customer__user__username", "phone"]
     list_select_related = ["customer__user"]
     date_hierarchy = "placed_at"
@@ -188,9 +212,19 @@ class OrderAdmin(ConcurrencySafeAdmin):
         body = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-            ((timezone.localtime(r["at"]).strftime("%Y-%m-%d %H:%M:%S"), r["label"], r.get("by", ""), r["type"]) for r in rows),
+            (
+                (
+                    timezone.localtime(r["at"]).strftime("%Y-%m-%d %H:%M:%S"),
+                    r["label"],
+                    r.get("by", ""),
+                    r["type"],
+                )
+                for r in rows
+            ),
         )
-        return format_html("<table><tr><th>at</th><th>what</th><th>by</th><th>event</th></tr>{}</table>", body)
+        return format_html(
+            "<table><tr><th>at</th><th>what</th><th>by</th><th>event</th></tr>{}</table>", body
+        )
 
     # --- change-page buttons -----------------------------------------------------------------
     def get_urls(self) -> list[URLPattern]:
@@ -216,8 +250,13 @@ class OrderAdmin(ConcurrencySafeAdmin):
         return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
 
     def render_change_form(
-        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
-        form_url: str = "", obj: Order | None = None,
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Order | None = None,
     ) -> HttpResponse:
         if obj is not None:
             context["transitions"] = [
@@ -227,4 +266,6 @@ class OrderAdmin(ConcurrencySafeAdmin):
             ]
             context["drivers"] = selectors.drivers()
             context["can_transition"] = bool(context["transitions"])
-        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+        return super().render_change_form(
+            request, context, add=add, change=change, form_url=form_url, obj=obj
+        )

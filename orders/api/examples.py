@@ -21,8 +21,15 @@ ORDER: dict[str, Any] = {
     "notes": "",
     "phone": "+15005550006",
     "items": [
-        {"pizza": 1, "pizza_name": "Margherita", "size": "large", "toppings": ["mushrooms"], "quantity": 2,
-         "unit_price": "15.59", "line_total": "31.18"}
+        {
+            "pizza": 1,
+            "pizza_name": "Margherita",
+            "size": "large",
+            "toppings": ["mushrooms"],
+            "quantity": 2,
+            "unit_price": "15.59",
+            "line_total": "31.18",
+        }
     ],
     "total_amount": "31.18",
     "payment_status": Order.PaymentStatus.UNPAID.value,
@@ -34,8 +41,7 @@ ORDER: dict[str, Any] = {
     "cancel_reason": "",
     "tracker_url": "https://pizza.example/track/42/3f1c0e5b9a7d44c2b8e6f0a1d2c3b4a5/",
     "timeline": [
-        {"type": OrderPlaced.type, "at": "2026-11-26T19:05:00Z", "status": PLACED,
-         "label": "Order placed"}
+        {"type": OrderPlaced.type, "at": "2026-11-26T19:05:00Z", "status": PLACED, "label": "Order placed"}
     ],
 }
 CANCELLED = {
@@ -44,8 +50,13 @@ CANCELLED = {
     "cancel_reason": "Ordered twice by mistake",
     "timeline": [
         *ORDER["timeline"],
-        {"type": OrderCancelled.type, "at": "2026-11-26T19:07:00Z", "status": CANCELLED_STATUS,
-         "label": "Cancelled", "by": "ann"},
+        {
+            "type": OrderCancelled.type,
+            "at": "2026-11-26T19:07:00Z",
+            "status": CANCELLED_STATUS,
+            "label": "Cancelled",
+            "by": "ann",
+        },
     ],
 }
 SUMMARY = {k: v for k, v in ORDER.items() if k != "timeline"}
@@ -61,48 +72,79 @@ def _request(name: str, value: Any, *, summary: str = "") -> OpenApiExample:
 
 
 AUTH_REGISTER = [
-    _request("A customer with a phone and an address", {
-        "username": "ann", "password": "a-long-secret-1", "email": "ann@example.com",
-        "phone": "+15005550006", "default_address": "12 Via Roma, Springfield",
-    }),
+    _request(
+        "A customer with a phone and an address",
+        {
+            "username": "ann",
+            "password": "a-long-secret-1",
+            "email": "ann@example.com",
+            "phone": "+15005550006",
+            "default_address": "12 Via Roma, Springfield",
+        },
+    ),
     _response("Created", TOKEN, status="201"),
     _response("Username taken", {"username": ["A user with that username already exists."]}, status="400"),
 ]
 AUTH_TOKEN = [
     _request("Log in", {"username": "ann", "password": "a-long-secret-1"}),
     _response("The API token", TOKEN),
-    _response("Wrong password", {"non_field_errors": ["Unable to log in with the provided credentials."]},
-              status="400"),
+    _response(
+        "Wrong password",
+        {"non_field_errors": ["Unable to log in with the provided credentials."]},
+        status="400",
+    ),
 ]
 AUTH_LOGOUT = [
     _response("Not logged in (or the token was already revoked)", {"detail": "Invalid token."}, status="401"),
 ]
 MENU = [
-    _response("The seeded menu (shortened)", {
-        "pizzas": [{"id": 1, "name": "Margherita", "description": "Tomato, fior di latte, basil, olive oil",
-                    "base_price": "9.50"}],
-        "sizes": [{"code": "small", "name": "Small", "multiplier": "0.80"},
-                  {"code": "large", "name": "Large", "multiplier": "1.45"}],
-        "toppings": [{"code": "mushrooms", "name": "Mushrooms", "price": "1.25"}],
-    }),
+    _response(
+        "The seeded menu (shortened)",
+        {
+            "pizzas": [
+                {
+                    "id": 1,
+                    "name": "Margherita",
+                    "description": "Tomato, fior di latte, basil, olive oil",
+                    "base_price": "9.50",
+                }
+            ],
+            "sizes": [
+                {"code": "small", "name": "Small", "multiplier": "0.80"},
+                {"code": "large", "name": "Large", "multiplier": "1.45"},
+            ],
+            "toppings": [{"code": "mushrooms", "name": "Mushrooms", "price": "1.25"}],
+        },
+    ),
 ]
 ORDERS_LIST = [
     # drf-spectacular wraps a list example in the paginator's envelope ({count, next, previous, results}).
     _response("One page of orders", SUMMARY),
 ]
 ORDERS_CREATE = [
-    _request("Delivery: 2 × large Margherita + mushrooms", {
-        "items": [{"pizza": 1, "size": "large", "toppings": ["mushrooms"], "quantity": 2}],
-        "fulfilment": "delivery", "delivery_address": "12 Via Roma, Springfield",
-    }, summary="Totals 31.18 with the seeded menu"),
-    _request("Pickup, no toppings", {
-        "items": [{"pizza": 2, "size": "medium", "toppings": [], "quantity": 1}], "fulfilment": "pickup",
-    }),
+    _request(
+        "Delivery: 2 × large Margherita + mushrooms",
+        {
+            "items": [{"pizza": 1, "size": "large", "toppings": ["mushrooms"], "quantity": 2}],
+            "fulfilment": "delivery",
+            "delivery_address": "12 Via Roma, Springfield",
+        },
+        summary="Totals 31.18 with the seeded menu",
+    ),
+    _request(
+        "Pickup, no toppings",
+        {
+            "items": [{"pizza": 2, "size": "medium", "toppings": [], "quantity": 1}],
+            "fulfilment": "pickup",
+        },
+    ),
     _response("Placed", ORDER, status="201"),
     _response("Not on the menu", {"items": [{"pizza": ["Pizza 99 is not on the menu."]}]}, status="400"),
-    _response("Key reused with another body",
-              {"detail": "This Idempotency-Key was already used for a different request; use a new key."},
-              status="422"),
+    _response(
+        "Key reused with another body",
+        {"detail": "This Idempotency-Key was already used for a different request; use a new key."},
+        status="422",
+    ),
 ]
 ORDERS_RETRIEVE = [
     _response("An order with its timeline", ORDER),
@@ -111,6 +153,9 @@ ORDERS_RETRIEVE = [
 ORDERS_CANCEL = [
     _request("With a reason", {"reason": "Ordered twice by mistake"}),
     _response("Cancelled", CANCELLED),
-    _response("Too late", {"detail": "Order 42 is cooking; only placed or paid orders can be cancelled"},
-              status="409"),
+    _response(
+        "Too late",
+        {"detail": "Order 42 is cooking; only placed or paid orders can be cancelled"},
+        status="409",
+    ),
 ]

@@ -36,9 +36,15 @@ def _phone(value: str) -> str:
 class RegisterSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
-    email = serializers.EmailField(required=False, allow_blank=True, default="", max_length=254)  # the column's length
+    email = serializers.EmailField(
+        required=False, allow_blank=True, default="", max_length=254
+    )  # the column's length
     phone = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=32, help_text="International format, e.g. +15005550006"
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=32,
+        help_text="International format, e.g. +15005550006",
     )
     default_address = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
@@ -121,7 +127,11 @@ class OrderCreateSerializer(serializers.Serializer):
     delivery_address = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
     phone = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=32, help_text="Overrides the profile phone for this order"
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=32,
+        help_text="Overrides the profile phone for this order",
     )
 
 
@@ -146,14 +156,18 @@ class TimelineEntrySerializer(serializers.Serializer):
     status = serializers.CharField()
     # A field called `label`: the metaclass takes it off the class, so it never meets Field.label.
     label = serializers.CharField()  # type: ignore[assignment]
-    by = serializers.CharField(required=False, help_text='Who acted: "you", "kitchen", "driver" or "pizzeria"')
+    by = serializers.CharField(
+        required=False, help_text='Who acted: "you", "kitchen", "driver" or "pizzeria"'
+    )
 
 
 class OrderSerializer(serializers.ModelSerializer):
     """An order as its customer sees it: roles ("kitchen", "driver"), never staff usernames."""
 
     items = OrderItemSerializer(many=True, read_only=True)
-    payment_method = serializers.CharField(read_only=True, help_text='"card", "cash", "online" or "" (unpaid)')
+    payment_method = serializers.CharField(
+        read_only=True, help_text='"card", "cash", "online" or "" (unpaid)'
+    )
     driver = serializers.SerializerMethodField(help_text='"driver" once a driver has the order, else ""')
     timeline = serializers.SerializerMethodField()
     tracker_url = serializers.SerializerMethodField(
@@ -189,7 +203,9 @@ class OrderSerializer(serializers.ModelSerializer):
     @extend_schema_field(TimelineEntrySerializer(many=True))
     def get_timeline(self, order: Order) -> list[dict]:
         # many=True makes a ListSerializer, whose .data is a list (the stubs say ReturnDict)
-        return TimelineEntrySerializer(selectors.order_timeline(order=order, for_customer=True), many=True).data  # type: ignore[return-value]
+        return TimelineEntrySerializer(
+            selectors.order_timeline(order=order, for_customer=True), many=True
+        ).data  # type: ignore[return-value]
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_tracker_url(self, order: Order) -> str:

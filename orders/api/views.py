@@ -28,14 +28,20 @@ from pizzeria.security.tokens import token_issue, token_revoke
 MAX_DB_ID = s.MAX_DB_ID
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
-E400 = OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input: field names map to lists of messages.")
+E400 = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="Invalid input: field names map to lists of messages."
+)
 E401 = OpenApiResponse(s.ErrorSerializer, description="Missing or invalid credentials.")
 E403 = OpenApiResponse(s.ErrorSerializer, description="The account has no customer profile.")
 E404 = OpenApiResponse(s.ErrorSerializer, description="No such order among yours.")
-E409 = OpenApiResponse(s.ErrorSerializer, description="The order's status does not allow this; `detail` says why.")
+E409 = OpenApiResponse(
+    s.ErrorSerializer, description="The order's status does not allow this; `detail` says why."
+)
 E422 = OpenApiResponse(s.ErrorSerializer, description="Idempotency-Key reused with a different request body.")
 E413 = OpenApiResponse(s.ErrorSerializer, description="Request body larger than the limit.")
-E429 = OpenApiResponse(s.ErrorSerializer, description="Too many requests; retry after the Retry-After header.")
+E429 = OpenApiResponse(
+    s.ErrorSerializer, description="Too many requests; retry after the Retry-After header."
+)
 E429_LOGIN = OpenApiResponse(
     s.ErrorSerializer,
     description="Too many attempts, or this username is locked out from this address after repeated wrong "
@@ -111,7 +117,11 @@ class MenuApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        operation_id="menu", responses={200: s.MenuSerializer}, auth=[], summary="The menu (public)", examples=ex.MENU
+        operation_id="menu",
+        responses={200: s.MenuSerializer},
+        auth=[],
+        summary="The menu (public)",
+        examples=ex.MENU,
     )
     def get(self, request: Request) -> Response:
         return Response(s.MenuSerializer(selectors.menu_get()).data)
@@ -190,7 +200,9 @@ class OrderListCreateApi(generics.ListAPIView):
         # A new order comes back from the service with its items, customer and event in memory:
         # the response reads nothing again.
         return Response(
-            s.OrderSerializer(order, context={"request": request}).data, status=status.HTTP_201_CREATED, headers=headers
+            s.OrderSerializer(order, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+            headers=headers,
         )
 
 
@@ -221,7 +233,14 @@ class OrderCancelApi(APIView):
         parameters=[ORDER_ID],
         request=s.OrderCancelSerializer,
         responses={
-            200: s.OrderSerializer, 400: E400, 401: E401, 403: E403, 404: E404, 409: E409, 413: E413, 429: E429
+            200: s.OrderSerializer,
+            400: E400,
+            401: E401,
+            403: E403,
+            404: E404,
+            409: E409,
+            413: E413,
+            429: E429,
         },
         summary="Cancel one of your orders (only before cooking starts)",
     )
@@ -230,6 +249,10 @@ class OrderCancelApi(APIView):
         serializer = s.OrderCancelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.order_cancel(
-            order_id=order.pk, actor=request.user, reason=serializer.validated_data["reason"] or "Cancelled by customer"
+            order_id=order.pk,
+            actor=request.user,
+            reason=serializer.validated_data["reason"] or "Cancelled by customer",
         )
-        return Response(s.OrderSerializer(selectors.order_get(order_id=order.pk), context={"request": request}).data)
+        return Response(
+            s.OrderSerializer(selectors.order_get(order_id=order.pk), context={"request": request}).data
+        )

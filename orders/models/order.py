@@ -62,7 +62,9 @@ class Order(AggregateRoot):
     notes = models.TextField(blank=True)
     total_amount = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
 
-    payment_status = models.CharField(max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID)
+    payment_status = models.CharField(
+        max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID
+    )
     payment_method = models.CharField(max_length=10, choices=PaymentMethod.choices, blank=True)
     payment_reference = models.CharField(max_length=255, blank=True)
 
@@ -185,7 +187,11 @@ class Order(AggregateRoot):
         self.paid_at, self.paid_by = now, actor_name(actor)
         self.record(
             events.PaymentProcessed(
-                order_id=self.pk, amount=self.total_amount, method=method, reference=reference, occurred_at=now
+                order_id=self.pk,
+                amount=self.total_amount,
+                method=method,
+                reference=reference,
+                occurred_at=now,
             )
         )
 
@@ -229,7 +235,9 @@ class Order(AggregateRoot):
 
     def send_out(self, *, driver: str, actor: Actor = None) -> None:
         if self.fulfilment != self.Fulfilment.DELIVERY:
-            raise IllegalTransition(f"Order {self.pk} is for pickup; only delivery orders go out for delivery")
+            raise IllegalTransition(
+                f"Order {self.pk} is for pickup; only delivery orders go out for delivery"
+            )
         self._require((self.Status.READY,), "go out for delivery")
         driver = actor_name(driver).strip()
         if not driver:
@@ -244,7 +252,10 @@ class Order(AggregateRoot):
         self.estimated_delivery_time = now + delivery_estimate()
         self.record(
             events.OrderOutForDelivery(
-                order_id=self.pk, driver=driver, estimated_delivery_time=self.estimated_delivery_time, occurred_at=now
+                order_id=self.pk,
+                driver=driver,
+                estimated_delivery_time=self.estimated_delivery_time,
+                occurred_at=now,
             )
         )
 
@@ -275,7 +286,9 @@ class Order(AggregateRoot):
         if self.payment_status == self.PaymentStatus.PAID:
             self.payment_status = self.PaymentStatus.REFUND_DUE
         self.record(
-            events.OrderCancelled(order_id=self.pk, reason=reason, cancelled_by=self.cancelled_by, occurred_at=now)
+            events.OrderCancelled(
+                order_id=self.pk, reason=reason, cancelled_by=self.cancelled_by, occurred_at=now
+            )
         )
 
     def drain_events(self) -> list[DomainEvent]:
@@ -313,7 +326,9 @@ class OrderItem(models.Model):
     size = models.ForeignKey(Size, on_delete=models.PROTECT, related_name="+")
     # Topping codes as ordered: a snapshot, like the price, so menu edits never rewrite history.
     toppings = models.JSONField(default=list, blank=True)
-    quantity = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_QUANTITY)])
+    quantity = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_QUANTITY)]
+    )
     unit_price = models.DecimalField(max_digits=8, decimal_places=2)
     line_total = models.DecimalField(max_digits=10, decimal_places=2)
 

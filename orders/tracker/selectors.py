@@ -30,7 +30,14 @@ _PICKUP_STEPS = [
     (S.DELIVERED, "Collected", "delivered_at"),
 ]
 # Where each status sits on the path (paid is still "placed" for the customer).
-_POSITION: dict[str, int] = {S.PLACED: 0, S.PAID: 0, S.COOKING: 1, S.READY: 2, S.OUT_FOR_DELIVERY: 3, S.DELIVERED: 4}
+_POSITION: dict[str, int] = {
+    S.PLACED: 0,
+    S.PAID: 0,
+    S.COOKING: 1,
+    S.READY: 2,
+    S.OUT_FOR_DELIVERY: 3,
+    S.DELIVERED: 4,
+}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -45,7 +45,9 @@ def _private(response: _Response) -> _Response:
 @require_GET
 def tracker_page(request: HttpRequest, order_id: int, token: str) -> HttpResponse:
     order = _order(order_id, token)
-    return _private(render(request, "orders/tracker/page.html", {"o": tracked_order(order=order), "token": token}))
+    return _private(
+        render(request, "orders/tracker/page.html", {"o": tracked_order(order=order), "token": token})
+    )
 
 
 @require_GET

@@ -60,8 +60,16 @@ class DeliveryAttemptInline(ReadOnlyMixin, admin.TabularInline):
     fk_name = "delivery"
     extra = 0
     fields = (
-        "number", "started_at", "duration_ms", "outcome", "error_class", "error_message", "retry_at", "worker",
-        "detail_pre", "traceback_pre",
+        "number",
+        "started_at",
+        "duration_ms",
+        "outcome",
+        "error_class",
+        "error_message",
+        "retry_at",
+        "worker",
+        "detail_pre",
+        "traceback_pre",
     )
     readonly_fields = fields
     ordering = ("number",)
@@ -109,8 +117,15 @@ class OutboxEventAdmin(EventIdSearchMixin, ReadOnlyMixin, admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     ordering = ("-occurred_at",)
     fields = (
-        "event_id", "type", "schema_version", "aggregate_type", "aggregate_id", "aggregate_version",
-        "occurred_at", "created_at", "payload_pretty",
+        "event_id",
+        "type",
+        "schema_version",
+        "aggregate_type",
+        "aggregate_id",
+        "aggregate_version",
+        "occurred_at",
+        "created_at",
+        "payload_pretty",
     )
     readonly_fields = fields
     inlines = [DeliveryInline]
@@ -123,17 +138,38 @@ class OutboxEventAdmin(EventIdSearchMixin, ReadOnlyMixin, admin.ModelAdmin):
 class BaseDeliveryAdmin(EventIdSearchMixin, ReadOnlyMixin, admin.ModelAdmin):
     event_id_lookup = "event__event_id"
     list_display = (
-        "id", "handler", "event_type", "status", "attempts", "last_error_class", "last_error_short",
-        "next_attempt_at", "updated_at",
+        "id",
+        "handler",
+        "event_type",
+        "status",
+        "attempts",
+        "last_error_class",
+        "last_error_short",
+        "next_attempt_at",
+        "updated_at",
     )
     list_filter: ClassVar[tuple[str, ...]] = ("handler", "event__type", "status", "last_error_class")
     search_fields = ("id__exact", "handler")
     list_select_related = ("event",)
     ordering = ("-updated_at",)
     fields = (
-        "id", "event_link", "event_type", "handler", "status", "attempts", "attempts_before_replay",
-        "next_attempt_at", "enqueued_at", "claimed_at", "lease_until", "finished_at",
-        "last_error_class", "last_error", "created_at", "updated_at", "event_payload",
+        "id",
+        "event_link",
+        "event_type",
+        "handler",
+        "status",
+        "attempts",
+        "attempts_before_replay",
+        "next_attempt_at",
+        "enqueued_at",
+        "claimed_at",
+        "lease_until",
+        "finished_at",
+        "last_error_class",
+        "last_error",
+        "created_at",
+        "updated_at",
+        "event_payload",
     )
     readonly_fields = fields
     inlines = [DeliveryAttemptInline]
@@ -170,7 +206,8 @@ class BaseDeliveryAdmin(EventIdSearchMixin, ReadOnlyMixin, admin.ModelAdmin):
         skipped = len(selected) - len(eligible)
         self.message_user(
             request,
-            f"{count} deliveries replayed" + (f"; {skipped} skipped (not dead or discarded)" if skipped else ""),
+            f"{count} deliveries replayed"
+            + (f"; {skipped} skipped (not dead or discarded)" if skipped else ""),
             messages.SUCCESS,
         )
 
@@ -190,7 +227,9 @@ class BaseDeliveryAdmin(EventIdSearchMixin, ReadOnlyMixin, admin.ModelAdmin):
     def _log(self, request: HttpRequest, deliveries: list[Delivery], verb: str) -> None:
         # The queryset is evaluated before the service runs, so the status is the one acted on.
         for delivery in deliveries:
-            self.log_change(request, delivery, f"{verb} (was {delivery.status}) by {request.user.get_username()}")
+            self.log_change(
+                request, delivery, f"{verb} (was {delivery.status}) by {request.user.get_username()}"
+            )
 
 
 @admin.register(Delivery)

@@ -54,8 +54,6 @@ class AggregateRoot(models.Model):
 
     def drain_events(self) -> list[DomainEvent]:
         events = self._recorded_events()
-        drained = [
-            e if e.aggregate_id else dataclasses.replace(e, aggregate_id=str(self.pk)) for e in events
-        ]
+        drained = [e if e.aggregate_id else dataclasses.replace(e, aggregate_id=str(self.pk)) for e in events]
         events.clear()
         return drained

@@ -26,7 +26,9 @@ def broker_lost_messages() -> bool:
     answer there is always False. Broker errors are logged, not raised: the sweep goes on.
     """
     try:
-        pool = cast("ConnectionPool", current_app.pool)  # celery-types say ProducerPool; it is kombu's ConnectionPool
+        pool = cast(
+            "ConnectionPool", current_app.pool
+        )  # celery-types say ProducerPool; it is kombu's ConnectionPool
         with pool.acquire(block=True, timeout=2) as conn:
             if conn.transport.driver_type != "redis":
                 return False

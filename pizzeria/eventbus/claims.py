@@ -63,7 +63,11 @@ def delivery_claim(delivery_id: int) -> Claim | None:
     outbox = qn(OutboxEvent._meta.db_table)
     # Only when not nested in a caller's transaction: set_config(..., true) lasts until the
     # end of the transaction, and a caller's own commit must stay synchronous.
-    relaxed = "" if connection.in_atomic_block else ", (SELECT set_config('synchronous_commit', 'off', true)) AS _async"
+    relaxed = (
+        ""
+        if connection.in_atomic_block
+        else ", (SELECT set_config('synchronous_commit', 'off', true)) AS _async"
+    )
     sql = (
         f"UPDATE {table} AS d SET status = %s, attempts = d.attempts + 1, "
         "claimed_at = STATEMENT_TIMESTAMP(), "
@@ -86,8 +90,18 @@ def delivery_claim(delivery_id: int) -> Claim | None:
     if isinstance(payload, (str, bytes)):  # Django reads jsonb as text (JSONField decodes it)
         payload = json.loads(payload)
     return Claim(
-        delivery_id, handler, attempt, str(event_id), claimed_at, attempt - before_replay,
-        event_type, payload, claimed_mono=mono, **dict(zip(("traceparent", "tracestate", "recorded_at"), trace, strict=False)),  # none without tracing
+        delivery_id,
+        handler,
+        attempt,
+        str(event_id),
+        claimed_at,
+        attempt - before_replay,
+        event_type,
+        payload,
+        claimed_mono=mono,
+        **dict(
+            zip(("traceparent", "tracestate", "recorded_at"), trace, strict=False)
+        ),  # none without tracing
     )
 
 
@@ -122,7 +136,9 @@ def delivery_release(delivery_id: int, *, attempt: int, error: str) -> bool:
             error_class="DatabaseLost",
             error_message=error[:2000],
         )
-    logger.warning("delivery_id=%s attempt %s released after a lost database connection", delivery_id, attempt)
+    logger.warning(
+        "delivery_id=%s attempt %s released after a lost database connection", delivery_id, attempt
+    )
     return True
 
 

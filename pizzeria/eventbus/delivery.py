@@ -66,7 +66,9 @@ class RunOutcome(str):
     retry_in: float | None
     abandoned_attempt: int | None
 
-    def __new__(cls, value: str, *, retry_in: float | None = None, abandoned_attempt: int | None = None) -> RunOutcome:
+    def __new__(
+        cls, value: str, *, retry_in: float | None = None, abandoned_attempt: int | None = None
+    ) -> RunOutcome:
         outcome = super().__new__(cls, value)
         outcome.retry_in = retry_in
         outcome.abandoned_attempt = abandoned_attempt
@@ -154,7 +156,9 @@ def delivery_run(delivery_id: int, *, worker: str = "", abandoned_attempt: int |
     """
     try:
         if abandoned_attempt is not None:
-            delivery_release(delivery_id, attempt=abandoned_attempt, error="Database connection lost during the attempt")
+            delivery_release(
+                delivery_id, attempt=abandoned_attempt, error="Database connection lost during the attempt"
+            )
         claim = delivery_claim(delivery_id)
         if claim is None:
             not_claimable(delivery_id)
@@ -189,7 +193,12 @@ def _run_claimed(claim: Claim, *, worker: str) -> RunOutcome:
         event = _event_load(claim)
     except LookupError as exc:  # handler removed or event type unknown: no retry can help
         return _fail(claim, None, PermanentError(str(exc)), started=started, worker=worker)
-    except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:  # payload no longer fits its class
+    except (
+        TypeError,
+        ValueError,
+        ArithmeticError,
+        AttributeError,
+    ) as exc:  # payload no longer fits its class
         # (schema.InvalidEventPayload is a ValueError: a payload that breaks its JSON Schema)
         error = PermanentError(f"Stored payload does not fit {claim.event_type}: {exc}")
         return _fail(claim, spec, error, started=started, worker=worker)
@@ -197,10 +206,17 @@ def _run_claimed(claim: Claim, *, worker: str) -> RunOutcome:
         with transaction.atomic():
             result = spec.func(event)
             # A handler may return a dict describing what it did (e.g. the HTTP status): logged.
-            _finish(claim, Delivery.Status.SUCCEEDED, started=started, worker=worker,
-                    detail=result if isinstance(result, dict) else None)
+            _finish(
+                claim,
+                Delivery.Status.SUCCEEDED,
+                started=started,
+                worker=worker,
+                detail=result if isinstance(result, dict) else None,
+            )
     except LeaseLost:
-        logger.warning("delivery_id=%s attempt %s lost its lease; rolled back", claim.delivery_id, claim.attempt)
+        logger.warning(
+            "delivery_id=%s attempt %s lost its lease; rolled back", claim.delivery_id, claim.attempt
+        )
         return RunOutcome.LEASE_LOST
     except DeliveryPostponed as exc:
         return _postpone(claim, exc)
@@ -210,12 +226,17 @@ def _run_claimed(claim: Claim, *, worker: str) -> RunOutcome:
         return _fail(claim, spec, exc, started=started, worker=worker)
     logger.info(
         "delivery_id=%s handler=%s event_id=%s succeeded (attempt %s)",
-        claim.delivery_id, claim.handler, claim.event_id, claim.attempt,
+        claim.delivery_id,
+        claim.handler,
+        claim.event_id,
+        claim.attempt,
     )
     return RunOutcome.SUCCEEDED
 
 
-def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: float, worker: str) -> RunOutcome:
+def _fail(
+    claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: float, worker: str
+) -> RunOutcome:
     step = retry.next_step(spec, claim.attempt_since_replay, exc)
     now = claim.now()
     if step.dead:
@@ -242,8 +263,13 @@ def _fail(claim: Claim, spec: HandlerSpec | None, exc: Exception, *, started: fl
     log = logger.error if status == Delivery.Status.DEAD else logger.warning
     log(
         "delivery_id=%s handler=%s event_id=%s attempt %s failed (%s: %s) -> %s",
-        claim.delivery_id, claim.handler, claim.event_id, claim.attempt,
-        type(exc).__name__, exc, status,
+        claim.delivery_id,
+        claim.handler,
+        claim.event_id,
+        claim.attempt,
+        type(exc).__name__,
+        exc,
+        status,
     )
     # A short wait rides a countdown message the task sends; a longer one is the row's (sweeper).
     return RunOutcome(status, retry_in=countdown)
@@ -258,7 +284,9 @@ def _on_failure(hook: Callable[..., None], exc: Exception, *, claim: Claim, stat
         with transaction.atomic():
             hook(exc, delivery_id=claim.delivery_id, status=status)
     except Exception:
-        logger.exception("delivery_id=%s handler=%s: on_failure hook failed", claim.delivery_id, claim.handler)
+        logger.exception(
+            "delivery_id=%s handler=%s: on_failure hook failed", claim.delivery_id, claim.handler
+        )
 
 
 def _postpone(claim: Claim, exc: DeliveryPostponed) -> RunOutcome:
@@ -266,13 +294,20 @@ def _postpone(claim: Claim, exc: DeliveryPostponed) -> RunOutcome:
     updated = Delivery.objects.filter(
         pk=claim.delivery_id, status=Delivery.Status.RUNNING, attempts=claim.attempt
     ).update(
-        status=Delivery.Status.RETRYING, attempts=F("attempts") - 1, next_attempt_at=exc.until,
-        enqueued_at=None, lease_until=None, last_error_class=_error_class(exc), last_error=str(exc)[:2000],
+        status=Delivery.Status.RETRYING,
+        attempts=F("attempts") - 1,
+        next_attempt_at=exc.until,
+        enqueued_at=None,
+        lease_until=None,
+        last_error_class=_error_class(exc),
+        last_error=str(exc)[:2000],
         updated_at=DbNow(),
     )
     if not updated:
         return RunOutcome.LEASE_LOST
-    logger.info("delivery_id=%s handler=%s postponed to %s: %s", claim.delivery_id, claim.handler, exc.until, exc)
+    logger.info(
+        "delivery_id=%s handler=%s postponed to %s: %s", claim.delivery_id, claim.handler, exc.until, exc
+    )
     return RunOutcome.POSTPONED
 
 

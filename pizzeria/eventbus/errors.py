@@ -18,7 +18,9 @@ class TransientError(_DeliveryError):
     the next attempt is due no earlier, whatever the backoff says.
     """
 
-    def __init__(self, message: str = "", *, retry_after: float | None = None, detail: dict | None = None) -> None:
+    def __init__(
+        self, message: str = "", *, retry_after: float | None = None, detail: dict | None = None
+    ) -> None:
         super().__init__(message, detail=detail)
         self.retry_after = retry_after
 

@@ -31,7 +31,9 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     if not _bearer_ok(request):
         user = request.user
         if not user.is_authenticated:
-            response = JsonResponse({"detail": "Metrics need a bearer token (METRICS_TOKEN) or a staff login."}, status=401)
+            response = JsonResponse(
+                {"detail": "Metrics need a bearer token (METRICS_TOKEN) or a staff login."}, status=401
+            )
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return response
         if not (user.is_active and user.has_perm(METRICS_PERMISSION)):

@@ -61,9 +61,7 @@ class Delivery(models.Model):
 
     class Meta:
         verbose_name_plural = "deliveries"
-        constraints = [
-            models.UniqueConstraint(fields=["event", "handler"], name="delivery_once_per_handler")
-        ]
+        constraints = [models.UniqueConstraint(fields=["event", "handler"], name="delivery_once_per_handler")]
         indexes = [
             # The sweeper's scan: only unfinished rows, so the index stays small.
             models.Index(

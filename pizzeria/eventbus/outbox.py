@@ -75,8 +75,14 @@ def outbox_write(events: Sequence[DomainEvent], *, using: str = "default") -> li
         )
     for e in events:
         logger.info(
-            "%s recorded for %s %s", e.type, e.aggregate_type, e.aggregate_id,
-            extra={"event_id": str(e.event_id), **({"order_id": e.aggregate_id} if e.aggregate_type == "order" else {})},
+            "%s recorded for %s %s",
+            e.type,
+            e.aggregate_type,
+            e.aggregate_id,
+            extra={
+                "event_id": str(e.event_id),
+                **({"order_id": e.aggregate_id} if e.aggregate_type == "order" else {}),
+            },
         )
     publish_on_commit(events, deliveries, using=using, trace_context=trace_context)
     return deliveries
@@ -135,7 +141,10 @@ def _insert_statement(using: str) -> tuple[str, tuple]:
 
 
 def publish_on_commit(
-    events: Sequence[DomainEvent], deliveries: list[DeliveryRef], *, using: str,
+    events: Sequence[DomainEvent],
+    deliveries: list[DeliveryRef],
+    *,
+    using: str,
     trace_context: tuple[str, str] | None = None,
 ) -> None:
     """Ring the broker once the recording transaction commits (nothing if it rolls back).
@@ -145,7 +154,8 @@ def publish_on_commit(
     """
     if deliveries:
         items = (
-            [(d.pk, d.handler, trace_context) for d in deliveries] if trace_context
+            [(d.pk, d.handler, trace_context) for d in deliveries]
+            if trace_context
             else [(d.pk, d.handler) for d in deliveries]
         )
         transaction.on_commit(partial(publish_deliveries, items), using=using)
@@ -183,7 +193,9 @@ def publish_deliveries(items: Iterable[tuple], *, countdown: float | None = None
     # Redis as the broker: the process's Redis breaker (pizzeria.redisbreaker) is open after a
     # timeout on that server (a throttle's or an earlier publish's): leave these to the sweeper
     # at once instead of waiting on a Redis that just did not answer.
-    redis_broker = app.conf.broker_url if str(app.conf.broker_url).startswith(("redis://", "rediss://")) else None
+    redis_broker = (
+        app.conf.broker_url if str(app.conf.broker_url).startswith(("redis://", "rediss://")) else None
+    )
     if redis_broker and redisbreaker.is_open(redis_broker):
         _mark_not_enqueued([item[0] for item in items])
         return 0
@@ -199,7 +211,10 @@ def publish_deliveries(items: Iterable[tuple], *, countdown: float | None = None
                         chunk = items[start : start + PUBLISH_BATCH]
                         wire.send(
                             producer,
-                            [(delivery_id, queue_for(name), _task_options(name), *trace) for delivery_id, name, *trace in chunk],
+                            [
+                                (delivery_id, queue_for(name), _task_options(name), *trace)
+                                for delivery_id, name, *trace in chunk
+                            ],
                             headers=headers,
                         )
                         sent += len(chunk)
@@ -209,7 +224,9 @@ def publish_deliveries(items: Iterable[tuple], *, countdown: float | None = None
                     _fast_path_failed(exc, pending=len(items) - sent)
                     fast = False
             if not fast:
-                for _ in _apply_async_each(items[sent:], producer=producer, countdown=countdown, headers=headers):
+                for _ in _apply_async_each(
+                    items[sent:], producer=producer, countdown=countdown, headers=headers
+                ):
                     sent += 1
     except Exception as exc:
         if redis_broker and redisbreaker.did_not_answer(exc):
@@ -218,12 +235,18 @@ def publish_deliveries(items: Iterable[tuple], *, countdown: float | None = None
         if isinstance(exc, BROKER_ERRORS):
             logger.warning(
                 "Broker unavailable: %s deliveries left to the sweeper (first id %s)",
-                len(unsent), unsent[0] if unsent else None, exc_info=True,
+                len(unsent),
+                unsent[0] if unsent else None,
+                exc_info=True,
             )
         else:  # not the broker: a bug or an upgrade that broke publishing; the sweeper will meet it too
             logger.error(
                 "Publishing failed (%s: %s, not a broker error): %s deliveries left to the sweeper (first id %s)",
-                type(exc).__name__, exc, len(unsent), unsent[0] if unsent else None, exc_info=True,
+                type(exc).__name__,
+                exc,
+                len(unsent),
+                unsent[0] if unsent else None,
+                exc_info=True,
             )
             counters.publish_error_recorded(path="apply_async", error=type(exc).__name__)
         _mark_not_enqueued(unsent)
@@ -260,7 +283,10 @@ def _fast_path_failed(exc: Exception, *, pending: int) -> None:
     same error (issue 22)."""
     logger.error(
         "Fast publish path failed (%s: %s, not a broker error); sending %s deliveries through apply_async",
-        type(exc).__name__, exc, pending, exc_info=True,
+        type(exc).__name__,
+        exc,
+        pending,
+        exc_info=True,
     )
     counters.publish_error_recorded(path="fast", error=type(exc).__name__)
 

@@ -105,7 +105,10 @@ def unregister_handler(name: str) -> None:
 
 def _same_function(a: Callable, b: Callable) -> bool:
     return getattr(a, "__code__", None) is not None and (
-        a.__module__, a.__qualname__, a.__code__.co_filename, a.__code__.co_firstlineno
+        a.__module__,
+        a.__qualname__,
+        a.__code__.co_filename,
+        a.__code__.co_firstlineno,
     ) == (b.__module__, b.__qualname__, b.__code__.co_filename, b.__code__.co_firstlineno)
 
 

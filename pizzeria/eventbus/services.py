@@ -96,5 +96,7 @@ def deliveries_purge(
             else:
                 deleted_events += per_model.get(OutboxEvent._meta.label, 0)
     if deleted_deliveries or deleted_events:
-        logger.info("purge: %s deliveries and %s events past retention deleted", deleted_deliveries, deleted_events)
+        logger.info(
+            "purge: %s deliveries and %s events past retention deleted", deleted_deliveries, deleted_events
+        )
     return deleted_deliveries, deleted_events

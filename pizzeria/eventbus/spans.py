@@ -22,7 +22,9 @@ from pizzeria.ops import tracing
 
 # The recording transaction's context of the event whose delivery runs now: the CloudEvents
 # sent to subscribers carry it as their `traceparent` extension (eventbus/cloudevents.py).
-_event_traceparent: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_traceparent", default=None)
+_event_traceparent: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "event_traceparent", default=None
+)
 
 TraceContext = tuple[str, str]  # (traceparent, tracestate)
 
@@ -36,7 +38,9 @@ def message_headers(trace_context: TraceContext | None) -> dict[str, str] | None
     if not trace_context or not trace_context[0]:
         return None
     traceparent, tracestate = trace_context
-    return {"traceparent": traceparent, "tracestate": tracestate} if tracestate else {"traceparent": traceparent}
+    return (
+        {"traceparent": traceparent, "tracestate": tracestate} if tracestate else {"traceparent": traceparent}
+    )
 
 
 @contextlib.contextmanager
@@ -88,11 +92,17 @@ def attempt(claim: Any, *, queue: str) -> Iterator[Any]:
         "pizzeria.event.type": claim.event_type or "",
     }
     if isinstance(claim.recorded_at, dt.datetime):
-        attributes["pizzeria.delivery.wait_ms"] = round((claim.claimed_at - claim.recorded_at).total_seconds() * 1000, 1)
+        attributes["pizzeria.delivery.wait_ms"] = round(
+            (claim.claimed_at - claim.recorded_at).total_seconds() * 1000, 1
+        )
     token = _event_traceparent.set(claim.traceparent)
     try:
         with tracing.tracer().start_as_current_span(
-            f"deliver {claim.handler}", context=parent, links=links, kind=trace.SpanKind.CONSUMER, attributes=attributes,
+            f"deliver {claim.handler}",
+            context=parent,
+            links=links,
+            kind=trace.SpanKind.CONSUMER,
+            attributes=attributes,
         ) as span:
             yield span
     finally:
@@ -119,7 +129,9 @@ def attempt_failed(exc: BaseException, *, status: str) -> None:
 
 
 @contextlib.contextmanager
-def remote_parent(name: str, traceparent: str | None, tracestate: str | None = None, **attributes: Any) -> Iterator[None]:
+def remote_parent(
+    name: str, traceparent: str | None, tracestate: str | None = None, **attributes: Any
+) -> Iterator[None]:
     """Run a block in a span whose parent is a traceparent received from outside (an inbound
     CloudEvent's extension), linked to the current span (the HTTP request that carried it)."""
     context = tracing.context_from(traceparent, tracestate) if tracing.enabled() else None

@@ -72,7 +72,11 @@ def _redispatch(batch_size: int) -> int:
     stale = now - dt.timedelta(seconds=settings.EVENTBUS_REDISPATCH_AFTER)
     # Under tracing each message carries its event's trace context (eventbus/spans.py): read with
     # the rows (only the deliveries are locked).
-    fields = ("pk", "handler", "event__traceparent", "event__tracestate") if tracing.enabled() else ("pk", "handler")
+    fields = (
+        ("pk", "handler", "event__traceparent", "event__tracestate")
+        if tracing.enabled()
+        else ("pk", "handler")
+    )
     with transaction.atomic():
         rows = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
@@ -106,7 +110,9 @@ def _expire_leases(batch_size: int) -> int:
 def _record_lost_attempt(delivery: Delivery, now: dt.datetime) -> None:
     message = "Worker lost: lease expired before the attempt finished"
     fields: dict[str, Any] = {"lease_until": None, "last_error_class": "WorkerLost", "last_error": message}
-    step = retry.next_step(registry.find(delivery.handler), delivery.attempts - delivery.attempts_before_replay, None)
+    step = retry.next_step(
+        registry.find(delivery.handler), delivery.attempts - delivery.attempts_before_replay, None
+    )
     if step.dead:
         fields.update(status=Delivery.Status.DEAD, finished_at=now)
         logger.error("delivery_id=%s handler=%s dead after lost workers", delivery.pk, delivery.handler)

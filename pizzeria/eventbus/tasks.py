@@ -21,12 +21,16 @@ def run_delivery(self: Task, delivery_id: int, abandoned_attempt: int | None = N
     # Every log record of this delivery carries its ids (pizzeria.ops.context); the request id
     # of the web request that published it comes as a message header.
     context.clear()
-    context.bind(delivery_id=delivery_id, task_id=self.request.id, request_id=_header(self.request, "request_id"))
+    context.bind(
+        delivery_id=delivery_id, task_id=self.request.id, request_id=_header(self.request, "request_id")
+    )
     started = time.monotonic()
     outcome = "error"
     try:
         decision = delivery_decide(
-            delivery_id, worker=self.request.hostname or "", abandoned_attempt=abandoned_attempt,
+            delivery_id,
+            worker=self.request.hostname or "",
+            abandoned_attempt=abandoned_attempt,
             lost_before=self.request.retries or 0,
         )
         outcome = str(decision)
@@ -49,7 +53,9 @@ def _send_again(task: Task, delivery_id: int, decision: RunOutcome) -> None:
     kwargs = {} if decision.abandoned_attempt is None else {"abandoned_attempt": decision.abandoned_attempt}
     try:
         raise task.retry(
-            args=(delivery_id,), kwargs=kwargs, countdown=decision.retry_in,
+            args=(delivery_id,),
+            kwargs=kwargs,
+            countdown=decision.retry_in,
             headers={"request_id": context.value("request_id"), **_trace_headers(task.request)},
         )
     except Reject:  # the broker refused the new message: this one is dropped, the row stays due

@@ -78,7 +78,9 @@ def send(producer: Any, items: Sequence[tuple[Any, ...]], *, headers: dict[str, 
         batch.close()
 
 
-def message(channel: Any, delivery_id: int, limits: dict[str, Any], headers: dict[str, str] | None) -> dict[str, Any]:
+def message(
+    channel: Any, delivery_id: int, limits: dict[str, Any], headers: dict[str, str] | None
+) -> dict[str, Any]:
     """The kombu message apply_async((delivery_id,), queue=…, headers=…, **limits) would publish."""
     app = current_app
     run_delivery = app.tasks[RUN_DELIVERY]

@@ -27,13 +27,17 @@ from pizzeria.integrations.services import (
 
 
 class WebhookSubscriptionForm(forms.ModelForm):
-    url = forms.URLField(max_length=500, assume_scheme="https", help_text="https://… (public addresses only).")
+    url = forms.URLField(
+        max_length=500, assume_scheme="https", help_text="https://… (public addresses only)."
+    )
     event_types = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text="Public event types to receive; none ticked = every public type.",
     )
     contact_fields = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text="Customer contact data this receiver may get; unticked fields are left out of the payload.",
     )
 
@@ -44,37 +48,80 @@ class WebhookSubscriptionForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["event_types"]).choices = [(t, t) for t in public_event_types()]
-        cast(forms.ChoiceField, self.fields["contact_fields"]).choices = [(f, f) for f in contact_field_names()]
+        cast(forms.ChoiceField, self.fields["contact_fields"]).choices = [
+            (f, f) for f in contact_field_names()
+        ]
 
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
     form = WebhookSubscriptionForm
     list_display = (
-        "name", "url", "content_mode", "active", "circuit", "consecutive_failures", "last_error_short",
-        "secret_hint", "deliveries_link",
+        "name",
+        "url",
+        "content_mode",
+        "active",
+        "circuit",
+        "consecutive_failures",
+        "last_error_short",
+        "secret_hint",
+        "deliveries_link",
     )
     list_filter = ("active", "circuit_state", "content_mode")
     search_fields = ("name", "url")
     readonly_fields = (
-        "active", "deactivated_at", "deactivated_reason", "secret_hint", "secret_rotated_at",
-        "previous_secret_expires_at", "circuit", "consecutive_failures", "circuit_opened_at", "circuit_retry_at",
-        "circuit_opens", "last_error", "last_error_at", "deliveries_link", "created_at", "updated_at",
+        "active",
+        "deactivated_at",
+        "deactivated_reason",
+        "secret_hint",
+        "secret_rotated_at",
+        "previous_secret_expires_at",
+        "circuit",
+        "consecutive_failures",
+        "circuit_opened_at",
+        "circuit_retry_at",
+        "circuit_opens",
+        "last_error",
+        "last_error_at",
+        "deliveries_link",
+        "created_at",
+        "updated_at",
     )
     actions = ["rotate_secret", "deactivate", "activate", "close_circuit"]
 
     def get_fieldsets(self, request: HttpRequest, obj: WebhookSubscription | None = None) -> Any:
         main = ("name", "url", "content_mode", "event_types", "contact_fields")
         if obj is None:
-            return [(None, {"fields": main, "description": "A signing secret is generated and shown once after saving."})]
+            return [
+                (
+                    None,
+                    {
+                        "fields": main,
+                        "description": "A signing secret is generated and shown once after saving.",
+                    },
+                )
+            ]
         return [
             (None, {"fields": main}),
             ("State", {"fields": ("active", "deactivated_at", "deactivated_reason", "deliveries_link")}),
-            ("Signing secret", {"fields": ("secret_hint", "secret_rotated_at", "previous_secret_expires_at")}),
-            ("Circuit breaker", {"fields": (
-                "circuit", "consecutive_failures", "circuit_opened_at", "circuit_retry_at", "circuit_opens",
-                "last_error", "last_error_at",
-            )}),
+            (
+                "Signing secret",
+                {"fields": ("secret_hint", "secret_rotated_at", "previous_secret_expires_at")},
+            ),
+            (
+                "Circuit breaker",
+                {
+                    "fields": (
+                        "circuit",
+                        "consecutive_failures",
+                        "circuit_opened_at",
+                        "circuit_retry_at",
+                        "circuit_opens",
+                        "last_error",
+                        "last_error_at",
+                    )
+                },
+            ),
             ("Dates", {"fields": ("created_at", "updated_at")}),
         ]
 
@@ -130,11 +177,18 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def has_operate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("integrations.change_webhooksubscription")
 
-    @admin.action(description="Rotate the signing secret (old one keeps signing during the overlap)", permissions=["operate"])
-    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> TemplateResponse:
+    @admin.action(
+        description="Rotate the signing secret (old one keeps signing during the overlap)",
+        permissions=["operate"],
+    )
+    def rotate_secret(
+        self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]
+    ) -> TemplateResponse:
         pairs = []
         for sub in queryset:
-            pairs.append((sub, subscription_rotate_secret(subscription=sub, actor=request.user.get_username())))
+            pairs.append(
+                (sub, subscription_rotate_secret(subscription=sub, actor=request.user.get_username()))
+            )
             self.log_change(request, sub, "Rotated the signing secret")
         return self._show_secrets(request, pairs, "rotated")
 
@@ -142,13 +196,19 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def deactivate(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
         actor = request.user.get_username()
         for sub in queryset.filter(active=True):
-            discarded = subscription_deactivate(subscription_id=sub.pk, reason=f"deactivated by {actor}", actor=actor)
+            discarded = subscription_deactivate(
+                subscription_id=sub.pk, reason=f"deactivated by {actor}", actor=actor
+            )
             self.log_change(request, sub, f"Deactivated ({discarded} waiting deliveries discarded)")
-        self.message_user(request, "Deactivated; replay discarded deliveries to catch up later.", messages.SUCCESS)
+        self.message_user(
+            request, "Deactivated; replay discarded deliveries to catch up later.", messages.SUCCESS
+        )
 
     @admin.action(description="Activate", permissions=["operate"])
     def activate(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
-        count = sum(subscription_activate(subscription=s, actor=request.user.get_username()) for s in queryset)
+        count = sum(
+            subscription_activate(subscription=s, actor=request.user.get_username()) for s in queryset
+        )
         self.message_user(request, f"{count} subscriptions activated (new events only).", messages.SUCCESS)
 
     @admin.action(description="Close the circuit breaker now", permissions=["operate"])

@@ -29,8 +29,15 @@ SIGNATURE_HEADERS: dict[str, Any] = {
         "of webhook-signature, and reject timestamps more than 5 minutes from your clock (replays)."
     ),
     "properties": {
-        "webhook-id": {"type": "string", "description": "The event id (the same on every retry): deduplicate on it."},
-        "webhook-timestamp": {"type": "string", "pattern": "^[0-9]+$", "description": "Unix seconds of this attempt."},
+        "webhook-id": {
+            "type": "string",
+            "description": "The event id (the same on every retry): deduplicate on it.",
+        },
+        "webhook-timestamp": {
+            "type": "string",
+            "pattern": "^[0-9]+$",
+            "description": "Unix seconds of this attempt.",
+        },
         "webhook-signature": {
             "type": "string",
             "description": "Space-separated `v1,<base64 HMAC-SHA256>`; two during a secret rotation.",
@@ -82,7 +89,11 @@ def _message(cls: type[DomainEvent]) -> dict[str, Any]:
     summary = doc if doc and not doc.startswith(cls.__name__ + "(") else f"{cls.__name__} ({cls.type})"
     description = (
         f"CloudEvents type `{cls.type}`, schema version {cls.schema_version}. "
-        + (f"Contact fields, sent only to subscriptions allowed them: {', '.join(cls.contact_fields)}. " if cls.contact_fields else "")
+        + (
+            f"Contact fields, sent only to subscriptions allowed them: {', '.join(cls.contact_fields)}. "
+            if cls.contact_fields
+            else ""
+        )
         + BINARY_MODE_NOTE
     )
     return {
@@ -107,7 +118,8 @@ def asyncapi_document() -> dict[str, Any]:
         key = _key(cls.type)
         schemas[f"{key}.data"] = public_data_schema(cls)
         schemas[f"{key}.envelope"] = envelope_schema(
-            cls.type, {"$ref": f"#/components/schemas/{key}.data"},
+            cls.type,
+            {"$ref": f"#/components/schemas/{key}.data"},
             source=f"{SOURCE_PREFIX}/<aggregate type>s, e.g. {SOURCE_PREFIX}/{cls.type.split('.')[-2]}s",
         )
         messages[key] = _message(cls)
@@ -128,7 +140,9 @@ def asyncapi_document() -> dict[str, Any]:
         key = "inbound." + _key(event_type)
         schemas[f"{key}.data"] = copy.deepcopy(schema)
         schemas[f"{key}.envelope"] = envelope_schema(
-            event_type, {"$ref": f"#/components/schemas/{key}.data"}, source="The sender's URI (e.g. the provider's)."
+            event_type,
+            {"$ref": f"#/components/schemas/{key}.data"},
+            source="The sender's URI (e.g. the provider's).",
         )
         messages[key] = {
             "name": key,
@@ -174,8 +188,11 @@ def asyncapi_document() -> dict[str, Any]:
         },
         "defaultContentType": "application/cloudevents+json",
         "servers": {
-            "pizzeria": {"host": host.rstrip("/") or "127.0.0.1:8000", "protocol": scheme or "http",
-                         "description": "Where /cloudevents/ is served."},
+            "pizzeria": {
+                "host": host.rstrip("/") or "127.0.0.1:8000",
+                "protocol": scheme or "http",
+                "description": "Where /cloudevents/ is served.",
+            },
         },
         "channels": channels,
         "operations": operations,

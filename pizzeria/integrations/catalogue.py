@@ -40,7 +40,9 @@ def public_data_schema(cls: type[DomainEvent]) -> dict[str, Any]:
     for name in cls.internal_fields:
         schema["properties"].pop(name, None)
     schema["required"] = [
-        name for name in schema["required"] if name not in cls.internal_fields and name not in cls.contact_fields
+        name
+        for name in schema["required"]
+        if name not in cls.internal_fields and name not in cls.contact_fields
     ]
     for name, prop in schema["properties"].items():
         doc = cls.field_docs.get(name)

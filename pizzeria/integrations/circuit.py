@@ -35,8 +35,14 @@ logger = logging.getLogger(__name__)
 UP, DOWN, NEUTRAL = "up", "down", "neutral"
 POSTPONED_CLASS = f"{DeliveryPostponed.__module__}.{DeliveryPostponed.__qualname__}"
 FIELDS = (
-    "circuit_state", "consecutive_failures", "circuit_opened_at", "circuit_retry_at", "circuit_opens",
-    "last_error", "last_error_at", "updated_at",
+    "circuit_state",
+    "consecutive_failures",
+    "circuit_opened_at",
+    "circuit_retry_at",
+    "circuit_opens",
+    "last_error",
+    "last_error_at",
+    "updated_at",
 )
 
 
@@ -67,12 +73,16 @@ def circuit_admit(subscription: WebhookSubscription) -> bool:
     )
     if not probe:
         until = now + dt.timedelta(seconds=settings.WEBHOOKS_TIMEOUT + 1)
-        raise DeliveryPostponed(f"circuit half-open for subscription {subscription.pk}: a probe is in flight", until=until)
+        raise DeliveryPostponed(
+            f"circuit half-open for subscription {subscription.pk}: a probe is in flight", until=until
+        )
     logger.info("subscription_id=%s circuit half-open: this delivery is the probe", subscription.pk)
     return True
 
 
-def circuit_outcome(*, subscription_id: int, outcome: str, error: str = "", retry_after: float | None = None) -> None:
+def circuit_outcome(
+    *, subscription_id: int, outcome: str, error: str = "", retry_after: float | None = None
+) -> None:
     """Record a delivery's outcome; runs in the transaction that records the delivery's result."""
     with transaction.atomic():
         sub = WebhookSubscription.objects.select_for_update().filter(pk=subscription_id).first()
@@ -120,14 +130,20 @@ def _failure(sub: WebhookSubscription, error: str) -> None:
         sub.circuit_retry_at = now + cooldown(1)
         sub.record(
             WebhookCircuitOpened(
-                subscription_id=sub.pk, subscription_name=sub.name, url=sub.url,
+                subscription_id=sub.pk,
+                subscription_name=sub.name,
+                url=sub.url,
                 consecutive_failures=sub.consecutive_failures,
-                last_error=sub.last_error[:500], retry_at=sub.circuit_retry_at,
+                last_error=sub.last_error[:500],
+                retry_at=sub.circuit_retry_at,
             )
         )
         logger.error(
             "subscription_id=%s circuit opened after %s consecutive failures (last: %s); retry at %s",
-            sub.pk, sub.consecutive_failures, error, sub.circuit_retry_at,
+            sub.pk,
+            sub.consecutive_failures,
+            error,
+            sub.circuit_retry_at,
         )
         sub.save(update_fields=(*FIELDS, "version"))
         return
@@ -138,13 +154,16 @@ def deliveries_release(*, subscription: WebhookSubscription) -> int:
     """Make the subscription's postponed deliveries due now and send them after commit."""
     name = subscription.handler_name
     rows = list(
-        Delivery.objects.filter(handler=name, status=Delivery.Status.RETRYING, last_error_class=POSTPONED_CLASS)
-        .values_list("pk", "event__traceparent", "event__tracestate")
+        Delivery.objects.filter(
+            handler=name, status=Delivery.Status.RETRYING, last_error_class=POSTPONED_CLASS
+        ).values_list("pk", "event__traceparent", "event__tracestate")
     )
     ids = [pk for pk, _, _ in rows]
     if ids:
         # Due now by the database's clock, like every due time the bus compares (eventbus/clock.py).
-        Delivery.objects.filter(pk__in=ids).update(next_attempt_at=DbNow(), enqueued_at=DbNow(), updated_at=DbNow())
+        Delivery.objects.filter(pk__in=ids).update(
+            next_attempt_at=DbNow(), enqueued_at=DbNow(), updated_at=DbNow()
+        )
         # Each message carries its event's trace context (NULL when tracing is off; eventbus/spans.py).
         items = [(pk, name, (tp, ts or "") if tp else None) for pk, tp, ts in rows]
         transaction.on_commit(lambda: publish_deliveries(items))

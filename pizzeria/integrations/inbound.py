@@ -44,7 +44,11 @@ PAYMENT_PROCESSED_SCHEMA: dict[str, Any] = {
             "description": "Amount paid; must equal the order total (string or number, 2 decimal places).",
             "anyOf": [{"type": "string", "pattern": DECIMAL_PATTERN}, {"type": "number"}],
         },
-        "method": {"type": "string", "enum": sorted(Order.PaymentMethod.values), "description": "Payment method."},
+        "method": {
+            "type": "string",
+            "enum": sorted(Order.PaymentMethod.values),
+            "description": "Payment method.",
+        },
         "reference": {"type": "string", "maxLength": 255, "description": "The provider's payment reference."},
     },
     "required": ["order_id", "amount", "method", "reference"],
@@ -88,7 +92,11 @@ def cloudevent_receive(*, body: bytes, headers: dict[str, str], secret: str) -> 
         return _error(400, "malformed_cloudevent", f"The attribute {problem}")
     schema = INBOUND_SCHEMAS.get(event_type)
     if schema is None:
-        return _error(400, "unknown_type", f"Type {event_type!r} is not accepted here; accepted: {sorted(INBOUND_SCHEMAS)}")
+        return _error(
+            400,
+            "unknown_type",
+            f"Type {event_type!r} is not accepted here; accepted: {sorted(INBOUND_SCHEMAS)}",
+        )
     data = event.get_data()
     if isinstance(data, bytes):
         try:
@@ -117,8 +125,10 @@ def cloudevent_receive(*, body: bytes, headers: dict[str, str], secret: str) -> 
     # starts (the payment, its events and their deliveries), linked to this HTTP request's span.
     traceparent = event.get_extension("traceparent")
     with spans.remote_parent(
-        f"cloudevent receive {event_type}", traceparent if isinstance(traceparent, str) else None,
-        _string_or_none(event.get_extension("tracestate")), **{"cloudevents.event_id": event_id, "cloudevents.event_source": source},
+        f"cloudevent receive {event_type}",
+        traceparent if isinstance(traceparent, str) else None,
+        _string_or_none(event.get_extension("tracestate")),
+        **{"cloudevents.event_id": event_id, "cloudevents.event_source": source},
     ):
         return _process(event_type, source, event_id, payment, fingerprint)
 
@@ -127,13 +137,19 @@ def _string_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _process(event_type: str, source: str, event_id: str, payment: dict[str, Any], fingerprint: str) -> Outcome:
+def _process(
+    event_type: str, source: str, event_id: str, payment: dict[str, Any], fingerprint: str
+) -> Outcome:
     try:
         with transaction.atomic():
             # Claim (source, id) first: a concurrent copy of this event waits on the unique index
             # until this one commits, then answers as a duplicate instead of "already paid".
             seen = InboundCloudEvent.objects.create(
-                source=source, event_id=event_id, type=event_type, body_sha256=fingerprint, order_id=payment["order_id"],
+                source=source,
+                event_id=event_id,
+                type=event_type,
+                body_sha256=fingerprint,
+                order_id=payment["order_id"],
             )
             outcome = _payment_processed(payment, source=source)
             if outcome.status != 200:
@@ -146,7 +162,9 @@ def _process(event_type: str, source: str, event_id: str, payment: dict[str, Any
         winner = InboundCloudEvent.objects.filter(source=source, event_id=event_id).first()
         if winner is None:
             raise
-        logger.info("cloudevent source=%s id=%s arrived twice at once; answered as a duplicate", source, event_id)
+        logger.info(
+            "cloudevent source=%s id=%s arrived twice at once; answered as a duplicate", source, event_id
+        )
         return _duplicate(winner, fingerprint)
     logger.info("cloudevent source=%s id=%s type=%s -> %s", source, event_id, event_type, outcome.status)
     return outcome
@@ -154,7 +172,11 @@ def _process(event_type: str, source: str, event_id: str, payment: dict[str, Any
 
 def _duplicate(seen: InboundCloudEvent, fingerprint: str) -> Outcome:
     if seen.body_sha256 != fingerprint:
-        return _error(409, "id_reused", f"Event id {seen.event_id!r} from {seen.source!r} was already used for a different event")
+        return _error(
+            409,
+            "id_reused",
+            f"Event id {seen.event_id!r} from {seen.source!r} was already used for a different event",
+        )
     return Outcome(200, {**seen.result, "duplicate": True})
 
 
@@ -168,11 +190,17 @@ def _payment_processed(data: dict[str, Any], *, source: str) -> Outcome:
         return _error(400, "invalid_data", f"amount {data['amount']!r} is not a number")
     if amount != order.total_amount:
         return _error(
-            422, "amount_mismatch",
+            422,
+            "amount_mismatch",
             f"Amount {amount} does not match order {order.pk}'s total {order.total_amount}",
         )
     try:
-        order = order_pay(order_id=order.pk, method=data["method"], reference=data["reference"], actor=f"cloudevents:{source}"[:150])
+        order = order_pay(
+            order_id=order.pk,
+            method=data["method"],
+            reference=data["reference"],
+            actor=f"cloudevents:{source}"[:150],
+        )
     except OrderError as exc:
         return _error(409, "conflict", str(exc))
     return Outcome(200, {"status": "processed", "order_id": order.pk, "payment_status": order.payment_status})

@@ -34,7 +34,8 @@ class WebhookSubscription(AggregateRoot):
         default=list, blank=True, help_text="Public CloudEvents types to receive; empty = every public type."
     )
     contact_fields = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text="Customer contact fields this receiver may get (e.g. customer_phone); others are left out.",
     )
     content_mode = models.CharField(max_length=10, choices=ContentMode.choices, default=STRUCTURED)
@@ -56,7 +57,9 @@ class WebhookSubscription(AggregateRoot):
     consecutive_failures = models.PositiveIntegerField(default=0)
     circuit_opened_at = models.DateTimeField(null=True, blank=True)
     circuit_retry_at = models.DateTimeField(null=True, blank=True)
-    circuit_opens = models.PositiveIntegerField(default=0, help_text="Opens since it last closed (cool-down doubles).")
+    circuit_opens = models.PositiveIntegerField(
+        default=0, help_text="Opens since it last closed (cool-down doubles)."
+    )
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
 
@@ -85,7 +88,11 @@ class WebhookSubscription(AggregateRoot):
         """The current secret, then the previous one while its overlap window lasts."""
         now = now or timezone.now()
         secrets = [secret_decrypt(self.secret_encrypted)]
-        if self.previous_secret_encrypted and self.previous_secret_expires_at and self.previous_secret_expires_at > now:
+        if (
+            self.previous_secret_encrypted
+            and self.previous_secret_expires_at
+            and self.previous_secret_expires_at > now
+        ):
             secrets.append(secret_decrypt(self.previous_secret_encrypted))
         return secrets
 
@@ -109,7 +116,9 @@ class WebhookSubscription(AggregateRoot):
             errors["url"] = [f"The host does not resolve ({exc})"]
         unknown = sorted(set(self.event_types or []) - set(public_event_types()))
         if not isinstance(self.event_types, list) or unknown:
-            errors["event_types"] = [f"Not public event types: {', '.join(map(str, unknown)) or self.event_types!r}"]
+            errors["event_types"] = [
+                f"Not public event types: {', '.join(map(str, unknown)) or self.event_types!r}"
+            ]
         unknown_fields = sorted(set(self.contact_fields or []) - set(contact_field_names()))
         if not isinstance(self.contact_fields, list) or unknown_fields:
             errors["contact_fields"] = [f"Not contact fields: {', '.join(map(str, unknown_fields))}"]
@@ -134,4 +143,3 @@ class InboundCloudEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.source} {self.event_id}"
-

@@ -72,9 +72,12 @@ def _address_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str |
         if any(ip.version == net.version and ip in net for net in networks):
             return None
     kind = (
-        "a loopback" if ip.is_loopback
-        else "a link-local" if ip.is_link_local
-        else "a private" if ip.is_private
+        "a loopback"
+        if ip.is_loopback
+        else "a link-local"
+        if ip.is_link_local
+        else "a private"
+        if ip.is_private
         else "a reserved (not public)"
     )
     return f"{kind} address"
@@ -112,7 +115,9 @@ def target_check(url: str, *, resolve: bool = True) -> list[str]:
         # Every address must pass: a name with one public and one private address is refused.
         reason = _address_refusal(ipaddress.ip_address(address.split("%")[0]))
         if reason is not None:
-            raise TargetRefused(f"{host} resolves to {address}, {reason}; webhooks only go to public addresses")
+            raise TargetRefused(
+                f"{host} resolves to {address}, {reason}; webhooks only go to public addresses"
+            )
     return addresses
 
 
@@ -130,8 +135,13 @@ def post(url: str, *, body: bytes, headers: dict[str, str], deadline: float, max
     conn: HTTPConnection
     if https:
         conn = HTTPSConnection(
-            address, port, timeout=remaining, server_hostname=parts.hostname, assert_hostname=parts.hostname,
-            cert_reqs="CERT_REQUIRED", ca_certs=certifi.where(),
+            address,
+            port,
+            timeout=remaining,
+            server_hostname=parts.hostname,
+            assert_hostname=parts.hostname,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
         )
     else:
         conn = HTTPConnection(address, port, timeout=remaining)
@@ -155,7 +165,9 @@ def post(url: str, *, body: bytes, headers: dict[str, str], deadline: float, max
     host_header = parts.netloc.rsplit("@", 1)[-1]
     try:
         conn.request(
-            "POST", path, body=body,
+            "POST",
+            path,
+            body=body,
             headers={"Host": host_header, "User-Agent": USER_AGENT, "Accept-Encoding": "identity", **headers},
             preload_content=False,  # read no more than the cap below
         )

@@ -28,7 +28,10 @@ def subscription_create(
 ) -> tuple[WebhookSubscription, str]:
     """Create a subscription with a generated secret; return it and the secret (shown once)."""
     subscription = WebhookSubscription(
-        name=name, url=url, event_types=event_types or [], contact_fields=contact_fields or [],
+        name=name,
+        url=url,
+        event_types=event_types or [],
+        contact_fields=contact_fields or [],
         content_mode=content_mode,
     )
     secret = secret_generate()
@@ -48,10 +51,16 @@ def subscription_rotate_secret(*, subscription: WebhookSubscription, actor: str 
         sub.previous_secret_expires_at = now + dt.timedelta(hours=settings.WEBHOOKS_SECRET_OVERLAP_HOURS)
         sub.secret_rotated_at = now
         sub.secret_set(secret)
-        sub.save(update_fields=[
-            "secret_encrypted", "secret_hint", "previous_secret_encrypted", "previous_secret_expires_at",
-            "secret_rotated_at", "updated_at",
-        ])
+        sub.save(
+            update_fields=[
+                "secret_encrypted",
+                "secret_hint",
+                "previous_secret_encrypted",
+                "previous_secret_expires_at",
+                "secret_rotated_at",
+                "updated_at",
+            ]
+        )
     logger.info("subscription_id=%s secret rotated by %s", sub.pk, actor or "system")
     return secret
 
@@ -71,7 +80,10 @@ def subscription_deactivate(*, subscription_id: int, reason: str, actor: str = "
         sub.deactivated_reason = reason[:300]
         sub.record(
             WebhookSubscriptionDeactivated(
-                subscription_id=sub.pk, subscription_name=sub.name, url=sub.url, reason=reason[:300],
+                subscription_id=sub.pk,
+                subscription_name=sub.name,
+                url=sub.url,
+                reason=reason[:300],
                 deactivated_by=actor or "system",
             )
         )
@@ -79,12 +91,17 @@ def subscription_deactivate(*, subscription_id: int, reason: str, actor: str = "
         discarded = Delivery.objects.filter(
             handler=sub.handler_name, status__in=(Delivery.Status.PENDING, Delivery.Status.RETRYING)
         ).update(
-            status=Delivery.Status.DISCARDED, finished_at=now, updated_at=now,
+            status=Delivery.Status.DISCARDED,
+            finished_at=now,
+            updated_at=now,
             last_error=f"subscription deactivated: {reason}"[:2000],
         )
     logger.warning(
         "subscription_id=%s deactivated by %s (%s); %s waiting deliveries discarded",
-        subscription_id, actor or "system", reason, discarded,
+        subscription_id,
+        actor or "system",
+        reason,
+        discarded,
     )
     return discarded
 

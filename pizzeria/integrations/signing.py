@@ -17,7 +17,9 @@ from standardwebhooks import Webhook, WebhookVerificationError
 __all__ = ["WebhookVerificationError", "signature_headers", "signature_verify"]
 
 
-def signature_headers(*, secrets: list[str], msg_id: str, timestamp: dt.datetime, body: bytes) -> dict[str, str]:
+def signature_headers(
+    *, secrets: list[str], msg_id: str, timestamp: dt.datetime, body: bytes
+) -> dict[str, str]:
     utc = timestamp.astimezone(dt.UTC)
     text = body.decode("utf-8")
     return {

@@ -31,7 +31,10 @@ def cloudevents_inbound(request: HttpRequest) -> JsonResponse:
     secret = settings.CLOUDEVENTS_INBOUND_SECRET
     if not secret:
         return JsonResponse(
-            {"error": "not_configured", "reason": "CLOUDEVENTS_INBOUND_SECRET is not set: inbound CloudEvents are off"},
+            {
+                "error": "not_configured",
+                "reason": "CLOUDEVENTS_INBOUND_SECRET is not set: inbound CloudEvents are off",
+            },
             status=503,
         )
     body = request.body[: limit + 1]
@@ -53,14 +56,20 @@ def _fields(cls: type[DomainEvent]) -> list[dict]:
         if name in ENVELOPE_FIELDS:
             continue
         schema = type_schema(types[name])
-        rows.append({
-            "name": name,
-            "type": schema.get("format") or schema.get("type") or "see schema",
-            "doc": cls.field_docs.get(name, ""),
-            "leaves": "never" if name in cls.internal_fields
-            else "if allowed" if name in cls.contact_fields
-            else "yes" if cls.public else "never",
-        })
+        rows.append(
+            {
+                "name": name,
+                "type": schema.get("format") or schema.get("type") or "see schema",
+                "doc": cls.field_docs.get(name, ""),
+                "leaves": "never"
+                if name in cls.internal_fields
+                else "if allowed"
+                if name in cls.contact_fields
+                else "yes"
+                if cls.public
+                else "never",
+            }
+        )
     return rows
 
 
@@ -74,16 +83,21 @@ def event_catalogue(request: HttpRequest) -> HttpResponse:
     for event_type, cls in sorted(event_types().items()):
         if cls.__module__.startswith("tests."):
             continue
-        events.append({
-            "name": cls.__name__,
-            "type": event_type,
-            "version": cls.schema_version,
-            "public": cls.public,
-            "doc": (cls.__doc__ or "").strip() if not (cls.__doc__ or "").startswith(cls.__name__ + "(") else "",
-            "fields": _fields(cls),
-            "subscribers": [s for s in subscriptions if s.wants(event_type)] if cls.public else [],
-        })
+        events.append(
+            {
+                "name": cls.__name__,
+                "type": event_type,
+                "version": cls.schema_version,
+                "public": cls.public,
+                "doc": (cls.__doc__ or "").strip()
+                if not (cls.__doc__ or "").startswith(cls.__name__ + "(")
+                else "",
+                "fields": _fields(cls),
+                "subscribers": [s for s in subscriptions if s.wants(event_type)] if cls.public else [],
+            }
+        )
     return render(
-        request, "integrations/catalogue.html",
+        request,
+        "integrations/catalogue.html",
         {"events": events, "inbound": sorted(INBOUND_SCHEMAS), "show_subscribers": may_see},
     )

@@ -39,25 +39,35 @@ class SubscriptionGone(PermanentError):
 
 
 def _failure(
-    cls: type[PermanentError | TransientError], message: str, *, breaker: str, detail: dict,
+    cls: type[PermanentError | TransientError],
+    message: str,
+    *,
+    breaker: str,
+    detail: dict,
     retry_after: float | None = None,
 ) -> PermanentError | TransientError:
     exc = (
         TransientError(message, detail=detail, retry_after=retry_after)
-        if cls is TransientError else cls(message, detail=detail)
+        if cls is TransientError
+        else cls(message, detail=detail)
     )
     exc.breaker = breaker  # type: ignore[union-attr]  # read back by webhook_failed
     return exc
 
 
-def webhook_request(subscription: WebhookSubscription, event: DomainEvent, *, now: dt.datetime) -> tuple[dict, bytes]:
+def webhook_request(
+    subscription: WebhookSubscription, event: DomainEvent, *, now: dt.datetime
+) -> tuple[dict, bytes]:
     """Headers and body: the CloudEvent in the subscription's mode, signed (Standard Webhooks)."""
     data = public_data(event, contact_fields=subscription.contact_fields or ())
     message = to_http(event, mode=subscription.content_mode, data=data)
     headers = dict(message.headers)
     headers.update(
         signature_headers(
-            secrets=subscription.signing_secrets(now), msg_id=str(event.event_id), timestamp=now, body=message.body
+            secrets=subscription.signing_secrets(now),
+            msg_id=str(event.event_id),
+            timestamp=now,
+            body=message.body,
         )
     )
     return headers, message.body
@@ -97,19 +107,32 @@ def webhook_deliver(event: DomainEvent, *, subscription_id: int) -> dict[str, An
         with tracing.client_span("POST webhook", method="POST", url=sub.url, provider="webhook") as span:
             tracing.inject_headers(headers)
             response = outbound.post(
-                sub.url, body=body, headers=headers, deadline=settings.WEBHOOKS_TIMEOUT,
+                sub.url,
+                body=body,
+                headers=headers,
+                deadline=settings.WEBHOOKS_TIMEOUT,
                 max_body=settings.WEBHOOKS_RESPONSE_BODY_LIMIT,
             )
             tracing.http_status(span, response.status)
     except outbound.TargetRefused as exc:
-        raise _failure(PermanentError, f"Target refused: {exc}", breaker=circuit.NEUTRAL,
-                       detail={**detail, "error": str(exc)}) from exc
+        raise _failure(
+            PermanentError,
+            f"Target refused: {exc}",
+            breaker=circuit.NEUTRAL,
+            detail={**detail, "error": str(exc)},
+        ) from exc
     except Exception as exc:  # DNS, connection refused/reset, TLS, deadline: the receiver is away
         message = f"{type(exc).__name__}: {exc}"
-        raise _failure(TransientError, f"{sub.url}: {message}", breaker=circuit.DOWN,
-                       detail={**detail, "error": message[:500]}) from exc
+        raise _failure(
+            TransientError,
+            f"{sub.url}: {message}",
+            breaker=circuit.DOWN,
+            detail={**detail, "error": message[:500]},
+        ) from exc
     detail.update(
-        status=response.status, duration_ms=round(response.duration_ms, 1), address=response.address,
+        status=response.status,
+        duration_ms=round(response.duration_ms, 1),
+        address=response.address,
         body=response.body.decode("utf-8", errors="replace"),
     )
     status = response.status
@@ -119,19 +142,32 @@ def webhook_deliver(event: DomainEvent, *, subscription_id: int) -> dict[str, An
         logger.info("event_id=%s subscription_id=%s delivered: HTTP %s", event.event_id, sub.pk, status)
         return detail
     if status == 410:
-        raise _failure(SubscriptionGone, f"{sub.url}: HTTP 410 Gone: subscription deactivated",
-                       breaker=circuit.UP, detail=detail)
+        raise _failure(
+            SubscriptionGone,
+            f"{sub.url}: HTTP 410 Gone: subscription deactivated",
+            breaker=circuit.UP,
+            detail=detail,
+        )
     if status == 429:
         wait = retry_after_seconds(response.headers.get("retry-after"), now=timezone.now())
         detail["retry_after"] = wait
-        raise _failure(TransientError, f"{sub.url}: HTTP 429 Too Many Requests (Retry-After {wait})",
-                       breaker=circuit.NEUTRAL, detail=detail, retry_after=wait)
+        raise _failure(
+            TransientError,
+            f"{sub.url}: HTTP 429 Too Many Requests (Retry-After {wait})",
+            breaker=circuit.NEUTRAL,
+            detail=detail,
+            retry_after=wait,
+        )
     if status >= 500 or status == 408:
         raise _failure(TransientError, f"{sub.url}: HTTP {status}", breaker=circuit.DOWN, detail=detail)
     if 300 <= status < 400:
         location = response.headers.get("location", "")
-        raise _failure(PermanentError, f"{sub.url}: HTTP {status} redirect to {location!r} not followed",
-                       breaker=circuit.UP, detail={**detail, "location": location})
+        raise _failure(
+            PermanentError,
+            f"{sub.url}: HTTP {status} redirect to {location!r} not followed",
+            breaker=circuit.UP,
+            detail={**detail, "location": location},
+        )
     raise _failure(PermanentError, f"{sub.url}: HTTP {status}", breaker=circuit.UP, detail=detail)
 
 
@@ -141,12 +177,15 @@ def webhook_failed(exc: BaseException, *, delivery_id: int, status: str, subscri
 
     if isinstance(exc, SubscriptionGone):
         subscription_deactivate(
-            subscription_id=subscription_id, reason=f"the receiver answered 410 Gone (delivery {delivery_id})",
+            subscription_id=subscription_id,
+            reason=f"the receiver answered 410 Gone (delivery {delivery_id})",
             actor="system",
         )
     breaker = getattr(exc, "breaker", circuit.NEUTRAL)
     circuit.circuit_outcome(
-        subscription_id=subscription_id, outcome=breaker, error=str(exc),
+        subscription_id=subscription_id,
+        outcome=breaker,
+        error=str(exc),
         retry_after=getattr(exc, "retry_after", None),
     )
 
@@ -163,7 +202,9 @@ def subscribers_for(event_types: set[str]) -> dict[str, list[str]]:
     if not public:
         return {}  # internal events cost no query
     wanted: dict[str, list[str]] = {}
-    for pk, types in WebhookSubscription.objects.filter(active=True).order_by("pk").values_list("pk", "event_types"):
+    for pk, types in (
+        WebhookSubscription.objects.filter(active=True).order_by("pk").values_list("pk", "event_types")
+    ):
         for event_type in public:
             if not types or event_type in types:
                 wanted.setdefault(event_type, []).append(f"{HANDLER_PREFIX}{pk}")

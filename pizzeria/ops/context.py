@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 FIELDS = ("request_id", "event_id", "delivery_id", "handler", "attempt", "order_id", "task_id")
 
-_current: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("pizzeria_log_context", default=None)
+_current: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "pizzeria_log_context", default=None
+)
 
 
 def bind(**fields: Any) -> None:

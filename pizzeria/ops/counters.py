@@ -136,18 +136,24 @@ def order_placed() -> None:
 
 
 def http_request_recorded(*, view: str, method: str, status: int, seconds: float) -> None:
-    _add([
-        ("http_requests_total", SEP.join((view, method, str(status))), 1),
-        ("http_duration", SEP.join((view, "bucket", bucket_for(seconds))), 1),
-        ("http_duration", SEP.join((view, "sum")), seconds),
-        ("http_duration", SEP.join((view, "count")), 1),
-    ])
+    _add(
+        [
+            ("http_requests_total", SEP.join((view, method, str(status))), 1),
+            ("http_duration", SEP.join((view, "bucket", bucket_for(seconds))), 1),
+            ("http_duration", SEP.join((view, "sum")), seconds),
+            ("http_duration", SEP.join((view, "count")), 1),
+        ]
+    )
 
 
 def read() -> dict[str, dict[str, str]] | None:
     """Every counter hash at once (one pipelined round trip), or None if Redis does not answer."""
     names = (
-        "deliveries_total", "retries_total", "delivery_duration", "http_requests_total", "http_duration",
+        "deliveries_total",
+        "retries_total",
+        "delivery_duration",
+        "http_requests_total",
+        "http_duration",
         "publish_errors_total",
     )
     if redisbreaker.is_open(redisbreaker.cache_url()):

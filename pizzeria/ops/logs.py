@@ -36,8 +36,11 @@ class ContextFilter(logging.Filter):
         for name, value in tracing.log_ids().items():
             if not hasattr(record, name):
                 setattr(record, name, value)
-        ids = [f"{name}={getattr(record, name)}" for name in ("request_id", "event_id", "delivery_id", "trace_id")
-               if getattr(record, name, None)]
+        ids = [
+            f"{name}={getattr(record, name)}"
+            for name in ("request_id", "event_id", "delivery_id", "trace_id")
+            if getattr(record, name, None)
+        ]
         record.context = f" [{' '.join(ids)}]" if ids else ""
         return True
 
@@ -104,7 +107,11 @@ def logging_config(*, log_format: str, level: str, process_tag: str) -> dict[str
         },
         "formatters": {"plain": formatters[log_format]},
         "handlers": {
-            "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_contacts", "context"]}
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "filters": ["mask_contacts", "context"],
+            }
         },
         "root": {"handlers": ["console"], "level": level},
     }

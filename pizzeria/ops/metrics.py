@@ -48,9 +48,13 @@ class OpsCollector:
                 oldest_legacy.add_metric([entry.handler], (now - entry.oldest_open).total_seconds())
         yield by_status
         yield oldest_legacy
-        dead = GaugeMetricFamily("eventbus_dead_letters", "Dead deliveries waiting for a replay or discard", labels=["handler"])
+        dead = GaugeMetricFamily(
+            "eventbus_dead_letters", "Dead deliveries waiting for a replay or discard", labels=["handler"]
+        )
         oldest = GaugeMetricFamily(
-            "eventbus_oldest_open_age_seconds", "Age of the oldest unfinished delivery", labels=["queue", "handler"]
+            "eventbus_oldest_open_age_seconds",
+            "Age of the oldest unfinished delivery",
+            labels=["queue", "handler"],
         )
         for entry in opened.values():
             dead.add_metric([entry.handler], entry.dead)
@@ -94,20 +98,44 @@ class OpsCollector:
         raw = counters.read()
         if raw is None:
             return
-        yield _counter("eventbus_deliveries", "Delivery attempts run by the workers, by outcome",
-                       ["handler", "queue", "outcome"], raw["deliveries_total"])
-        yield _counter("eventbus_retries", "Attempts that failed and scheduled a retry", ["handler", "queue"],
-                       raw["retries_total"])
-        yield _histogram("eventbus_delivery_duration_seconds", "Time a worker spent on one delivery attempt",
-                         "handler", raw["delivery_duration"])
-        yield _counter("eventbus_publish_errors", "Publishes that failed for a reason other than the broker "
-                       "(path=fast: sent through apply_async instead; path=apply_async: left to the sweeper)",
-                       ["path", "error"], raw["publish_errors_total"])
+        yield _counter(
+            "eventbus_deliveries",
+            "Delivery attempts run by the workers, by outcome",
+            ["handler", "queue", "outcome"],
+            raw["deliveries_total"],
+        )
+        yield _counter(
+            "eventbus_retries",
+            "Attempts that failed and scheduled a retry",
+            ["handler", "queue"],
+            raw["retries_total"],
+        )
+        yield _histogram(
+            "eventbus_delivery_duration_seconds",
+            "Time a worker spent on one delivery attempt",
+            "handler",
+            raw["delivery_duration"],
+        )
+        yield _counter(
+            "eventbus_publish_errors",
+            "Publishes that failed for a reason other than the broker "
+            "(path=fast: sent through apply_async instead; path=apply_async: left to the sweeper)",
+            ["path", "error"],
+            raw["publish_errors_total"],
+        )
         yield _counter("orders_placed", "Orders placed (committed)", [], {"": raw["orders_placed_total"][""]})
-        yield _counter("django_http_requests", "HTTP responses by view, method and status",
-                       ["view", "method", "status"], raw["http_requests_total"])
-        yield _histogram("django_http_request_duration_seconds", "Time to the response, by view", "view",
-                         raw["http_duration"])
+        yield _counter(
+            "django_http_requests",
+            "HTTP responses by view, method and status",
+            ["view", "method", "status"],
+            raw["http_requests_total"],
+        )
+        yield _histogram(
+            "django_http_request_duration_seconds",
+            "Time to the response, by view",
+            "view",
+            raw["http_duration"],
+        )
 
 
 def _counter(name: str, doc: str, labels: list[str], stored: dict[str, str]) -> CounterMetricFamily:
@@ -122,4 +150,3 @@ def _histogram(name: str, doc: str, label: str, stored: dict[str, str]) -> Histo
     for value, (buckets, total_sum, _count) in counters.histogram_rows(stored).items():
         family.add_metric([value], buckets, total_sum)
     return family
-

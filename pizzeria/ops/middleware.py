@@ -22,8 +22,10 @@ class RequestMetricsMiddleware:
         # The view's name, never the path: ids in paths would make a series per order.
         view = (match.view_name or match._func_path) if match is not None else "<unmatched>"
         counters.http_request_recorded(
-            view=view, method=request.method if request.method in _METHODS else "OTHER",
-            status=response.status_code, seconds=time.monotonic() - started,
+            view=view,
+            method=request.method if request.method in _METHODS else "OTHER",
+            status=response.status_code,
+            seconds=time.monotonic() - started,
         )
         return response
 

@@ -15,7 +15,12 @@ from pizzeria.ops import counters
 
 @receiver(post_save, sender="orders.Order", dispatch_uid="ops.count_orders_placed")
 def count_order_placed(
-    sender: type, instance: object, created: bool = False, raw: bool = False, using: str | None = None, **kwargs: Any
+    sender: type,
+    instance: object,
+    created: bool = False,
+    raw: bool = False,
+    using: str | None = None,
+    **kwargs: Any,
 ) -> None:
     if created and not raw:
         transaction.on_commit(counters.order_placed, using=using or "default")

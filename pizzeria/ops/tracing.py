@@ -37,7 +37,9 @@ def _env_enabled(environ: dict[str, str] | os._Environ = os.environ) -> bool:
     exporters = [e.strip().lower() for e in environ.get("OTEL_TRACES_EXPORTER", "").split(",") if e.strip()]
     if exporters:
         return exporters != ["none"]
-    return bool(environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+    return bool(
+        environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
 
 
 # A process decides at start whether it traces (the OpenTelemetry variables are process
@@ -95,14 +97,20 @@ def _install(service_name: str) -> None:
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": service_name}
     # The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (the SDK reads them).
     provider = TracerProvider(resource=Resource.create(attributes))
-    exporters = [e.strip().lower() for e in os.environ.get("OTEL_TRACES_EXPORTER", "otlp").split(",") if e.strip()]
+    exporters = [
+        e.strip().lower() for e in os.environ.get("OTEL_TRACES_EXPORTER", "otlp").split(",") if e.strip()
+    ]
     for name in exporters:
         if name == "otlp":
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-            protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+            protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get(
+                "OTEL_EXPORTER_OTLP_PROTOCOL"
+            )
             if protocol and protocol != "http/protobuf":
-                logger.warning("OTLP protocol %r is not installed here; exporting with http/protobuf", protocol)
+                logger.warning(
+                    "OTLP protocol %r is not installed here; exporting with http/protobuf", protocol
+                )
             provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         elif name == "console":
             provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
@@ -121,7 +129,11 @@ INSTRUMENTATIONS = ("django", "psycopg", "redis", "requests", "celery")
 def disabled_instrumentations(environ: dict[str, str] | os._Environ = os.environ) -> set[str]:
     """OTEL_PYTHON_DISABLED_INSTRUMENTATIONS (the auto-instrumentation's variable): e.g. "redis"
     leaves Redis commands out of the traces, for fewer spans per request."""
-    return {n.strip().lower() for n in environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",") if n.strip()}
+    return {
+        n.strip().lower()
+        for n in environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")
+        if n.strip()
+    }
 
 
 def _instrument_libraries() -> None:
@@ -132,8 +144,12 @@ def _instrument_libraries() -> None:
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
     disabled = disabled_instrumentations()
-    classes: dict[str, Any] = {"django": DjangoInstrumentor, "psycopg": PsycopgInstrumentor, "redis": RedisInstrumentor,
-               "requests": RequestsInstrumentor}
+    classes: dict[str, Any] = {
+        "django": DjangoInstrumentor,
+        "psycopg": PsycopgInstrumentor,
+        "redis": RedisInstrumentor,
+        "requests": RequestsInstrumentor,
+    }
     for name, cls in classes.items():
         instrumentor = cls()
         if name not in disabled and not instrumentor.is_instrumented_by_opentelemetry:
@@ -274,12 +290,20 @@ def connect_celery_signals() -> None:
     signals.celeryd_init.connect(_on_celeryd_init, weak=False, dispatch_uid="ops.tracing.celeryd_init")
     signals.worker_process_init.connect(_on_process_init, weak=False, dispatch_uid="ops.tracing.process_init")
     signals.worker_init.connect(_on_worker_init, weak=False, dispatch_uid="ops.tracing.worker_init")
-    signals.worker_process_shutdown.connect(lambda **kw: shutdown(), weak=False, dispatch_uid="ops.tracing.shutdown")
-    signals.beat_init.connect(lambda **kw: setup("pizzeria-beat"), weak=False, dispatch_uid="ops.tracing.beat")
-    signals.beat_embedded_init.connect(lambda **kw: setup("pizzeria-beat"), weak=False, dispatch_uid="ops.tracing.beat_embedded")
+    signals.worker_process_shutdown.connect(
+        lambda **kw: shutdown(), weak=False, dispatch_uid="ops.tracing.shutdown"
+    )
+    signals.beat_init.connect(
+        lambda **kw: setup("pizzeria-beat"), weak=False, dispatch_uid="ops.tracing.beat"
+    )
+    signals.beat_embedded_init.connect(
+        lambda **kw: setup("pizzeria-beat"), weak=False, dispatch_uid="ops.tracing.beat_embedded"
+    )
 
 
-def _on_celeryd_init(sender: Any = None, instance: Any = None, conf: Any = None, options: Any = None, **kwargs: Any) -> None:
+def _on_celeryd_init(
+    sender: Any = None, instance: Any = None, conf: Any = None, options: Any = None, **kwargs: Any
+) -> None:
     global _service_name
     _service_name = service_name_for_worker((options or {}).get("queues"))
 

@@ -60,25 +60,31 @@ def screen_data(now: dt.datetime | None = None) -> dict:
     for name in names:
         o = opened.get(name)
         w5, w60 = last5.get(name), last60.get(name)
-        handlers.append(HandlerRow(
-            handler=name,
-            queue=o.queue if o else queue_of(name),
-            last5=w5.finished if w5 else 0,
-            last60=w60.finished if w60 else 0,
-            failure_rate=w60.failure_rate if w60 else None,
-            p95=w60.p95_seconds if w60 else None,
-            open=(o.pending + o.retrying + o.running) if o else 0,
-            running=o.running if o else 0,
-            oldest_age=(now - o.oldest_open).total_seconds() if o and o.oldest_open else None,
-            dead=o.dead if o else 0,
-            dead_url=reverse("admin:eventbus_deadletter_changelist") + "?" + urlencode({"handler": name}),
-        ))
+        handlers.append(
+            HandlerRow(
+                handler=name,
+                queue=o.queue if o else queue_of(name),
+                last5=w5.finished if w5 else 0,
+                last60=w60.finished if w60 else 0,
+                failure_rate=w60.failure_rate if w60 else None,
+                p95=w60.p95_seconds if w60 else None,
+                open=(o.pending + o.retrying + o.running) if o else 0,
+                running=o.running if o else 0,
+                oldest_age=(now - o.oldest_open).total_seconds() if o and o.oldest_open else None,
+                dead=o.dead if o else 0,
+                dead_url=reverse("admin:eventbus_deadletter_changelist") + "?" + urlencode({"handler": name}),
+            )
+        )
     threshold = settings.OPS_OLDEST_AGE_WARNING_SECONDS
     queues, warnings = [], []
     for queue in QUEUES:
         b = backlogs[queue]
         age = b.oldest_age(now)
-        no_consumer = (b.consumers == 0) if b.consumers is not None else (workers is not None and queue not in consuming)
+        no_consumer = (
+            (b.consumers == 0)
+            if b.consumers is not None
+            else (workers is not None and queue not in consuming)
+        )
         if no_consumer and b.backlog:
             warnings.append(f"Queue {queue}: no consumer, {b.backlog} waiting")
         elif no_consumer:
@@ -86,19 +92,32 @@ def screen_data(now: dt.datetime | None = None) -> dict:
         if age > threshold:
             warnings.append(f"Queue {queue}: oldest due delivery waited {age:.0f} s (over {threshold:.0f} s)")
         mine = [h for h in handlers if h.queue == queue]
-        queues.append({
-            "name": queue, "waiting": b.waiting, "running": b.running, "backlog": b.backlog,
-            "oldest_age": age, "no_consumer": no_consumer, "consumers": b.consumers,
-            "last5": sum(h.last5 for h in mine), "last60": sum(h.last60 for h in mine),
-            "dead": sum(h.dead for h in mine),
-        })
+        queues.append(
+            {
+                "name": queue,
+                "waiting": b.waiting,
+                "running": b.running,
+                "backlog": b.backlog,
+                "oldest_age": age,
+                "no_consumer": no_consumer,
+                "consumers": b.consumers,
+                "last5": sum(h.last5 for h in mine),
+                "last60": sum(h.last60 for h in mine),
+                "dead": sum(h.dead for h in mine),
+            }
+        )
     if depths is None:
         warnings.insert(0, "The broker did not answer: waiting counts are the due rows")
     if workers is None:
         warnings.insert(0, "The workers did not answer (inspect)")
     return {
-        "now": now, "queues": queues, "handlers": handlers, "workers": workers or [],
-        "warnings": warnings, "groups": failure_groups(), "threshold": threshold,
+        "now": now,
+        "queues": queues,
+        "handlers": handlers,
+        "workers": workers or [],
+        "warnings": warnings,
+        "groups": failure_groups(),
+        "threshold": threshold,
     }
 
 
@@ -121,7 +140,9 @@ def group_action(request: HttpRequest, group: str, action: str) -> HttpResponse:
     actor = request.user.get_username()
     count = group_replay(group, actor=actor) if action == "replay" else group_discard(group, actor=actor)
     if count is None:
-        messages.warning(request, "That failure group has no dead letters any more (replayed or discarded meanwhile).")
+        messages.warning(
+            request, "That failure group has no dead letters any more (replayed or discarded meanwhile)."
+        )
     else:
         verb = "replayed" if action == "replay" else "discarded"
         messages.success(request, f"{count} dead deliveries {verb}.")

@@ -36,12 +36,14 @@ def workers_online() -> list[dict] | None:
     for name in sorted(set(stats) | set(queues) | set(active)):
         worker_stats: Any = stats.get(name) or {}  # a broadcast reply: JSON as the worker sent it
         pool_stats = worker_stats.get("pool") or {}
-        result.append({
-            "name": name,
-            "queues": sorted(q.get("name", "") for q in queues.get(name) or []),
-            "concurrency": pool_stats.get("max-concurrency"),
-            "active": len(active.get(name) or []),
-        })
+        result.append(
+            {
+                "name": name,
+                "queues": sorted(q.get("name", "") for q in queues.get(name) or []),
+                "concurrency": pool_stats.get("max-concurrency"),
+                "active": len(active.get(name) or []),
+            }
+        )
     try:
         cache.set(CACHE_KEY, result, CACHE_SECONDS)
     except Exception:  # noqa: S110 - the cache only saves the next look a broadcast; the answer stands

@@ -17,7 +17,9 @@ logger = logging.getLogger(__name__)
 
 
 def lockout_response(
-    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict[str, Any] | None = None
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
 ) -> HttpResponse:
     cool_off = get_cool_off(request)
     seconds = max(math.ceil(cool_off.total_seconds()), 1) if cool_off else 3600
@@ -43,22 +45,29 @@ class ResilientCacheHandler(AxesCacheHandler):
     """
 
     def get_failures(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
-        return redisbreaker.guarded(redisbreaker.cache_url(), "login lockout check",
-                                    lambda: super(ResilientCacheHandler, self).get_failures(request, credentials),
-                                    default=0)
+        return redisbreaker.guarded(
+            redisbreaker.cache_url(),
+            "login lockout check",
+            lambda: super(ResilientCacheHandler, self).get_failures(request, credentials),
+            default=0,
+        )
 
     def user_login_failed(
         self, sender: object, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
     ) -> None:
         return redisbreaker.guarded(
-            redisbreaker.cache_url(), "failed login count",
-            lambda: super(ResilientCacheHandler, self).user_login_failed(sender, credentials, request, **kwargs),
+            redisbreaker.cache_url(),
+            "failed login count",
+            lambda: super(ResilientCacheHandler, self).user_login_failed(
+                sender, credentials, request, **kwargs
+            ),
             default=None,
         )
 
     def user_logged_in(self, sender: object, request: HttpRequest, user: Any, **kwargs: Any) -> None:
         return redisbreaker.guarded(
-            redisbreaker.cache_url(), "failed logins reset",
+            redisbreaker.cache_url(),
+            "failed logins reset",
             lambda: super(ResilientCacheHandler, self).user_logged_in(sender, request, user, **kwargs),
             default=None,
         )

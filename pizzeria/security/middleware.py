@@ -63,7 +63,9 @@ class HostileInputMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         for name, value in request.META.items():
             if name.startswith("HTTP_") and isinstance(value, str) and _CONTROL.search(value):
-                return _bad(f"Header {name[5:].replace('_', '-').title()} contains a control character (NUL, CR or LF).")
+                return _bad(
+                    f"Header {name[5:].replace('_', '-').title()} contains a control character (NUL, CR or LF)."
+                )
         if text_problem(request.path):
             return _bad("The path contains a NUL character.")
         problem = first_problem(_flat(request.GET))

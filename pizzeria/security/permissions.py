@@ -29,7 +29,8 @@ def has_any_perm(user: User | AnonymousUser, perms: tuple[str, ...]) -> bool:
 def permission_required(
     *perms: str, message: str = "You do not have permission for this page."
 ) -> Callable[
-    [Callable[Concatenate[HttpRequest, _P], _R]], Callable[Concatenate[HttpRequest, _P], _R | HttpResponseRedirect]
+    [Callable[Concatenate[HttpRequest, _P], _R]],
+    Callable[Concatenate[HttpRequest, _P], _R | HttpResponseRedirect],
 ]:
     """A page for staff holding one of `perms`: anonymous → login page, anyone else → 403."""
 

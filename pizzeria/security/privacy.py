@@ -12,7 +12,7 @@ _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-])[\w.+-]*@([\w-]+(?:\.[\w-]+)+)")
 
 
 def mask_phone(value: str) -> str:
-    """"+15005550006" → "+1*******006": enough to tell two numbers apart in a log, not to dial."""
+    """ "+15005550006" → "+1*******006": enough to tell two numbers apart in a log, not to dial."""
     digits = re.sub(r"\D", "", value or "")
     if len(digits) < 7:
         return "***" if digits else ""
@@ -20,7 +20,7 @@ def mask_phone(value: str) -> str:
 
 
 def mask_email(value: str) -> str:
-    """"ann@example.com" → "a***@example.com"."""
+    """ "ann@example.com" → "a***@example.com"."""
     return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", value or "")
 
 
@@ -31,7 +31,9 @@ def mask_contact(value: str) -> str:
 
 def mask_text(text: str) -> str:
     """Every phone number and e-mail address inside free text."""
-    return mask_email(_PHONE.sub(lambda m: mask_phone(m.group(0).replace("%2B", "+").replace("%2b", "+")), text))
+    return mask_email(
+        _PHONE.sub(lambda m: mask_phone(m.group(0).replace("%2B", "+").replace("%2b", "+")), text)
+    )
 
 
 class MaskContactsFilter(logging.Filter):

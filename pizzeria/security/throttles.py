@@ -92,7 +92,8 @@ class _CacheThrottle(SimpleRateThrottle):
         key = cache.make_key(self.cache_format % {"scope": self.scope, "ident": ident})
         let_through: tuple[bool, float | None] = (True, None)
         allowed, self._wait = redisbreaker.guarded(
-            redisbreaker.cache_url(), f"throttle {self.scope}",
+            redisbreaker.cache_url(),
+            f"throttle {self.scope}",
             lambda: _window_hit(key, window_ms=window_ms, limit=limit),
             default=let_through,
         )
@@ -113,7 +114,11 @@ class ClientIpThrottle(_CacheThrottle):
     def identity(self, request: Request) -> str | None:
         ident = self.get_ident(request)
         # X-Forwarded-For is whatever the client wrote when NUM_PROXIES trusts it: keep the key short.
-        return ident if ident is None or len(ident) <= 45 else "h" + hashlib.sha256(stable_bytes(ident)).hexdigest()[:32]
+        return (
+            ident
+            if ident is None or len(ident) <= 45
+            else "h" + hashlib.sha256(stable_bytes(ident)).hexdigest()[:32]
+        )
 
 
 class AccountThrottle(_CacheThrottle):

@@ -193,6 +193,7 @@ SPECTACULAR_SETTINGS = {
 # default: a process that falls back to localhost:6379 may publish into somebody else's Redis.
 REDIS_URL = env("REDIS_URL", default="")
 
+
 # --- Cache: throttles, login lockout and stream counts shared by every process -----------------
 def redis_sibling_url(url: str) -> str:
     """The same Redis server, the next database number (db N → N + 1; db 15, Redis's last, → 14).
@@ -377,7 +378,9 @@ SMS_PER_RECIPIENT_PER_HOUR = env.int("SMS_PER_RECIPIENT_PER_HOUR", default=10)
 # WEBHOOKS_PRIVATE_TARGET_NETWORKS (loopback by default) open, never cloud metadata or multicast.
 # Off by default (and in production); on in development settings (make run) and the tests.
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
-WEBHOOKS_PRIVATE_TARGET_NETWORKS = env.list("WEBHOOKS_PRIVATE_TARGET_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+WEBHOOKS_PRIVATE_TARGET_NETWORKS = env.list(
+    "WEBHOOKS_PRIVATE_TARGET_NETWORKS", default=["127.0.0.0/8", "::1/128"]
+)
 WEBHOOKS_HTTPS_ONLY = env.bool("WEBHOOKS_HTTPS_ONLY", default=True)
 # A total deadline per request (connect + send + answer), well under the handler's soft time limit.
 WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=5.0)
@@ -447,4 +450,6 @@ LOG_FORMAT = env("LOG_FORMAT", default="console")
 PROCESS_TAG = f"[{env('SUPERVISOR_PROCESS_NAME')}] " if env("SUPERVISOR_PROCESS_NAME", default="") else ""
 # Phone numbers and e-mail addresses are masked in every record either format writes (see
 # pizzeria.ops.logs.logging_config); under supervisord each line carries its Procfile name.
-LOGGING = logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="INFO"), process_tag=PROCESS_TAG)
+LOGGING = logging_config(
+    log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="INFO"), process_tag=PROCESS_TAG
+)

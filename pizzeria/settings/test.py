@@ -37,7 +37,9 @@ WEBHOOKS_CIRCUIT_COOLDOWN_MAX = 2.0
 CLOUDEVENTS_INBOUND_SECRET = "whsec_dGVzdC1pbmJvdW5kLXNlY3JldC0wMTIzNDU2Nzg5YWI="
 # Generous limits so ordinary tests never meet them; the abuse tests set their own.
 THROTTLE_RATES.update({scope: env("TEST_THROTTLE_RATE", default="1000/min") for scope in THROTTLE_RATES})
-SMS_PER_RECIPIENT_PER_HOUR = env.int("SMS_PER_RECIPIENT_PER_HOUR", default=1000)  # worker tests text one number
+SMS_PER_RECIPIENT_PER_HOUR = env.int(
+    "SMS_PER_RECIPIENT_PER_HOUR", default=1000
+)  # worker tests text one number
 # A key prefix of its own: the autouse fixture in tests/conftest.py deletes these keys
 # before each test, so throttle and lockout counts never leak from one test into the next.
 CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="pizzeria-test")}}

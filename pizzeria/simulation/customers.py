@@ -16,8 +16,13 @@ from typing import Any
 import requests
 
 CANCEL_REASONS = ["Ordered twice by mistake", "Plans changed", "Waiting too long", "Wrong address"]
-ADDRESSES = ["12 Via Roma, Springfield", "7 Elm Road, Springfield", "221B Baker Street, Springfield",
-             "3 Harbour Lane, Springfield", "48 Market Square, Springfield"]
+ADDRESSES = [
+    "12 Via Roma, Springfield",
+    "7 Elm Road, Springfield",
+    "221B Baker Street, Springfield",
+    "3 Harbour Lane, Springfield",
+    "48 Market Square, Springfield",
+]
 
 
 class ApiError(RuntimeError):
@@ -47,7 +52,13 @@ class Api:
         return self._local.session
 
     def call(
-        self, method: str, path: str, *, token: str = "", json: Any = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str = "",
+        json: Any = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, dict]:
         headers = {**(headers or {}), **({"Authorization": f"Token {token}"} if token else {})}
         last = ""
@@ -74,10 +85,17 @@ class Api:
         raise ApiError(f"{method} {path} failed after {self.attempts} attempts: {last}")
 
     def register(self, *, username: str, password: str, address: str) -> Customer:
-        status, body = self.call("POST", "/api/auth/register/", json={
-            "username": username, "password": password, "email": f"{username}@simulated.example",
-            "phone": "+15005550006", "default_address": address,
-        })
+        status, body = self.call(
+            "POST",
+            "/api/auth/register/",
+            json={
+                "username": username,
+                "password": password,
+                "email": f"{username}@simulated.example",
+                "phone": "+15005550006",
+                "default_address": address,
+            },
+        )
         if status != 201:
             raise ApiError(f"Registering {username}: HTTP {status} {body}")
         return Customer(username=username, token=body["token"])
@@ -89,15 +107,21 @@ class Api:
         return body
 
     def place(self, *, customer: Customer, order: dict) -> dict:
-        status, body = self.call("POST", "/api/orders/", token=customer.token, json=order,
-                                 headers={"Idempotency-Key": uuid.uuid4().hex})
+        status, body = self.call(
+            "POST",
+            "/api/orders/",
+            token=customer.token,
+            json=order,
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
         if status != 201:
             raise ApiError(f"Placing an order: HTTP {status} {body}")
         return body
 
     def cancel(self, *, customer: Customer, order_id: int, reason: str) -> bool:
-        status, _ = self.call("POST", f"/api/orders/{order_id}/cancel/", token=customer.token,
-                              json={"reason": reason})
+        status, _ = self.call(
+            "POST", f"/api/orders/{order_id}/cancel/", token=customer.token, json={"reason": reason}
+        )
         return status == 200  # 409: the kitchen started it already
 
 
@@ -106,12 +130,14 @@ def random_order(rng: random.Random, menu: dict) -> dict:
     lines = []
     for _ in range(rng.choice([1, 1, 2, 2, 3])):
         toppings = rng.sample([t["code"] for t in menu["toppings"]], k=rng.choice([0, 0, 1, 2]))
-        lines.append({
-            "pizza": rng.choice(menu["pizzas"])["id"],
-            "size": rng.choice(menu["sizes"])["code"],
-            "toppings": toppings,
-            "quantity": rng.choice([1, 1, 1, 2]),
-        })
+        lines.append(
+            {
+                "pizza": rng.choice(menu["pizzas"])["id"],
+                "size": rng.choice(menu["sizes"])["code"],
+                "toppings": toppings,
+                "quantity": rng.choice([1, 1, 1, 2]),
+            }
+        )
     if rng.random() < 0.75:
         return {"items": lines, "fulfilment": "delivery", "delivery_address": rng.choice(ADDRESSES)}
     return {"items": lines, "fulfilment": "pickup"}

@@ -50,7 +50,9 @@ class FaultyProviders:
                 loglevel="WARNING",
                 new_session=True,  # Ctrl-C reaches us, and we stop it in order
                 env={
-                    "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "pizzeria.settings.base"),
+                    "DJANGO_SETTINGS_MODULE": os.environ.get(
+                        "DJANGO_SETTINGS_MODULE", "pizzeria.settings.base"
+                    ),
                     "DATABASE_URL": database_url(),
                     "REDIS_URL": settings.REDIS_URL,
                     # Stand-in credentials: the providers' SDKs need some to send at all.
@@ -76,7 +78,8 @@ class FaultyProviders:
             active.update(app.control.inspect(timeout=1.0).active_queues() or {})
         ours = self.worker.name if self.worker is not None else None
         self.paused = [
-            name for name, queues in active.items()
+            name
+            for name, queues in active.items()
             if name != ours and any(q["name"] == QUEUE for q in queues)
         ]
         if self.paused:

@@ -24,8 +24,14 @@ if TYPE_CHECKING:
     from pizzeria.simulation.providerstub import ProviderStub
 
 S = Order.Status
-ORDER_COLUMNS = [("waiting", (S.PLACED, S.PAID)), ("cooking", (S.COOKING,)), ("ready", (S.READY,)),
-                 ("out", (S.OUT_FOR_DELIVERY,)), ("delivered", (S.DELIVERED,)), ("cancelled", (S.CANCELLED,))]
+ORDER_COLUMNS = [
+    ("waiting", (S.PLACED, S.PAID)),
+    ("cooking", (S.COOKING,)),
+    ("ready", (S.READY,)),
+    ("out", (S.OUT_FOR_DELIVERY,)),
+    ("delivered", (S.DELIVERED,)),
+    ("cancelled", (S.CANCELLED,)),
+]
 DELIVERY_STATES = ["pending", "running", "retrying", "succeeded", "dead"]
 OPEN_DELIVERIES = ("pending", "running", "retrying")
 
@@ -42,8 +48,10 @@ class Snapshot:
     @property
     def finished(self) -> bool:
         done = self.orders["delivered"] + self.orders["cancelled"]
-        return self.placed == self.requested and done == self.placed and not any(
-            self.deliveries[s] for s in OPEN_DELIVERIES
+        return (
+            self.placed == self.requested
+            and done == self.placed
+            and not any(self.deliveries[s] for s in OPEN_DELIVERIES)
         )
 
 
@@ -140,8 +148,10 @@ class Summary:
             t.add_row(f"deliveries {state}", str(self.deliveries[state]))
         t.add_row("notifications sent", str(self.notifications_sent))
         if self.provider_calls is not None:
-            t.add_row("provider calls / failed on purpose / accepted",
-                      f"{self.provider_calls} / {self.provider_failures} / {self.provider_accepted}")
+            t.add_row(
+                "provider calls / failed on purpose / accepted",
+                f"{self.provider_calls} / {self.provider_failures} / {self.provider_accepted}",
+            )
         t.add_row("API 429s waited out", str(self.throttled))
         t.add_row("POST /api/orders/ p50 / p95 (ms)", _pair(self.api_ms))
         t.add_row("placed → delivered p50 / p90 (s)", _pair(self.lifecycle_seconds))

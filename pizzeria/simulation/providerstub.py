@@ -23,8 +23,9 @@ from urllib.parse import parse_qs
 
 
 class ProviderStub:
-    def __init__(self, *, timeout_delay: float = 2.0, failure_rate: float = 0.0, seed: int | None = None,
-                 port: int = 0) -> None:
+    def __init__(
+        self, *, timeout_delay: float = 2.0, failure_rate: float = 0.0, seed: int | None = None, port: int = 0
+    ) -> None:
         self.requests: list[dict] = []
         self.failure_rate = failure_rate
         self._random = random.Random(seed)
@@ -104,8 +105,12 @@ class ProviderStub:
                 if provider == "twilio":
                     status = status or 201
                     if payload is None and status < 300:
-                        payload = {"sid": "SM" + uuid.uuid4().hex, "status": "queued",
-                                   "to": request_body.get("To"), "body": request_body.get("Body")}
+                        payload = {
+                            "sid": "SM" + uuid.uuid4().hex,
+                            "status": "queued",
+                            "to": request_body.get("To"),
+                            "body": request_body.get("Body"),
+                        }
                         record["message_id"] = payload["sid"]
                     elif payload is None:
                         payload = {"code": 20500, "message": "Internal Server Error", "status": status}

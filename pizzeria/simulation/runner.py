@@ -82,7 +82,9 @@ class Simulation:
         count = self.o.customers or customers_needed(self.o.rate)
         password = uuid.uuid4().hex + "-Aa1"
         return [
-            self.api.register(username=f"sim-{run}-{n}", password=password, address=self.rng.choice(ADDRESSES))
+            self.api.register(
+                username=f"sim-{run}-{n}", password=password, address=self.rng.choice(ADDRESSES)
+            )
             for n in range(count)
         ]
 
@@ -129,14 +131,21 @@ class Simulation:
         started = time.monotonic()
         menu = self.api.menu()
         customers = self._register()
-        faults = FaultyProviders(failure_rate=self.o.failure_rate, seed=self.o.seed, port=self.o.stub_port) \
-            if self.o.failure_rate > 0 else None
+        faults = (
+            FaultyProviders(failure_rate=self.o.failure_rate, seed=self.o.seed, port=self.o.stub_port)
+            if self.o.failure_rate > 0
+            else None
+        )
         with faults if faults else contextlib.nullcontext():
             placing = threading.Thread(target=self._place_all, args=(customers, menu), daemon=True)
             placing.start()
-            finished = self._drive(since=since, started=started, placing=placing, stub=faults.stub if faults else None)
+            finished = self._drive(
+                since=since, started=started, placing=placing, stub=faults.stub if faults else None
+            )
             placing.join(timeout=5)
-            summary = self._summary(since=since, started=started, finished=finished, stub=faults.stub if faults else None)
+            summary = self._summary(
+                since=since, started=started, finished=finished, stub=faults.stub if faults else None
+            )
             if faults and self.o.stub_log:
                 with open(self.o.stub_log, "w") as log:
                     log.writelines(json.dumps(r, default=str) + "\n" for r in list(faults.stub.requests))
@@ -155,7 +164,9 @@ class Simulation:
                 with self._lock:
                     ids = list(self.order_ids)
                 snap = snapshot(order_ids=ids, since=since, requested=self.o.orders - len(self.errors))
-                live.update(live_table(snap, rates=rates.add(snap), elapsed=time.monotonic() - started, stub=stub))
+                live.update(
+                    live_table(snap, rates=rates.add(snap), elapsed=time.monotonic() - started, stub=stub)
+                )
                 if not placing.is_alive() and snap.finished:
                     return True
                 if time.monotonic() > deadline:
@@ -166,7 +177,9 @@ class Simulation:
     def _live(self) -> Live | _NoLive:
         from rich.live import Live
 
-        return Live(console=self.console, refresh_per_second=4, transient=False) if self.console else _NoLive()
+        return (
+            Live(console=self.console, refresh_per_second=4, transient=False) if self.console else _NoLive()
+        )
 
     def _summary(
         self, *, since: dt.datetime, started: float, finished: bool, stub: ProviderStub | None
@@ -174,7 +187,9 @@ class Simulation:
         with self._lock:
             ids = list(self.order_ids)
         snap = snapshot(order_ids=ids, since=since, requested=self.o.orders)
-        done = Order.objects.filter(pk__in=ids, status=Order.Status.DELIVERED).values_list("placed_at", "delivered_at")
+        done = Order.objects.filter(pk__in=ids, status=Order.Status.DELIVERED).values_list(
+            "placed_at", "delivered_at"
+        )
         lifecycle = [(b - a).total_seconds() for a, b in done if b is not None]  # delivered: never None
         accepted = stub.accepted() if stub else []
         return Summary(

@@ -52,7 +52,9 @@ class Staff:
 
     def take_payment(self, *, order_id: int, method: str) -> None:
         try:
-            order_services.order_pay(order_id=order_id, method=method, reference=f"sim-{order_id}", actor=self.cook)
+            order_services.order_pay(
+                order_id=order_id, method=method, reference=f"sim-{order_id}", actor=self.cook
+            )
         except OrderError:
             pass  # cancelled meanwhile, or already paid
 
@@ -72,8 +74,12 @@ class Staff:
         dispatch = kitchen_selectors.dispatch_board()
         for ticket in dispatch["ready_delivery"]:
             if self._age(ticket.ready_at) >= self._seconds(ticket.order_id, "handover", HANDOVER_MINUTES):
-                self._act(kitchen_services.dispatch_send_out, order_id=ticket.order_id, actor=self.driver,
-                          driver=self.driver)
+                self._act(
+                    kitchen_services.dispatch_send_out,
+                    order_id=ticket.order_id,
+                    actor=self.driver,
+                    driver=self.driver,
+                )
         for ticket in dispatch["ready_pickup"]:
             if self._age(ticket.ready_at) >= self._seconds(ticket.order_id, "handover", HANDOVER_MINUTES):
                 self._deliver(ticket.order_id)

@@ -49,9 +49,24 @@ class WorkerProcess:
     @property
     def command(self) -> list[str]:
         cmd = [
-            sys.executable, "-m", "celery", "-A", "pizzeria", "worker",
-            "-Q", ",".join(self.queues), "-P", "prefork", "-c", str(self.concurrency),
-            "--without-mingle", "--without-gossip", "-n", self.name, "--loglevel", self.loglevel,
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "pizzeria",
+            "worker",
+            "-Q",
+            ",".join(self.queues),
+            "-P",
+            "prefork",
+            "-c",
+            str(self.concurrency),
+            "--without-mingle",
+            "--without-gossip",
+            "-n",
+            self.name,
+            "--loglevel",
+            self.loglevel,
         ]
         if self.beat:
             cmd += ["-B", "-s", str(Path(self.tmp.name) / "beat-schedule")]

@@ -27,7 +27,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def manager(client):
     user = make_user(username="mgr", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_dashboard", content_type__app_label="analytics"))
+    user.user_permissions.add(
+        Permission.objects.get(codename="view_dashboard", content_type__app_label="analytics")
+    )
     client.force_login(user)
     return user
 
@@ -117,8 +119,12 @@ def test_the_date_filter_changes_the_figures(client, manager):
 
 @pytest.mark.parametrize(
     "query, message",
-    [("start=2026-13-01", "Enter a valid date"), ("start=2026-02-10&end=2026-02-01", "must not be after"),
-     ("start=2020-01-01&end=2026-01-01", "at most 366 days"), ("day=yesterday", "Enter a valid date")],
+    [
+        ("start=2026-13-01", "Enter a valid date"),
+        ("start=2026-02-10&end=2026-02-01", "must not be after"),
+        ("start=2020-01-01&end=2026-01-01", "at most 366 days"),
+        ("day=yesterday", "Enter a valid date"),
+    ],
 )
 def test_bad_dates_are_a_400_with_a_message(client, manager, query, message):
     page = client.get(f"/analytics/?{query}")
@@ -167,9 +173,15 @@ def test_times_and_on_time_rate():
 
     now = timezone.now()
     facts = [
-        {"fulfilment": "delivery", "placed_at": now, "preparation_seconds": 60.0 * n, "delivery_seconds": 600.0,
-         "ready_at": now + dt.timedelta(minutes=n), "delivered_at": now + dt.timedelta(minutes=30 + n),
-         "promised_at": now + dt.timedelta(minutes=35)}
+        {
+            "fulfilment": "delivery",
+            "placed_at": now,
+            "preparation_seconds": 60.0 * n,
+            "delivery_seconds": 600.0,
+            "ready_at": now + dt.timedelta(minutes=n),
+            "delivered_at": now + dt.timedelta(minutes=30 + n),
+            "promised_at": now + dt.timedelta(minutes=35),
+        }
         for n in range(1, 11)
     ]
     prep = times(facts=facts).rows[0]
@@ -200,9 +212,21 @@ def test_the_bus_table_counts_deliveries_by_handler_and_status(client, manager):
 
 def test_analytics_rebuild_recomputes_facts_and_rollups_idempotently():
     # placed_at too, but the event's time is a few ms after the order row's: compared apart below
-    columns = ["order_id", "total_amount", "item_count", "fulfilment", "paid_amount", "ready_at",
-               "preparation_seconds", "delivered_at", "delivery_seconds", "cancelled_at", "cancel_reason",
-               "promised_at", "items"]
+    columns = [
+        "order_id",
+        "total_amount",
+        "item_count",
+        "fulfilment",
+        "paid_amount",
+        "ready_at",
+        "preparation_seconds",
+        "delivered_at",
+        "delivery_seconds",
+        "cancelled_at",
+        "cancel_reason",
+        "promised_at",
+        "items",
+    ]
     with capture_events(only=ANALYTICS):
         advance_order(make_order(), "delivered")
         advance_order(make_order(fulfilment="pickup", delivery_address=""), "delivered")
@@ -221,7 +245,9 @@ def test_analytics_rebuild_recomputes_facts_and_rollups_idempotently():
     placed = OrderFact.objects.order_by("order_id").values_list("placed_at", flat=True)
     assert all(abs(a - b) < dt.timedelta(seconds=1) for a, b in zip(placed, placed_from_events, strict=True))
     assert list(OrderFact.objects.order_by("order_id").values_list(*columns)) == first
-    assert list(DailyRollup.objects.values_list("day", "orders", "cancelled", "revenue", "refunds")) == rollups
-    (day, orders, cancelled, revenue, refunds), = rollups
+    assert (
+        list(DailyRollup.objects.values_list("day", "orders", "cancelled", "revenue", "refunds")) == rollups
+    )
+    ((day, orders, cancelled, revenue, refunds),) = rollups
     assert (day, orders, cancelled) == (timezone.localdate(), 3, 1)
     assert refunds == Decimal("31.18") and revenue == Decimal("62.36")

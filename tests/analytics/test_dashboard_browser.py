@@ -25,7 +25,12 @@ def seeded_orders():
     menu = make_menu()
 
     def line(name, qty, toppings=()):
-        return {"pizza": menu["pizzas"][name].pk, "size": "large", "toppings": list(toppings), "quantity": qty}
+        return {
+            "pizza": menu["pizzas"][name].pk,
+            "size": "large",
+            "toppings": list(toppings),
+            "quantity": qty,
+        }
 
     with capture_events(only=ANALYTICS):
         for _ in range(3):
@@ -69,7 +74,9 @@ def test_charts_filter_and_csv(browser, live_server, seeded_orders, tmp_path):
         page.reload()
         page.wait_for_function("window.dashboardCharts && window.dashboardCharts['top-pizzas']")
         pizzas = chart(page, "top-pizzas")
-        assert pizzas["drawn"] and pizzas["labels"] == ["Diavola", "Margherita"] and pizzas["data"] == [[6, 1]]
+        assert (
+            pizzas["drawn"] and pizzas["labels"] == ["Diavola", "Margherita"] and pizzas["data"] == [[6, 1]]
+        )
         revenue = chart(page, "revenue-per-day")
         assert len(revenue["labels"]) == 30 and revenue["labels"][-1] == timezone.localdate().isoformat()
         assert sum(revenue["data"][2]) == 5  # orders in the last 30 days (the old one is outside)
@@ -98,4 +105,6 @@ def test_charts_filter_and_csv(browser, live_server, seeded_orders, tmp_path):
         context.close()
     ours = urlsplit(live_server.url).netloc
     assert any("/static/analytics/vendor/chartjs/chart.umd.min.js" in url for url in requested)
-    assert [u for u in requested if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != ours] == []
+    assert [
+        u for u in requested if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != ours
+    ] == []

@@ -17,8 +17,14 @@ pytestmark = pytest.mark.django_db
 
 ANALYTICS = [
     f"analytics.handlers.{name}"
-    for name in ("order_metrics", "revenue_metrics", "cooking_metrics", "preparation_metrics",
-                 "delivery_metrics", "cancellation_metrics")
+    for name in (
+        "order_metrics",
+        "revenue_metrics",
+        "cooking_metrics",
+        "preparation_metrics",
+        "delivery_metrics",
+        "cancellation_metrics",
+    )
 ]
 
 
@@ -51,7 +57,9 @@ def test_redelivered_event_changes_nothing():
     assert OrderFact.objects.count() == 1
     after = OrderFact.objects.get(order_id=order.pk)
     assert (after.total_amount, after.item_count, after.placed_at) == (
-        before.total_amount, before.item_count, before.placed_at,
+        before.total_amount,
+        before.item_count,
+        before.placed_at,
     )
 
 

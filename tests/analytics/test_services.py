@@ -15,7 +15,12 @@ def test_order_fact_update_sets_only_the_columns_given():
     order_fact_update(order_id=7, cancel_reason="too slow", delivery_seconds=None)
     # then
     fact = OrderFact.objects.get(order_id=7)
-    assert (fact.fulfilment, fact.item_count, fact.cancel_reason, fact.delivery_seconds) == ("pickup", 2, "too slow", None)
+    assert (fact.fulfilment, fact.item_count, fact.cancel_reason, fact.delivery_seconds) == (
+        "pickup",
+        2,
+        "too slow",
+        None,
+    )
     assert OrderFact.objects.count() == 1
 
 

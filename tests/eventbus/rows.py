@@ -33,7 +33,9 @@ def delivery(*, event: OutboxEvent | None = None, handler: str = PROBE_A, **fiel
     return Delivery.objects.create(event=event or outbox_event(), handler=handler, **values)
 
 
-def dead(*, handler: str = PROBE_A, attempts: int = 4, error_class: str = "PermanentError", **fields) -> Delivery:
+def dead(
+    *, handler: str = PROBE_A, attempts: int = 4, error_class: str = "PermanentError", **fields
+) -> Delivery:
     """A dead delivery with its failed attempt log."""
     now = timezone.now()
     values: dict[str, Any] = dict(

@@ -51,7 +51,9 @@ def test_dead_letter_filters_by_handler_event_type_and_error_class(staff):
 
     assert listed(staff.get(DEAD_LETTERS, {"handler": PROBE_B})) == {b.pk}
     assert listed(staff.get(DEAD_LETTERS, {"last_error_class": "PermanentError"})) == {a.pk, other_type.pk}
-    assert listed(staff.get(DEAD_LETTERS, {"event__type": "com.mariopizzeria.order.placed"})) == {other_type.pk}
+    assert listed(staff.get(DEAD_LETTERS, {"event__type": "com.mariopizzeria.order.placed"})) == {
+        other_type.pk
+    }
     assert listed(staff.get(DEAD_LETTERS, {"q": str(a.pk)})) == {a.pk}
     assert listed(staff.get(DEAD_LETTERS, {"q": str(b.event_id)})) == {b.pk}
 

@@ -37,7 +37,9 @@ def channel_holding_an_unacked_message():
 
 
 @redis_only
-def test_the_unpatched_restore_crashes_with_the_upstream_error(channel_holding_an_unacked_message, monkeypatch):
+def test_the_unpatched_restore_crashes_with_the_upstream_error(
+    channel_holding_an_unacked_message, monkeypatch
+):
     # Reproduces the fault: if this stops raising, kombu fixed it and brokerfix.py can go.
     channel, _, _ = channel_holding_an_unacked_message
     monkeypatch.setattr(type(channel.qos), "restore_unacked", brokerfix.original_restore_unacked)
@@ -74,9 +76,19 @@ print(QoS.restore_unacked is brokerfix._restore_unacked)
 
 
 def patched_in_a_process(ack_emulation: str) -> bool:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "pizzeria.settings.test", "CELERY_REDIS_ACK_EMULATION": ack_emulation}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "pizzeria.settings.test",
+        "CELERY_REDIS_ACK_EMULATION": ack_emulation,
+    }
     out = subprocess.run(
-        [sys.executable, "-c", PATCHED], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", PATCHED],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return out.stdout.strip().splitlines()[-1] == "True"
 

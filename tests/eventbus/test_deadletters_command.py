@@ -39,7 +39,16 @@ def test_list_prints_a_table_of_dead_letters(letters):
 
     header, rule, *lines, summary = out.splitlines()
     assert header.split() == [
-        "id", "handler", "event", "type", "attempts", "error", "class", "last", "error", "updated",
+        "id",
+        "handler",
+        "event",
+        "type",
+        "attempts",
+        "error",
+        "class",
+        "last",
+        "error",
+        "updated",
     ]
     assert set(rule) <= {"-", " "}
     assert len(lines) == 3 and summary == "3 dead deliveries"

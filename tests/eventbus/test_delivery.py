@@ -17,7 +17,6 @@ from tests.testapp.models import SideEffect
 pytestmark = pytest.mark.django_db
 
 
-
 @pytest.fixture(autouse=True)
 def no_publishing(monkeypatch):
     sent = []
@@ -49,7 +48,11 @@ def test_late_finisher_whose_lease_was_taken_over_rolls_back():
     d.refresh_from_db()
     assert d.status == Delivery.Status.SUCCEEDED and d.attempts == 2
     assert side_effects(event) == 1
-    log = list(DeliveryAttempt.objects.filter(delivery=d).order_by("number").values_list("number", "outcome", "worker"))
+    log = list(
+        DeliveryAttempt.objects.filter(delivery=d)
+        .order_by("number")
+        .values_list("number", "outcome", "worker")
+    )
     assert log == [(1, "lost", ""), (2, "succeeded", "B")]
 
 

@@ -54,7 +54,9 @@ def _take_and_die(connection: Connection, queue: str) -> tuple[int, bool]:
     return message.decode()[0][0], kept
 
 
-def test_a_message_a_killed_worker_took_is_gone_from_redis_and_the_sweeper_rings_again(one_published_delivery):
+def test_a_message_a_killed_worker_took_is_gone_from_redis_and_the_sweeper_rings_again(
+    one_published_delivery,
+):
     delivery, queue = one_published_delivery
     broker = redis_client(settings.CELERY_BROKER_URL)
 

@@ -47,10 +47,16 @@ def order_placed(**overrides) -> OrderPlaced:
         customer_phone="+393331234567",
         items=[
             OrderItemLine(
-                pizza="Margherita", size="large", toppings=["basil", "extra mozzarella"],
-                quantity=2, unit_price=Decimal("12.50"), pizza_id=1,
+                pizza="Margherita",
+                size="large",
+                toppings=["basil", "extra mozzarella"],
+                quantity=2,
+                unit_price=Decimal("12.50"),
+                pizza_id=1,
             ),
-            OrderItemLine(pizza="Marinara", size="small", toppings=[], quantity=1, unit_price=Decimal("7.10")),
+            OrderItemLine(
+                pizza="Marinara", size="small", toppings=[], quantity=1, unit_price=Decimal("7.10")
+            ),
         ],
         total_amount=Decimal("32.10"),
         fulfilment="delivery",
@@ -70,7 +76,10 @@ CATALOGUE = [
     PaymentProcessed(**ENVELOPE, order_id=42, amount=Decimal("32.10"), method="card", reference="pi_123"),
     OrderCookingStarted(**ENVELOPE, order_id=42, estimated_ready_time=WHEN, started_by="luigi"),
     OrderReady(
-        **ENVELOPE, order_id=42, customer_id=7, customer_phone="+393331234567",
+        **ENVELOPE,
+        order_id=42,
+        customer_id=7,
+        customer_phone="+393331234567",
         preparation_time=dt.timedelta(minutes=12, seconds=30, microseconds=250000),
         pickup_instructions="Counter 2",
     ),
@@ -129,7 +138,9 @@ def test_older_payload_without_new_fields_gets_defaults():
 
 
 def test_data_leaves_out_the_envelope():
-    data = PaymentProcessed(**ENVELOPE, order_id=1, amount=Decimal("1.00"), method="cash", reference="").data()
+    data = PaymentProcessed(
+        **ENVELOPE, order_id=1, amount=Decimal("1.00"), method="cash", reference=""
+    ).data()
 
     assert set(data) == {"order_id", "amount", "method", "reference"}
 
@@ -137,7 +148,9 @@ def test_data_leaves_out_the_envelope():
 def test_naive_datetime_is_rejected():
     event = OrderCookingStarted(
         **{**ENVELOPE, "occurred_at": dt.datetime(2025, 1, 1, 12, 0)},
-        order_id=1, estimated_ready_time=WHEN, started_by="x",
+        order_id=1,
+        estimated_ready_time=WHEN,
+        started_by="x",
     )
 
     with pytest.raises(ValueError, match="timezone-aware"):

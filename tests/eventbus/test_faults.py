@@ -35,7 +35,10 @@ def no_delivery_in_flight(worker, *, queue: str) -> bool:
     if depths is None or depths[queue].messages or active is None or reserved is None:
         return False
     return not any(
-        task["name"] == "eventbus.run_delivery" for replies in (active, reserved) for tasks in replies.values() for task in tasks
+        task["name"] == "eventbus.run_delivery"
+        for replies in (active, reserved)
+        for tasks in replies.values()
+        for task in tasks
     )
 
 
@@ -51,7 +54,9 @@ def test_worker_killed_mid_handler_completes_once_after_lease(worker):
     # then the lease expires, the sweeper counts a lost attempt and the retry succeeds once
     d = wait_status(event, "succeeded", timeout=30)
     assert side_effects(event) == 1
-    outcomes = list(DeliveryAttempt.objects.filter(delivery=d).order_by("number").values_list("outcome", flat=True))
+    outcomes = list(
+        DeliveryAttempt.objects.filter(delivery=d).order_by("number").values_list("outcome", flat=True)
+    )
     assert outcomes == ["lost", "succeeded"]
 
 
@@ -67,8 +72,11 @@ def test_handler_that_always_kills_its_worker_ends_dead(worker):
     # the same event's other handler was unaffected
     assert delivery(event, PROBE_B).status == "succeeded"
     # and it stays dead: no message for it is left to loop (none waiting, none in the worker)
-    wait_until(lambda: no_delivery_in_flight(worker, queue="kitchen"), timeout=10,
-               message="no delivery message waiting or in the worker")
+    wait_until(
+        lambda: no_delivery_in_flight(worker, queue="kitchen"),
+        timeout=10,
+        message="no delivery message waiting or in the worker",
+    )
     assert delivery(event).attempts == 4
 
 
@@ -91,7 +99,12 @@ def test_broker_down_at_commit_then_sweeper_delivers_everything():
 
             # then committing stayed quick and the deliveries wait, unenqueued, for the sweeper
             assert max(durations) < 2.0, durations
-            assert Delivery.objects.filter(event_id__in=[e.event_id for e in events], enqueued_at__isnull=True).count() == 10
+            assert (
+                Delivery.objects.filter(
+                    event_id__in=[e.event_id for e in events], enqueued_at__isnull=True
+                ).count()
+                == 10
+            )
 
             # when the broker is back on the same port
             with private_redis(port):
@@ -124,7 +137,10 @@ def test_a_broker_out_of_memory_refuses_the_pipeline_and_nothing_is_lost():
             events = [emit("ok") for _ in range(3)]
 
             ids = [e.event_id for e in events]
-            assert Delivery.objects.filter(event_id__in=ids, status="pending", enqueued_at__isnull=True).count() == 6
+            assert (
+                Delivery.objects.filter(event_id__in=ids, status="pending", enqueued_at__isnull=True).count()
+                == 6
+            )
             assert broker.llen("kitchen") == 0 and broker.llen("analytics") == 0
 
             broker.config_set("maxmemory", "0")

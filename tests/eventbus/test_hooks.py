@@ -43,7 +43,10 @@ def family():
         if key not in behaviours:
             raise LookupError(name)
         return HandlerSpec(
-            name=name, event_type="", queue="events", max_attempts=3,
+            name=name,
+            event_type="",
+            queue="events",
+            max_attempts=3,
             func=lambda event: run(event, key=key),
             on_failure=lambda exc, **kw: on_failure(exc, key=key, **kw),
         )

@@ -18,5 +18,9 @@ def test_metrics_count_deliveries_by_handler_and_status(admin_client):
 
     assert 'eventbus_deliveries{handler="h.dead",status="dead"} 1.0' in body
     assert 'eventbus_deliveries{handler="h.open",status="pending"} 1.0' in body
-    age_line = next(line for line in body.splitlines() if line.startswith('eventbus_oldest_open_delivery_age_seconds{handler="h.open"}'))
+    age_line = next(
+        line
+        for line in body.splitlines()
+        if line.startswith('eventbus_oldest_open_delivery_age_seconds{handler="h.open"}')
+    )
     assert 89 < float(age_line.split()[-1]) < 300

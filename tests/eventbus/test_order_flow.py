@@ -21,7 +21,14 @@ def _client_and_body():
     client = APIClient()
     client.force_authenticate(customer.user)
     body = {
-        "items": [{"pizza": menu["pizzas"]["Margherita"].pk, "size": "large", "toppings": ["mushrooms"], "quantity": 2}],
+        "items": [
+            {
+                "pizza": menu["pizzas"]["Margherita"].pk,
+                "size": "large",
+                "toppings": ["mushrooms"],
+                "quantity": 2,
+            }
+        ],
         "fulfilment": "delivery",
         "delivery_address": "12 Via Roma, Springfield",
     }

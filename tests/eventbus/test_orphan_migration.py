@@ -39,7 +39,11 @@ def test_open_and_dead_deliveries_of_a_removed_handler_are_discarded_and_logged(
     assert "no handler named" in Delivery.objects.get(pk=pending.pk).last_error
     # a running one may be held by an old worker mid-upgrade; history and live handlers stay as they were
     assert (status[running.pk], status[done.pk], status[alive.pk], status[member.pk]) == (
-        "running", "succeeded", "pending", "pending")
+        "running",
+        "succeeded",
+        "pending",
+        "pending",
+    )
     assert f"Discarded 3 deliveries of {OLD}" in caplog.text
 
 

@@ -21,7 +21,9 @@ FAST_PATH_ERRORS = 'eventbus_publish_errors_total{error="AttributeError",path="f
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_broken_fast_path_still_publishes_the_order_says_why_and_is_counted(client, settings, monkeypatch, caplog):
+def test_a_broken_fast_path_still_publishes_the_order_says_why_and_is_counted(
+    client, settings, monkeypatch, caplog
+):
     # given a worker without beat: no sweeper, so only the order request's own publish can ring
     queues_purge()
     worker = make_worker(beat=False).start()
@@ -41,8 +43,9 @@ def test_a_broken_fast_path_still_publishes_the_order_says_why_and_is_counted(cl
 
         # then the request succeeded and every delivery was published at once and run by the worker
         assert response.status_code == 201, response.content
-        event = OutboxEvent.objects.get(aggregate_type="order", aggregate_id=str(response.json()["id"]),
-                                        type=OrderPlaced.type)
+        event = OutboxEvent.objects.get(
+            aggregate_type="order", aggregate_id=str(response.json()["id"]), type=OrderPlaced.type
+        )
         deliveries = Delivery.objects.filter(event=event)
         assert set(deliveries.values_list("handler", flat=True)) == {
             spec.name for spec in registry.handlers_for(OrderPlaced.type)
@@ -93,5 +96,7 @@ def test_a_broker_error_in_the_fast_path_still_leaves_the_deliveries_to_the_swee
 
     assert applied == []
     assert list(Delivery.objects.values_list("enqueued_at", flat=True)) == [None, None]
-    logged = [r.levelno for r in caplog.records if r.name == outbox.logger.name and r.levelno >= logging.WARNING]
+    logged = [
+        r.levelno for r in caplog.records if r.name == outbox.logger.name and r.levelno >= logging.WARNING
+    ]
     assert logged == [logging.WARNING]

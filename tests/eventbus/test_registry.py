@@ -42,7 +42,9 @@ def test_two_handlers_with_one_name_are_refused():
     try:
         with pytest.raises(RegistryError, match="Two handlers"):
             registry.register_handler(
-                HandlerSpec(name="tests.duplicate", event_type=ProbeHappened.type, func=second, queue="events")
+                HandlerSpec(
+                    name="tests.duplicate", event_type=ProbeHappened.type, func=second, queue="events"
+                )
             )
         assert registry.handler("tests.duplicate").func is first
     finally:

@@ -53,7 +53,13 @@ def test_replayed_delivery_fails_again_as_a_retry_not_dead(monkeypatch):
     d.refresh_from_db()
     assert status == Delivery.Status.RETRYING
     assert (d.status, d.attempts) == (Delivery.Status.RETRYING, 5)
-    assert list(DeliveryAttempt.objects.filter(delivery=d).values_list("number", flat=True)) == [1, 2, 3, 4, 5]
+    assert list(DeliveryAttempt.objects.filter(delivery=d).values_list("number", flat=True)) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
 
 
 def test_first_retry_after_a_replay_waits_like_a_first_retry(monkeypatch, settings):
@@ -136,7 +142,9 @@ def test_purge_after_retention_removes_finished_deliveries_and_orphaned_old_even
     assert set(Delivery.objects.values_list("pk", flat=True)) == {dead.pk, recent.pk}
     assert not Delivery.objects.filter(pk=old_done.pk).exists()
     assert set(OutboxEvent.objects.values_list("pk", flat=True)) == {
-        kept_dead_event.pk, recent_event.pk, orphan_new.pk,
+        kept_dead_event.pk,
+        recent_event.pk,
+        orphan_new.pk,
     }
     assert not OutboxEvent.objects.filter(pk__in=[gone_event.pk, orphan_old.pk]).exists()
     assert DeliveryAttempt.objects.filter(delivery=dead).count() == 4

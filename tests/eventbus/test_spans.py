@@ -25,20 +25,28 @@ from tests.ops.local_tracing import spans  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
-REDIS_ONLY = pytest.mark.skipif(not settings.CELERY_BROKER_URL.startswith("redis"), reason="kombu's Redis transport")
+REDIS_ONLY = pytest.mark.skipif(
+    not settings.CELERY_BROKER_URL.startswith("redis"), reason="kombu's Redis transport"
+)
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
 @REDIS_ONLY
 def test_with_tracing_off_nothing_watches_publishing_and_the_fast_path_sends(
-    broker, monkeypatch, django_capture_on_commit_callbacks  # noqa: F811
+    broker,  # noqa: F811 (the fixture imported above)
+    monkeypatch,
+    django_capture_on_commit_callbacks,
 ):
     # given this process's environment asks for no tracing (as every test run's does)
     assert not tracing.enabled()
     assert not signals.before_task_publish.receivers and not signals.after_task_publish.receivers
     sent = []
     real_send = wire.send
-    monkeypatch.setattr(outbox.wire, "send", lambda producer, items, **kw: sent.append(items) or real_send(producer, items, **kw))
+    monkeypatch.setattr(
+        outbox.wire,
+        "send",
+        lambda producer, items, **kw: sent.append(items) or real_send(producer, items, **kw),
+    )
 
     # when an event commits
     with django_capture_on_commit_callbacks(execute=True):
@@ -68,7 +76,9 @@ def test_the_celery_instrumentation_keeps_the_fast_path_in_use():
             assert not wire.usable(producer)
             tracing._celery_consumer_side_only(instrumentor)
             assert wire.usable(producer)
-        assert len(signals.task_prerun.receivers) == before + 1  # the consumer side (a span per task run) stays
+        assert (
+            len(signals.task_prerun.receivers) == before + 1
+        )  # the consumer side (a span per task run) stays
     finally:
         instrumentor.uninstrument()
     assert len(signals.task_prerun.receivers) == before
@@ -100,7 +110,8 @@ def test_the_sweeper_sends_each_delivery_with_its_events_stored_context(monkeypa
     sweeper.sweep()
 
     assert {(handler, trace) for _, handler, trace in sent} == {
-        (h, (TRACEPARENT, "")) for h in Delivery.objects.filter(event_id=event.event_id).values_list("handler", flat=True)
+        (h, (TRACEPARENT, ""))
+        for h in Delivery.objects.filter(event_id=event.event_id).values_list("handler", flat=True)
     }
 
 
@@ -109,8 +120,8 @@ def test_the_outbox_row_keeps_the_recording_transactions_context(spans):  # noqa
 
     with tracing.tracer().start_as_current_span("request"):
         event = emit("ok")
-    request, = [s for s in spans.get_finished_spans() if s.name == "request"]
-    outbox_write, = [s for s in spans.get_finished_spans() if s.name == "outbox write"]
+    (request,) = [s for s in spans.get_finished_spans() if s.name == "request"]
+    (outbox_write,) = [s for s in spans.get_finished_spans() if s.name == "outbox write"]
 
     row = OutboxEvent.objects.get(pk=event.event_id)
     assert row.traceparent == tracing.format_traceparent(outbox_write.context)
@@ -136,8 +147,10 @@ def test_an_attempt_is_a_child_of_the_recorded_context_and_a_dead_letter_an_erro
     # when the worker runs it with no context of its own (a message without headers)
     assert _run(d) == "dead"
 
-    attempt, = [s for s in spans.get_finished_spans() if s.name == f"deliver {PROBE_A}"]
-    assert f"{attempt.context.trace_id:032x}-{attempt.parent.span_id:016x}" == "-".join(row.traceparent.split("-")[1:3])
+    (attempt,) = [s for s in spans.get_finished_spans() if s.name == f"deliver {PROBE_A}"]
+    assert f"{attempt.context.trace_id:032x}-{attempt.parent.span_id:016x}" == "-".join(
+        row.traceparent.split("-")[1:3]
+    )
     assert attempt.attributes["pizzeria.delivery.outcome"] == "dead"
     assert attempt.attributes["pizzeria.delivery.dead_letter"] is True
     assert attempt.attributes["pizzeria.delivery.attempt"] == 1

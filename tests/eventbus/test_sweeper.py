@@ -51,7 +51,9 @@ def test_pending_enqueued_recently_is_left_alone(published, settings):
 
 
 def test_pending_enqueued_long_ago_is_resent(published, settings):
-    d = rows.delivery(enqueued_at=rows.ago(settings.EVENTBUS_REDISPATCH_AFTER + 1), next_attempt_at=rows.ago(60))
+    d = rows.delivery(
+        enqueued_at=rows.ago(settings.EVENTBUS_REDISPATCH_AFTER + 1), next_attempt_at=rows.ago(60)
+    )
 
     sweeper.sweep()
 
@@ -154,9 +156,7 @@ def test_lost_attempt_after_a_replay_backs_off_from_the_replay(published, monkey
 
 
 def test_running_with_a_live_lease_is_left_alone(published):
-    d = rows.delivery(
-        status=RUNNING, attempts=1, claimed_at=timezone.now(), lease_until=rows.ago(-30)
-    )
+    d = rows.delivery(status=RUNNING, attempts=1, claimed_at=timezone.now(), lease_until=rows.ago(-30))
 
     result = sweeper.sweep()
 

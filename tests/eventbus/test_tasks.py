@@ -67,7 +67,9 @@ def test_a_long_wait_is_the_rows_and_the_sweepers(settings, published):
 
 
 @pytest.mark.django_db
-def test_run_delivery_sends_the_handler_retry_itself_with_the_runners_delay(settings, monkeypatch, published, retries):
+def test_run_delivery_sends_the_handler_retry_itself_with_the_runners_delay(
+    settings, monkeypatch, published, retries
+):
     settings.EVENTBUS_SHORT_RETRY_MAX = 5.0
     monkeypatch.setattr("pizzeria.eventbus.retry.random.uniform", lambda low, high: high)
     d = _failing_once()
@@ -82,8 +84,9 @@ def test_run_delivery_sends_the_handler_retry_itself_with_the_runners_delay(sett
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_lost_database_takes_the_same_path_carrying_the_attempt_left_running(settings, monkeypatch, published,
-                                                                               retries):
+def test_a_lost_database_takes_the_same_path_carrying_the_attempt_left_running(
+    settings, monkeypatch, published, retries
+):
     settings.EVENTBUS_DB_RETRY_BASE, settings.EVENTBUS_DB_RETRY_CAP = 2.0, 10.0
     d = rows.delivery(next_attempt_at=rows.ago(1))
 

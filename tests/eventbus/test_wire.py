@@ -27,8 +27,12 @@ pytestmark = [
     pytest.mark.skipif(not settings.CELERY_BROKER_URL.startswith("redis"), reason="kombu's Redis transport"),
 ]
 
-PER_MESSAGE = {("headers", "id"), ("headers", "root_id"), ("properties", "correlation_id"),
-               ("properties", "delivery_tag")}
+PER_MESSAGE = {
+    ("headers", "id"),
+    ("headers", "root_id"),
+    ("properties", "correlation_id"),
+    ("properties", "delivery_tag"),
+}
 
 
 @pytest.fixture

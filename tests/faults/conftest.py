@@ -12,7 +12,9 @@ import pytest
 from pizzeria.eventbus.models import Delivery
 from tests.polling import wait_until
 
-REPORT = Path(os.environ.get("FAULT_REPORT", Path(__file__).resolve().parents[2] / ".run" / "fault-recovery.json"))
+REPORT = Path(
+    os.environ.get("FAULT_REPORT", Path(__file__).resolve().parents[2] / ".run" / "fault-recovery.json")
+)
 
 
 @pytest.fixture

@@ -40,8 +40,10 @@ def test_redis_killed_while_pools_are_busy_and_restarted_empty(restarts, recover
                 # given the pools busy and a backlog of messages waiting in Redis
                 backlog = [emit("slow:0.4") for _ in range(8)]
                 events += backlog
-                wait_until(lambda: side_effects(backlog[0], PROBE_A) or side_effects(backlog[0], PROBE_B),  # noqa: B023 - called in this iteration
-                           message="the pools to start on the backlog")
+                wait_until(
+                    lambda: side_effects(backlog[0], PROBE_A) or side_effects(backlog[0], PROBE_B),  # noqa: B023 - called in this iteration
+                    message="the pools to start on the backlog",
+                )
 
                 # when Redis is killed (no persistence: every queued message is gone) ...
                 _kill(broker)

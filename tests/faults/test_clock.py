@@ -47,7 +47,9 @@ def test_worker_30s_ahead_does_not_expire_a_live_lease(settings):
         r.set(key(event, "release"), 1)
         wait_all_succeeded([event.event_id], timeout=30)
         d = Delivery.objects.get(event_id=event.event_id, handler=PROBE_A)
-        assert list(DeliveryAttempt.objects.filter(delivery=d).values_list("outcome", flat=True)) == ["succeeded"]
+        assert list(DeliveryAttempt.objects.filter(delivery=d).values_list("outcome", flat=True)) == [
+            "succeeded"
+        ]
         assert side_effects(event) == 1
     finally:
         worker.stop()

@@ -80,9 +80,12 @@ def test_database_stopped_for_15_seconds_then_back(recovery):
         proxy.cut()
         during = [emit("ok") for _ in range(10)]
         time.sleep(15)  # the outage itself
-        assert Delivery.objects.filter(
-            event_id__in=[e.event_id for e in during], status=Delivery.Status.SUCCEEDED
-        ).count() == 0
+        assert (
+            Delivery.objects.filter(
+                event_id__in=[e.event_id for e in during], status=Delivery.Status.SUCCEEDED
+            ).count()
+            == 0
+        )
         proxy.resume()
         recovery.start()
 

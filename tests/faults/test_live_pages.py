@@ -59,13 +59,17 @@ def private_redis_url(tmp_path):
 @pytest.fixture
 def web(private_redis_url, tmp_path):
     queues_purge()
-    server = WebServer("live-fault", {
-        "DJANGO_SETTINGS_MODULE": "pizzeria.settings.test",
-        "DATABASE_URL": worker_database_url(),
-        "REDIS_URL": f"redis://127.0.0.1:{private_redis_url['port']}/0",
-        "WEB_CONCURRENCY": "2",
-        "PYTHONPATH": os.getcwd(),
-    }, tmp_path)
+    server = WebServer(
+        "live-fault",
+        {
+            "DJANGO_SETTINGS_MODULE": "pizzeria.settings.test",
+            "DATABASE_URL": worker_database_url(),
+            "REDIS_URL": f"redis://127.0.0.1:{private_redis_url['port']}/0",
+            "WEB_CONCURRENCY": "2",
+            "PYTHONPATH": os.getcwd(),
+        },
+        tmp_path,
+    )
     server.start()
     yield server
     server.stop()
@@ -79,13 +83,19 @@ def crowd():
     c.close()
 
 
-def test_every_open_tracker_catches_up_within_5s_of_a_redis_restart(web, private_redis_url, crowd, settings,
-                                                                     recovery):
+def test_every_open_tracker_catches_up_within_5s_of_a_redis_restart(
+    web, private_redis_url, crowd, settings, recovery
+):
     port = private_redis_url["port"]
     settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"  # this process publishes where the web process listens
     order = make_order()
-    opened = crowd.ask(cmd="open", url=f"{web.base_url}{tracker_path(order_id=order.pk)}events/", n=STREAMS,
-                       sources=SOURCES, deadline=60)
+    opened = crowd.ask(
+        cmd="open",
+        url=f"{web.base_url}{tracker_path(order_id=order.pk)}events/",
+        n=STREAMS,
+        sources=SOURCES,
+        deadline=60,
+    )
     assert opened["hello"] == STREAMS, opened
     assert pubsub_connections(port) == 2  # one per web process, not one per viewer
 

@@ -49,10 +49,15 @@ WEB_SOCKET_TIMEOUT = float(_WEB_TIMEOUT[1])
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("frozen", [
-    pytest.param("everything", marks=pytest.mark.skipif(not BROKER_IS_REDIS, reason="the broker is not Redis")),
-    "cache only",
-])
+@pytest.mark.parametrize(
+    "frozen",
+    [
+        pytest.param(
+            "everything", marks=pytest.mark.skipif(not BROKER_IS_REDIS, reason="the broker is not Redis")
+        ),
+        "cache only",
+    ],
+)
 def test_orders_placed_while_redis_is_frozen_answer_quickly_and_complete_after_the_thaw(
     settings, monkeypatch, recovery, frozen
 ):
@@ -60,7 +65,9 @@ def test_orders_placed_while_redis_is_frozen_answer_quickly_and_complete_after_t
     url = f"redis://127.0.0.1:{port}/0"
     settings.REDIS_URL = url
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": redis_sibling_url(url)}}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}  # the throttles look on (and rate-limit) the new cache
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK
+    }  # the throttles look on (and rate-limit) the new cache
     menu = make_menu()
     customer = make_customer()
     api = APIClient()
@@ -93,13 +100,17 @@ def test_orders_placed_while_redis_is_frozen_answer_quickly_and_complete_after_t
             # then every order was taken at once: at most one short wait on Redis, never one per call
             assert timings and {code for code, _ in timings} == {201}, timings
             slowest = max(seconds for _, seconds in timings)
-            print(f"{len(timings)} orders while frozen; slowest {slowest:.3f}s, "
-                  f"median {sorted(s for _, s in timings)[len(timings) // 2]:.3f}s")
+            print(
+                f"{len(timings)} orders while frozen; slowest {slowest:.3f}s, "
+                f"median {sorted(s for _, s in timings)[len(timings) // 2]:.3f}s"
+            )
             assert slowest <= ORDER_BOUND, f"slowest order {slowest:.2f}s while Redis was frozen: {timings}"
 
             # and every delivery of every order completes within a minute of the thaw
             orders = Order.objects.values_list("pk", flat=True)
-            events = OutboxEvent.objects.filter(aggregate_type="order", aggregate_id__in=[str(pk) for pk in orders])
+            events = OutboxEvent.objects.filter(
+                aggregate_type="order", aggregate_id__in=[str(pk) for pk in orders]
+            )
             wait_all_succeeded(list(events.values_list("event_id", flat=True)), timeout=60)
             recovery.stop()
             assert worker.alive(), worker.log_tail()

@@ -37,7 +37,9 @@ def test_sigterm_mid_handler_finishes_it_once_and_a_new_worker_takes_the_rest():
         # then the running handler completed exactly once, with no lost attempt
         d = Delivery.objects.get(event_id=running.event_id, handler=PROBE_A)
         assert d.status == Delivery.Status.SUCCEEDED
-        assert list(DeliveryAttempt.objects.filter(delivery=d).values_list("outcome", flat=True)) == ["succeeded"]
+        assert list(DeliveryAttempt.objects.filter(delivery=d).values_list("outcome", flat=True)) == [
+            "succeeded"
+        ]
 
         # and what it had not started waits in the broker for the next worker
         replacement = make_worker(concurrency=1).start()

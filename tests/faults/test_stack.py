@@ -70,7 +70,11 @@ class Stack:
         }
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "supervisord"), "-c", str(self.config)],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def processes(self) -> dict[str, dict]:
@@ -79,7 +83,8 @@ class Stack:
         ctl.read(self.config)
         user, password = ctl["supervisorctl"]["username"], ctl["supervisorctl"]["password"]
         rpc = xmlrpc.client.ServerProxy(
-            "http://127.0.0.1", transport=SupervisorTransport(user, password, f"unix://{self.tmp / 'supervisor.sock'}")
+            "http://127.0.0.1",
+            transport=SupervisorTransport(user, password, f"unix://{self.tmp / 'supervisor.sock'}"),
         )
         infos: list[dict] = rpc.supervisor.getAllProcessInfo()  # type: ignore[assignment]  # XML-RPC: untyped
         return {p["name"]: p for p in infos}
@@ -164,16 +169,18 @@ def _order_events(orders) -> list:
     from pizzeria.eventbus.models import OutboxEvent
 
     return list(
-        OutboxEvent.objects.filter(aggregate_type="order", aggregate_id__in=[str(o.pk) for o in orders])
-        .values_list("event_id", flat=True)
+        OutboxEvent.objects.filter(
+            aggregate_type="order", aggregate_id__in=[str(o.pk) for o in orders]
+        ).values_list("event_id", flat=True)
     )
 
 
 def _assert_one_sms_and_one_email(orders) -> None:
     for order in orders:
         sent = list(
-            Notification.objects.filter(order_id=order.pk, template__contains="confirm")
-            .values_list("channel", flat=True)
+            Notification.objects.filter(order_id=order.pk, template__contains="confirm").values_list(
+                "channel", flat=True
+            )
         )
         assert sorted(sent) == ["email", "sms"], (order.pk, sent)
 
@@ -186,7 +193,9 @@ def test_a_sigkilled_pool_is_restarted_and_nothing_else_moves(stack, shop, recov
     # then the supervisor starts a new one, and no other process was touched
     wait_until(
         lambda: stack.all_running() and stack.pids()["worker_kitchen"] != before["worker_kitchen"],
-        timeout=30, interval=0.2, message="worker_kitchen restarted",
+        timeout=30,
+        interval=0.2,
+        message="worker_kitchen restarted",
     )
     after = stack.pids()
     assert {n: p for n, p in after.items() if n != "worker_kitchen"} == {
@@ -205,15 +214,23 @@ def test_killed_beat_is_restarted_and_sweeps_resume(stack, shop, recovery):
     before = stack.pids()["beat"]
     os.kill(before, signal.SIGKILL)
     recovery.start()
-    wait_until(lambda: stack.all_running() and stack.pids()["beat"] != before, timeout=30, interval=0.2,
-               message="beat restarted")
+    wait_until(
+        lambda: stack.all_running() and stack.pids()["beat"] != before,
+        timeout=30,
+        interval=0.2,
+        message="beat restarted",
+    )
     # a delivery whose message never went out can only be sent by a sweep
     order = make_order(customer=shop)
     stranded = Delivery.objects.filter(event__aggregate_id=str(order.pk)).first()
     wait_all_succeeded(_order_events([order]), timeout=60)
     Delivery.objects.filter(pk=stranded.pk).update(status=Delivery.Status.PENDING, enqueued_at=None)
-    wait_until(lambda: Delivery.objects.get(pk=stranded.pk).status == Delivery.Status.SUCCEEDED,
-               timeout=30, interval=0.2, message="the sweep after beat's restart")
+    wait_until(
+        lambda: Delivery.objects.get(pk=stranded.pk).status == Delivery.Status.SUCCEEDED,
+        timeout=30,
+        interval=0.2,
+        message="the sweep after beat's restart",
+    )
     recovery.stop()
 
 

@@ -41,7 +41,9 @@ class Receiver:
                 received = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 with outer._lock:
                     outer.requests.append(received)
-                    answer = None if outer.answer_with else outer.script.pop(0) if outer.script else outer.default
+                    answer = (
+                        None if outer.answer_with else outer.script.pop(0) if outer.script else outer.default
+                    )
                 if answer is None:
                     answer = outer.answer_with(received)  # may block: outside the lock
                 if answer.drip_seconds:

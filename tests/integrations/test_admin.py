@@ -19,10 +19,16 @@ SECRET = re.compile(r"whsec_[A-Za-z0-9+/=]{40,}")
 
 
 def test_adding_a_subscription_shows_its_generated_secret_once(admin_client, receiver):
-    response = admin_client.post(ADD, {
-        "name": "CRM", "url": receiver.url, "content_mode": "binary",
-        "event_types": ["com.mariopizzeria.order.placed"], "contact_fields": ["customer_email"],
-    })
+    response = admin_client.post(
+        ADD,
+        {
+            "name": "CRM",
+            "url": receiver.url,
+            "content_mode": "binary",
+            "event_types": ["com.mariopizzeria.order.placed"],
+            "contact_fields": ["customer_email"],
+        },
+    )
 
     assert response.status_code == 200, response.content
     assert "no-store" in response["Cache-Control"]
@@ -41,7 +47,9 @@ def test_adding_a_subscription_shows_its_generated_secret_once(admin_client, rec
 
 def test_the_admin_refuses_a_private_target(admin_client, settings):
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
-    response = admin_client.post(ADD, {"name": "inside", "url": "http://127.0.0.1:8000/hook", "content_mode": "structured"})
+    response = admin_client.post(
+        ADD, {"name": "inside", "url": "http://127.0.0.1:8000/hook", "content_mode": "structured"}
+    )
 
     assert response.status_code == 200
     assert "loopback address" in response.content.decode()
@@ -65,7 +73,9 @@ def test_rotation_signs_with_both_secrets_during_the_overlap_then_only_the_new_o
         Webhook(secret).verify(request.body, request.headers, json_parse=False)
 
     # when the overlap window is over, only the new secret signs
-    WebhookSubscription.objects.filter(pk=sub.pk).update(previous_secret_expires_at=timezone.now() - dt.timedelta(seconds=1))
+    WebhookSubscription.objects.filter(pk=sub.pk).update(
+        previous_secret_expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
     with capture_events(only=[sub.handler_name]):
         make_order()
     request = receiver.requests[-1]
@@ -79,13 +89,17 @@ def test_rotation_signs_with_both_secrets_during_the_overlap_then_only_the_new_o
 def test_deactivate_and_activate_are_actions(admin_client, receiver):
     sub, _ = subscribe(receiver.url)
 
-    admin_client.post("/admin/integrations/webhooksubscription/", {"action": "deactivate", "_selected_action": [sub.pk]})
+    admin_client.post(
+        "/admin/integrations/webhooksubscription/", {"action": "deactivate", "_selected_action": [sub.pk]}
+    )
     assert reload(sub).active is False
     with capture_events(only=[sub.handler_name]):
         make_order()
     assert receiver.count() == 0
 
-    admin_client.post("/admin/integrations/webhooksubscription/", {"action": "activate", "_selected_action": [sub.pk]})
+    admin_client.post(
+        "/admin/integrations/webhooksubscription/", {"action": "activate", "_selected_action": [sub.pk]}
+    )
     assert reload(sub).active is True
     with capture_events(only=[sub.handler_name]):
         make_order()

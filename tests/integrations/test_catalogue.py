@@ -35,15 +35,26 @@ def test_events_are_internal_unless_they_opt_in():
     assert DomainEvent.public is False
     assert all(not cls.public for cls in INTERNAL)
     assert {cls.__name__ for cls in public_event_classes()} == {
-        "OrderPlaced", "PaymentProcessed", "OrderCookingStarted", "OrderReady", "OrderOutForDelivery",
-        "OrderDelivered", "OrderCancelled", "InventoryLow",
+        "OrderPlaced",
+        "PaymentProcessed",
+        "OrderCookingStarted",
+        "OrderReady",
+        "OrderOutForDelivery",
+        "OrderDelivered",
+        "OrderCancelled",
+        "InventoryLow",
     }
 
 
 def test_internal_events_never_get_a_webhook_delivery(receiver):
     sub, _ = subscribe(receiver.url)  # wants every public type
-    internal = NotificationResendRequested(notification_id=1, requested_by="staff", aggregate_type="notification",
-                                           aggregate_id="1", aggregate_version=1)
+    internal = NotificationResendRequested(
+        notification_id=1,
+        requested_by="staff",
+        aggregate_type="notification",
+        aggregate_id="1",
+        aggregate_version=1,
+    )
 
     with capture_events(run_handlers=False):
         deliveries = outbox_write([internal])
@@ -54,7 +65,9 @@ def test_internal_events_never_get_a_webhook_delivery(receiver):
 
 def test_contact_data_goes_only_to_subscriptions_allowed_it(receiver, receiver2):
     bare, _ = subscribe(receiver.url, event_types=[OrderPlaced.type])
-    phone_only, _ = subscribe(receiver2.url, event_types=[OrderPlaced.type], contact_fields=["customer_phone"])
+    phone_only, _ = subscribe(
+        receiver2.url, event_types=[OrderPlaced.type], contact_fields=["customer_phone"]
+    )
 
     with capture_events(only=[bare.handler_name, phone_only.handler_name]):
         make_order(notes="ring twice, Ann")
@@ -69,7 +82,9 @@ def test_contact_data_goes_only_to_subscriptions_allowed_it(receiver, receiver2)
 
 
 def test_every_public_event_sent_in_an_order_lifecycle_matches_its_published_schema(receiver):
-    sub, _ = subscribe(receiver.url, contact_fields=["customer_phone", "customer_email", "delivery_address", "notes"])
+    sub, _ = subscribe(
+        receiver.url, contact_fields=["customer_phone", "customer_email", "delivery_address", "notes"]
+    )
 
     with capture_events(only=[sub.handler_name]):
         advance_order(make_order(), "delivered")
@@ -88,9 +103,13 @@ def test_every_public_event_sent_in_an_order_lifecycle_matches_its_published_sch
 def test_a_payload_that_breaks_its_schema_is_refused_when_recorded():
     bad = InventoryLow(
         ingredient_id="seven",  # an int in the catalogue
-        ingredient_name="Basil", current_quantity="1", minimum_threshold="2",
+        ingredient_name="Basil",
+        current_quantity="1",
+        minimum_threshold="2",
         supplier_info=SupplierInfo(name="Greens", email="g@example.com", phone=""),
-        aggregate_type="ingredient", aggregate_id="7", aggregate_version=1,
+        aggregate_type="ingredient",
+        aggregate_id="7",
+        aggregate_version=1,
     )
 
     with pytest.raises(InvalidEventPayload, match=r'at ingredient_id: "seven" is not of type "integer"'):
@@ -124,12 +143,17 @@ def test_the_asyncapi_document_has_every_public_type_and_no_internal_one(client)
     assert published - public == {"com.mariopizzeria.payment.processed"}  # the inbound one
     assert not {cls.type for cls in INTERNAL} & published
     placed = doc["components"]["schemas"]["order.placed.data"]
-    assert "customer_phone" not in placed["required"] and placed["properties"]["customer_phone"]["x-contact-data"]
+    assert (
+        "customer_phone" not in placed["required"]
+        and placed["properties"]["customer_phone"]["x-contact-data"]
+    )
     started = doc["components"]["schemas"]["order.cooking_started.data"]
     assert "started_by" not in started["properties"]
     assert doc["operations"]["receive.cloudevents"]["action"] == "receive"
     assert set(doc["components"]["schemas"]["StandardWebhooksHeaders"]["required"]) >= {
-        "webhook-id", "webhook-timestamp", "webhook-signature",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
     }
 
 
@@ -143,10 +167,14 @@ def _node_reason() -> str | None:
 
 def _validate(tmp_path, document: dict) -> tuple[int, dict]:
     if not (HERE / "node_modules" / "@asyncapi" / "parser").exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True, timeout=600)
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True, timeout=600
+        )
     path = tmp_path / "asyncapi.json"
     path.write_text(json.dumps(document))
-    proc = subprocess.run(["node", str(HERE / "validate.mjs"), str(path)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        ["node", str(HERE / "validate.mjs"), str(path)], capture_output=True, text=True, timeout=120
+    )
     return proc.returncode, json.loads(proc.stdout or "{}")
 
 
@@ -163,14 +191,18 @@ def test_the_asyncapi_document_parses_with_the_official_parser(client, tmp_path)
 
     assert code == 0, result
     assert result["valid"] and result["version"] == "3.0.0" and result["errors"] == []
-    assert {m for m in result["messages"]} >= {cls.type.removeprefix("com.mariopizzeria.") for cls in public_event_classes()}
+    assert {m for m in result["messages"]} >= {
+        cls.type.removeprefix("com.mariopizzeria.") for cls in public_event_classes()
+    }
     # The parser does check: a broken document is refused.
     doc["operations"]["receive.cloudevents"]["action"] = "publish"
     code, result = _validate(tmp_path, doc)
     assert code == 1 and not result["valid"]
 
 
-def test_the_human_catalogue_lists_every_event_with_fields_version_and_subscribers(admin_client, client, receiver):
+def test_the_human_catalogue_lists_every_event_with_fields_version_and_subscribers(
+    admin_client, client, receiver
+):
     sub, _ = subscribe(receiver.url, name="CRM sync", event_types=[OrderPlaced.type])
 
     page = admin_client.get("/api/events/").content.decode()

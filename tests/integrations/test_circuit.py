@@ -25,7 +25,9 @@ def record_orders(n: int) -> EventCapture:
 
 
 def end_cooldown(sub: WebhookSubscription) -> None:
-    WebhookSubscription.objects.filter(pk=sub.pk).update(circuit_retry_at=timezone.now() - dt.timedelta(seconds=1))
+    WebhookSubscription.objects.filter(pk=sub.pk).update(
+        circuit_retry_at=timezone.now() - dt.timedelta(seconds=1)
+    )
 
 
 def test_breaker_opens_after_n_failures_postpones_then_a_probe_closes_it(receiver, receiver2, settings):

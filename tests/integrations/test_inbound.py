@@ -26,8 +26,12 @@ SOURCE = "https://payments.example/psp"
 
 def cloudevent(data, *, type_=TYPE, id_=None, source=SOURCE) -> CloudEvent:
     return CloudEvent(
-        attributes={"id": id_ or str(uuid.uuid4()), "source": source, "type": type_,
-                    "datacontenttype": "application/json"},
+        attributes={
+            "id": id_ or str(uuid.uuid4()),
+            "source": source,
+            "type": type_,
+            "datacontenttype": "application/json",
+        },
         data=data,
     )
 
@@ -37,18 +41,26 @@ def post(client, message, *, secret=None, when=None, msg_id=None):
     when = when or timezone.now()
     msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
     headers = {k: v for k, v in message.headers.items() if k.lower() != "content-type"}
-    headers.update({
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(when.timestamp())),
-        "webhook-signature": Webhook(secret).sign(msg_id, when, message.body.decode()),
-    })
-    return client.post("/cloudevents/", data=message.body, content_type=message.headers.get("content-type"),
-                       headers=headers)
+    headers.update(
+        {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(when.timestamp())),
+            "webhook-signature": Webhook(secret).sign(msg_id, when, message.body.decode()),
+        }
+    )
+    return client.post(
+        "/cloudevents/", data=message.body, content_type=message.headers.get("content-type"), headers=headers
+    )
 
 
 def payment(order, **overrides):
-    return {"order_id": order.pk, "amount": str(order.total_amount), "method": "card", "reference": "psp_123",
-            **overrides}
+    return {
+        "order_id": order.pk,
+        "amount": str(order.total_amount),
+        "method": "card",
+        "reference": "psp_123",
+        **overrides,
+    }
 
 
 @pytest.mark.parametrize("encode", [to_structured_event, to_binary_event], ids=["structured", "binary"])
@@ -83,7 +95,9 @@ def test_a_used_id_with_a_different_event_is_a_conflict(client):
     with capture_events(run_handlers=False):
         order = make_order()
         post(client, to_structured_event(cloudevent(payment(order), id_="evt-1")))
-        response = post(client, to_structured_event(cloudevent(payment(order, reference="other"), id_="evt-1")))
+        response = post(
+            client, to_structured_event(cloudevent(payment(order, reference="other"), id_="evt-1"))
+        )
 
     assert response.status_code == 409
     assert response.json()["error"] == "id_reused"
@@ -113,8 +127,12 @@ def test_an_amount_mismatch_is_422_with_a_reason(client):
 
 
 def test_an_unknown_order_is_422(client):
-    response = post(client, to_structured_event(cloudevent({"order_id": 999999, "amount": "1.00", "method": "card",
-                                                            "reference": "x"})))
+    response = post(
+        client,
+        to_structured_event(
+            cloudevent({"order_id": 999999, "amount": "1.00", "method": "card", "reference": "x"})
+        ),
+    )
     assert response.status_code == 422
     assert response.json()["error"] == "unknown_order"
 
@@ -123,7 +141,10 @@ def test_an_unknown_order_is_422(client):
     "tamper, reason",
     [
         (lambda h, b: ({**h, "HTTP_WEBHOOK_SIGNATURE": "v1,AAAA"}, b), "No matching signature"),
-        (lambda h, b: ({k: v for k, v in h.items() if k != "HTTP_WEBHOOK_SIGNATURE"}, b), "Missing required headers"),
+        (
+            lambda h, b: ({k: v for k, v in h.items() if k != "HTTP_WEBHOOK_SIGNATURE"}, b),
+            "Missing required headers",
+        ),
         (lambda h, b: (h, b.replace(b"psp_123", b"psp_999")), "No matching signature"),
         (lambda h, b: ({**h, "HTTP_WEBHOOK_SIGNATURE": "garbage"}, b), "Malformed"),
     ],
@@ -135,8 +156,11 @@ def test_a_bad_signature_is_401(client, tamper, reason):
     message = to_structured_event(cloudevent(payment(order)))
     when = timezone.now()
     headers = {
-        "HTTP_WEBHOOK_ID": "msg_1", "HTTP_WEBHOOK_TIMESTAMP": str(int(when.timestamp())),
-        "HTTP_WEBHOOK_SIGNATURE": Webhook(settings.CLOUDEVENTS_INBOUND_SECRET).sign("msg_1", when, message.body.decode()),
+        "HTTP_WEBHOOK_ID": "msg_1",
+        "HTTP_WEBHOOK_TIMESTAMP": str(int(when.timestamp())),
+        "HTTP_WEBHOOK_SIGNATURE": Webhook(settings.CLOUDEVENTS_INBOUND_SECRET).sign(
+            "msg_1", when, message.body.decode()
+        ),
     }
     headers, body = tamper(headers, message.body)
 
@@ -151,8 +175,11 @@ def test_a_bad_signature_is_401(client, tamper, reason):
 def test_a_replay_with_an_old_timestamp_is_401(client):
     with capture_events(run_handlers=False):
         order = make_order()
-    response = post(client, to_structured_event(cloudevent(payment(order))),
-                    when=timezone.now() - dt.timedelta(minutes=10))
+    response = post(
+        client,
+        to_structured_event(cloudevent(payment(order))),
+        when=timezone.now() - dt.timedelta(minutes=10),
+    )
 
     assert response.status_code == 401
     assert "too old" in response.json()["reason"]
@@ -175,9 +202,17 @@ def test_an_unknown_type_is_400(client):
     "body, content_type, status",
     [
         (b"not json", "application/cloudevents+json", 400),
-        (b'{"specversion": "1.0", "type": "com.mariopizzeria.payment.processed"}', "application/cloudevents+json", 400),
+        (
+            b'{"specversion": "1.0", "type": "com.mariopizzeria.payment.processed"}',
+            "application/cloudevents+json",
+            400,
+        ),
         (b"[1, 2]", "application/cloudevents+json", 400),
-        (b'{"specversion": "0.1", "id": "1", "source": "s", "type": "t"}', "application/cloudevents+json", 400),
+        (
+            b'{"specversion": "0.1", "id": "1", "source": "s", "type": "t"}',
+            "application/cloudevents+json",
+            400,
+        ),
         # Standard Webhooks signs text: a body that is not UTF-8 cannot carry a valid signature.
         (b"\xff\xfe", "application/cloudevents+json", 401),
     ],
@@ -193,10 +228,18 @@ def test_malformed_cloudevents_are_400_never_500(client, body, content_type, sta
 
     key = base64.b64decode(secret.removeprefix("whsec_"))
     ts = str(int(when.timestamp()))
-    signature = base64.b64encode(hmac.new(key, b"m1." + ts.encode() + b"." + body, hashlib.sha256).digest()).decode()
+    signature = base64.b64encode(
+        hmac.new(key, b"m1." + ts.encode() + b"." + body, hashlib.sha256).digest()
+    ).decode()
 
-    response = client.post("/cloudevents/", data=body, content_type=content_type, HTTP_WEBHOOK_ID="m1",
-                           HTTP_WEBHOOK_TIMESTAMP=ts, HTTP_WEBHOOK_SIGNATURE=f"v1,{signature}")
+    response = client.post(
+        "/cloudevents/",
+        data=body,
+        content_type=content_type,
+        HTTP_WEBHOOK_ID="m1",
+        HTTP_WEBHOOK_TIMESTAMP=ts,
+        HTTP_WEBHOOK_SIGNATURE=f"v1,{signature}",
+    )
 
     assert response.status_code == status, response.content
     assert response.json()["reason"]
@@ -246,7 +289,9 @@ def test_the_cloudevent_payment_command_prints_a_curl_that_pays_the_order(client
         argv = shlex.split(out.getvalue())
         headers = dict(argv[i + 1].split(": ", 1) for i, a in enumerate(argv) if a == "-H")
         body = argv[argv.index("--data-binary") + 1].encode()
-        response = client.post("/cloudevents/", data=body, content_type=headers.pop("content-type"), headers=headers)
+        response = client.post(
+            "/cloudevents/", data=body, content_type=headers.pop("content-type"), headers=headers
+        )
 
     assert response.status_code == 200, response.content
     order.refresh_from_db()
@@ -304,7 +349,9 @@ def _pay_with_traceparent(client, traceparent: str):
     with capture_events(run_handlers=False):
         order = make_order()
         event = cloudevent(payment(order))
-        event = CloudEvent(attributes={**event.get_attributes(), "traceparent": traceparent}, data=event.get_data())
+        event = CloudEvent(
+            attributes={**event.get_attributes(), "traceparent": traceparent}, data=event.get_data()
+        )
         return order, post(client, to_structured_event(event))
 
 
@@ -315,15 +362,18 @@ def test_an_inbound_traceparent_becomes_the_parent_of_the_work_it_starts(client,
     order, response = _pay_with_traceparent(client, sender)
 
     assert response.status_code == 200, response.content
-    received, = [s for s in spans.get_finished_spans() if s.name == f"cloudevent receive {TYPE}"]
+    (received,) = [s for s in spans.get_finished_spans() if s.name == f"cloudevent receive {TYPE}"]
     assert (f"{received.context.trace_id:032x}", f"{received.parent.span_id:016x}") == (
-        "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "00f067aa0ba902b7",
     )
     paid = OutboxEvent.objects.get(type=PaymentProcessed.type, aggregate_id=str(order.pk))
     assert paid.traceparent.split("-")[1] == "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
-@pytest.mark.parametrize("traceparent", ["not-a-traceparent", "00-" + "0" * 32 + "-" + "0" * 16 + "-01", "\x00" * 55])
+@pytest.mark.parametrize(
+    "traceparent", ["not-a-traceparent", "00-" + "0" * 32 + "-" + "0" * 16 + "-01", "\x00" * 55]
+)
 def test_a_malformed_inbound_traceparent_is_ignored(client, spans, traceparent):  # noqa: F811
     _, response = _pay_with_traceparent(client, traceparent)
 

@@ -17,7 +17,9 @@ ORDERS = 6
 
 
 def statuses(sub) -> list[str]:
-    return list(Delivery.objects.filter(handler=sub.handler_name).order_by("pk").values_list("status", flat=True))
+    return list(
+        Delivery.objects.filter(handler=sub.handler_name).order_by("pk").values_list("status", flat=True)
+    )
 
 
 def test_healthy_gets_each_event_once_while_the_broken_ones_breaker_opens_probes_and_closes(
@@ -32,9 +34,16 @@ def test_healthy_gets_each_event_once_while_the_broken_ones_breaker_opens_probes
         make_order()
 
     # The broken receiver fails 3 times in a row (the test threshold): its breaker opens.
-    wait_until(lambda: WebhookSubscription.objects.get(pk=broken.pk).circuit_state == "open", timeout=30,
-               message="the broken subscription's breaker to open")
-    wait_until(lambda: set(statuses(healthy)) == {"succeeded"}, timeout=30, message="every healthy delivery to succeed")
+    wait_until(
+        lambda: WebhookSubscription.objects.get(pk=broken.pk).circuit_state == "open",
+        timeout=30,
+        message="the broken subscription's breaker to open",
+    )
+    wait_until(
+        lambda: set(statuses(healthy)) == {"succeeded"},
+        timeout=30,
+        message="every healthy delivery to succeed",
+    )
     healthy_deliveries = Delivery.objects.filter(handler=healthy.handler_name)
     event_ids = {str(e) for e in healthy_deliveries.values_list("event_id", flat=True)}
     assert len(event_ids) == ORDERS
@@ -51,15 +60,25 @@ def test_healthy_gets_each_event_once_while_the_broken_ones_breaker_opens_probes
     # waiting delivery is sent.
     receiver2.default = Answer(200)
     try:
-        wait_until(lambda: set(statuses(broken)) == {"succeeded"}, timeout=40,
-                   message="every broken delivery to succeed after the probe")
+        wait_until(
+            lambda: set(statuses(broken)) == {"succeeded"},
+            timeout=40,
+            message="every broken delivery to succeed after the probe",
+        )
     except AssertionError:
         raise AssertionError(
-            list(Delivery.objects.filter(handler=broken.handler_name).values_list("status", "attempts", "last_error"))
+            list(
+                Delivery.objects.filter(handler=broken.handler_name).values_list(
+                    "status", "attempts", "last_error"
+                )
+            )
         ) from None
     assert WebhookSubscription.objects.get(pk=broken.pk).circuit_state == "closed"
     ok = [r.headers["webhook-id"] for r in receiver2.requests]
-    broken_ids = {str(e) for e in Delivery.objects.filter(handler=broken.handler_name).values_list("event_id", flat=True)}
+    broken_ids = {
+        str(e)
+        for e in Delivery.objects.filter(handler=broken.handler_name).values_list("event_id", flat=True)
+    }
     assert set(ok) == broken_ids
     # the healthy one got nothing more meanwhile
     assert len(receiver.requests) == ORDERS

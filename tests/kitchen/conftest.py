@@ -20,10 +20,14 @@ KITCHEN_HANDLERS = [
 
 def make_ingredient(name: str, *, on_hand: str, threshold: str = "0", unit: str = "g", **extra) -> Ingredient:
     return Ingredient.objects.create(
-        name=name, unit=unit, quantity_on_hand=Decimal(on_hand), minimum_threshold=Decimal(threshold),
+        name=name,
+        unit=unit,
+        quantity_on_hand=Decimal(on_hand),
+        minimum_threshold=Decimal(threshold),
         supplier_name=extra.pop("supplier_name", "Molino Rossi"),
         supplier_email=extra.pop("supplier_email", "orders@molinorossi.example"),
-        supplier_phone=extra.pop("supplier_phone", "+15005550101"), **extra,
+        supplier_phone=extra.pop("supplier_phone", "+15005550101"),
+        **extra,
     )
 
 
@@ -37,12 +41,21 @@ def kitchen_menu(db):
     for pizza in menu["pizzas"].values():
         RecipeLine.objects.create(pizza=pizza, ingredient=dough, quantity=Decimal("250"))
         RecipeLine.objects.create(pizza=pizza, ingredient=cheese, quantity=Decimal("100"))
-    RecipeLine.objects.create(topping=menu["toppings"]["mushrooms"], ingredient=mushrooms, quantity=Decimal("50"))
+    RecipeLine.objects.create(
+        topping=menu["toppings"]["mushrooms"], ingredient=mushrooms, quantity=Decimal("50")
+    )
     return {**menu, "dough": dough, "cheese": cheese, "mushrooms": mushrooms}
 
 
 def one_margherita(menu, *, size: str = "medium", quantity: int = 1, toppings=()) -> list[dict]:
-    return [{"pizza": menu["pizzas"]["Margherita"].pk, "size": size, "toppings": list(toppings), "quantity": quantity}]
+    return [
+        {
+            "pizza": menu["pizzas"]["Margherita"].pk,
+            "size": size,
+            "toppings": list(toppings),
+            "quantity": quantity,
+        }
+    ]
 
 
 @pytest.fixture

@@ -64,7 +64,9 @@ def staff_page(browser, live_server):
 def place_via_api(base_url: str, token: str, items: list[dict]) -> int:
     body = json.dumps({"items": items, "fulfilment": "delivery", "delivery_address": "12 Via Roma"}).encode()
     request = urllib.request.Request(
-        f"{base_url}/api/orders/", data=body, method="POST",
+        f"{base_url}/api/orders/",
+        data=body,
+        method="POST",
         headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:

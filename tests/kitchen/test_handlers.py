@@ -41,8 +41,15 @@ def test_order_placed_creates_a_ticket_and_starts_cooking(kitchen_menu):
     # then
     t = ticket(order)
     assert t.status == "cooking" and t.started_by == "kitchen"
-    assert t.items == [{"pizza": "Margherita", "pizza_id": kitchen_menu["pizzas"]["Margherita"].pk,
-                        "size": "medium", "toppings": ["mushrooms"], "quantity": 2}]
+    assert t.items == [
+        {
+            "pizza": "Margherita",
+            "pizza_id": kitchen_menu["pizzas"]["Margherita"].pk,
+            "size": "medium",
+            "toppings": ["mushrooms"],
+            "quantity": 2,
+        }
+    ]
     assert t.shortages == []
     order.refresh_from_db()
     assert order.status == "cooking"
@@ -64,12 +71,22 @@ def test_ready_starts_the_next_ticket_by_priority_then_age(kitchen_menu, setting
     older_delivery = place(kitchen_menu)
     newer_pickup = place(kitchen_menu, fulfilment="pickup")  # priority 1
     newest_delivery = place(kitchen_menu)
-    assert statuses(first, older_delivery, newer_pickup, newest_delivery) == ["cooking", "queued", "queued", "queued"]
+    assert statuses(first, older_delivery, newer_pickup, newest_delivery) == [
+        "cooking",
+        "queued",
+        "queued",
+        "queued",
+    ]
 
     # when the cook marks the first ready, OrderReady's handler fills the slot
     with capture_events(only=KITCHEN_HANDLERS):
         services.ticket_mark_ready(ticket_id=ticket(first).pk, actor="cook")
-    assert statuses(first, older_delivery, newer_pickup, newest_delivery) == ["ready", "queued", "cooking", "queued"]
+    assert statuses(first, older_delivery, newer_pickup, newest_delivery) == [
+        "ready",
+        "queued",
+        "cooking",
+        "queued",
+    ]
     assert ticket(first).finished_by == "cook"
 
     # when an order is marked ready elsewhere (the admin), the kitchen follows too
@@ -83,7 +100,9 @@ def test_ticket_creation_is_idempotent_under_redelivery(kitchen_menu):
         order = make_order(items=one_margherita(kitchen_menu))
     (create,) = captured.deliveries("kitchen.handlers.ticket_create")
     (consume,) = captured.deliveries("kitchen.handlers.ingredients_consume")
-    dough_after_first = kitchen_menu["dough"].__class__.objects.get(pk=kitchen_menu["dough"].pk).quantity_on_hand
+    dough_after_first = (
+        kitchen_menu["dough"].__class__.objects.get(pk=kitchen_menu["dough"].pk).quantity_on_hand
+    )
 
     # a duplicate message finds the delivery done
     assert delivery_run(create.pk) == "skipped"
@@ -114,7 +133,11 @@ def test_consumption_scales_by_size_quantity_and_toppings(kitchen_menu):
 
 def test_threshold_crossing_records_one_inventory_low_and_one_restock_request(kitchen_menu):
     dough = kitchen_menu["dough"]
-    dough.quantity_on_hand, dough.minimum_threshold, dough.reorder_quantity = Decimal("1400"), Decimal("1000"), Decimal("5000")
+    dough.quantity_on_hand, dough.minimum_threshold, dough.reorder_quantity = (
+        Decimal("1400"),
+        Decimal("1000"),
+        Decimal("5000"),
+    )
     dough.save()
 
     # when three orders take 250 g each: 1400 → 1150 → 900 (crossing) → 650
@@ -126,7 +149,9 @@ def test_threshold_crossing_records_one_inventory_low_and_one_restock_request(ki
     assert low.type == "com.mariopizzeria.kitchen.inventory_low"
     assert (low.ingredient_id, low.ingredient_name) == (dough.pk, "Pizza dough")
     assert (low.current_quantity, low.minimum_threshold) == (Decimal("900"), Decimal("1000"))
-    assert low.supplier_info.name == "Molino Rossi" and low.supplier_info.email == "orders@molinorossi.example"
+    assert (
+        low.supplier_info.name == "Molino Rossi" and low.supplier_info.email == "orders@molinorossi.example"
+    )
     assert (low.aggregate_type, low.aggregate_id) == ("ingredient", str(dough.pk))
     (po,) = PurchaseOrder.objects.all()
     assert (po.ingredient_id, po.quantity, po.status) == (dough.pk, Decimal("5000"), "requested")
@@ -199,8 +224,11 @@ def test_cancel_cancels_the_ticket_and_releases_the_ingredients_once(kitchen_men
 def test_a_release_that_arrives_first_stops_the_later_consumption(kitchen_menu):
     with capture_events(only=["kitchen.handlers.ticket_create"]) as captured:
         order = make_order(items=one_margherita(kitchen_menu))
-    (consume,) = [d for d in Delivery.objects.filter(event_id=captured.recorded[0].event_id)
-                  if d.handler == "kitchen.handlers.ingredients_consume"]
+    (consume,) = [
+        d
+        for d in Delivery.objects.filter(event_id=captured.recorded[0].event_id)
+        if d.handler == "kitchen.handlers.ingredients_consume"
+    ]
     services.ingredients_release(order_id=order.pk)
     delivery_run(consume.pk)
     kitchen_menu["dough"].refresh_from_db()

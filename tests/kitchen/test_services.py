@@ -51,7 +51,11 @@ def test_ticket_create_starts_cooking_under_capacity_and_queues_the_rest(kitchen
     assert first.estimated_prep_time == prep_time(pizzas=2, cooking=0)
     assert second.estimated_prep_time == prep_time(pizzas=1, cooking=1)
     assert first.started_by == "kitchen" == order_of(first).cooking_started_by  # nobody in particular
-    assert order_of(first).estimated_ready_time == first.estimated_ready_time == first.started_at + first.estimated_prep_time
+    assert (
+        order_of(first).estimated_ready_time
+        == first.estimated_ready_time
+        == first.started_at + first.estimated_prep_time
+    )
     assert order_of(second).status == Order.Status.PLACED
 
 
@@ -88,7 +92,11 @@ def test_ticket_mark_ready_moves_ticket_and_order_once(kitchen_menu):
     ready = services.ticket_mark_ready(ticket_id=ticket.pk, actor="cook", pickup_instructions="Counter 2")
     order = order_of(ready)
     assert (ready.status, ready.finished_by) == (KitchenTicket.Status.READY, "cook")
-    assert (order.status, order.ready_by, order.pickup_instructions) == (Order.Status.READY, "cook", "Counter 2")
+    assert (order.status, order.ready_by, order.pickup_instructions) == (
+        Order.Status.READY,
+        "cook",
+        "Counter 2",
+    )
     assert ready.ready_at == order.ready_at
     with pytest.raises(TicketStateError, match="only cooking tickets can be ready"):
         services.ticket_mark_ready(ticket_id=ticket.pk, actor="cook")
@@ -115,7 +123,9 @@ def test_ticket_start_next_skips_a_ticket_whose_order_was_cancelled(kitchen_menu
     settings.KITCHEN_CAPACITY = 1
     first = new_ticket(kitchen_menu)
     cancelled, waiting = new_ticket(kitchen_menu), new_ticket(kitchen_menu)
-    order_services.order_cancel(order_id=cancelled.order_id, actor="customer", reason="oops")  # event not delivered
+    order_services.order_cancel(
+        order_id=cancelled.order_id, actor="customer", reason="oops"
+    )  # event not delivered
     services.ticket_mark_ready(ticket_id=first.pk, actor="cook")
     assert [t.pk for t in services.ticket_start_next()] == [waiting.pk]
     cancelled.refresh_from_db()

@@ -47,12 +47,17 @@ def test_board_shows_tickets_in_columns_with_items_and_shortages(cook_client, ki
     settings.KITCHEN_CAPACITY = 1
     kitchen_menu["mushrooms"].quantity_on_hand = Decimal("10")
     kitchen_menu["mushrooms"].save()
-    cooking = place(kitchen_menu, items=one_margherita(kitchen_menu, size="large", quantity=2, toppings=["mushrooms"]))
+    cooking = place(
+        kitchen_menu, items=one_margherita(kitchen_menu, size="large", quantity=2, toppings=["mushrooms"])
+    )
     queued = place(kitchen_menu)
 
     html = cook_client.get("/kitchen/").content.decode()
 
-    assert 'id="col-cooking"' in html and f'id="ticket-{cooking.pk}" data-order="{cooking.pk}" data-status="cooking"' in html
+    assert (
+        'id="col-cooking"' in html
+        and f'id="ticket-{cooking.pk}" data-order="{cooking.pk}" data-status="cooking"' in html
+    )
     assert 'data-status="queued"' in html and f"#{queued.pk}" in html
     assert "2 × Large Margherita + mushrooms" in html
     assert "Short: 135 g Mushrooms" in html

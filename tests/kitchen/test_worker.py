@@ -35,7 +35,9 @@ def counts() -> dict[str, int]:
     return result
 
 
-def test_five_orders_with_capacity_three_then_a_freed_slot_starts_the_next(kitchen_worker, kitchen_menu, settings):
+def test_five_orders_with_capacity_three_then_a_freed_slot_starts_the_next(
+    kitchen_worker, kitchen_menu, settings
+):
     settings.KITCHEN_CAPACITY = 3
     # when
     orders = [make_order(items=one_margherita(kitchen_menu)) for _ in range(5)]
@@ -43,15 +45,23 @@ def test_five_orders_with_capacity_three_then_a_freed_slot_starts_the_next(kitch
     wait_until(lambda: counts() == {"cooking": 3, "queued": 2}, message="3 cooking, 2 queued")
     assert [Order.objects.get(pk=o.pk).status for o in orders] == ["cooking"] * 3 + ["placed"] * 2
     kitchen_menu["dough"].refresh_from_db()
-    wait_until(lambda: kitchen_menu["dough"].__class__.objects.get(name="Pizza dough").quantity_on_hand == 100000 - 5 * 250,
-               message="dough consumed by five orders")
+    wait_until(
+        lambda: (
+            kitchen_menu["dough"].__class__.objects.get(name="Pizza dough").quantity_on_hand
+            == 100000 - 5 * 250
+        ),
+        message="dough consumed by five orders",
+    )
 
     # when a cook marks the first ready
     first = KitchenTicket.objects.get(order_id=orders[0].pk)
     services.ticket_mark_ready(ticket_id=first.pk, actor="cook")
 
     # then the oldest queued ticket starts by itself
-    wait_until(lambda: KitchenTicket.objects.get(order_id=orders[3].pk).status == "cooking", message="order 4 cooking")
+    wait_until(
+        lambda: KitchenTicket.objects.get(order_id=orders[3].pk).status == "cooking",
+        message="order 4 cooking",
+    )
     assert counts() == {"ready": 1, "cooking": 3, "queued": 1}
     assert Order.objects.get(pk=orders[3].pk).status == "cooking"
     assert KitchenTicket.objects.get(order_id=orders[3].pk).started_by == "kitchen"
@@ -62,7 +72,9 @@ def test_low_stock_leads_to_a_restock_request(kitchen_worker, kitchen_menu):
     dough.quantity_on_hand = dough.minimum_threshold + 100
     dough.save()
     make_order(items=one_margherita(kitchen_menu))
-    po = wait_until(lambda: PurchaseOrder.objects.filter(ingredient=dough).first(), message="a purchase order")
+    po = wait_until(
+        lambda: PurchaseOrder.objects.filter(ingredient=dough).first(), message="a purchase order"
+    )
     assert po.status == "requested"
 
 
@@ -77,7 +89,9 @@ def test_the_display_is_told_within_two_seconds_of_an_order_commit(kitchen_worke
             message = pubsub.get_message(timeout=0.5)
             return bool(message) and json.loads(message["data"]).get("order_id") == order.pk
 
-        wait_until(note_for_the_order, timeout=10, interval=0, message="a board change note for the new order")
+        wait_until(
+            note_for_the_order, timeout=10, interval=0, message="a board change note for the new order"
+        )
         latency = time.monotonic() - committed
     finally:
         pubsub.close()

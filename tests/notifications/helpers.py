@@ -36,7 +36,7 @@ def run_until_settled(delivery: Delivery, *, max_runs: int = 10) -> Delivery:
 
 def redeliver(delivery: Delivery) -> str:
     """What a duplicate/replayed message does to a finished delivery: make it runnable, run it."""
-    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.PENDING, next_attempt_at=timezone.now())
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.PENDING, next_attempt_at=timezone.now()
+    )
     return delivery_run(delivery.pk, worker="test")
-
-

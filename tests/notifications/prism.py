@@ -47,7 +47,9 @@ class PrismMock:
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - Prism's stdout until stop() closes it
         self.proc = subprocess.Popen(
             [str(PRISM_BIN), "mock", "-h", "127.0.0.1", "-p", str(self.port), str(self.spec)],
-            cwd=PRISM_DIR, stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=PRISM_DIR,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
         proc = self.proc

@@ -17,9 +17,18 @@ CHANGELIST = "admin:notifications_notification_changelist"
 
 
 def notification(**fields) -> Notification:
-    defaults = dict(event_id=uuid.uuid4(), event_type="com.mariopizzeria.order.ready", order_id=77,
-                    channel="sms", template="order_ready", recipient="+15005550006", body="Your pizza is ready!",
-                    status="dead", provider="twilio", last_error_code="21211")
+    defaults = dict(
+        event_id=uuid.uuid4(),
+        event_type="com.mariopizzeria.order.ready",
+        order_id=77,
+        channel="sms",
+        template="order_ready",
+        recipient="+15005550006",
+        body="Your pizza is ready!",
+        status="dead",
+        provider="twilio",
+        last_error_code="21211",
+    )
     defaults.update(fields)
     return Notification.objects.create(**defaults)
 
@@ -70,9 +79,14 @@ def test_resend_goes_through_the_bus_as_a_new_notification(staff_client, no_prov
     # then
     assert response.status_code == 200 and "Resend requested for 1" in response.content.decode()
     [event] = OutboxEvent.objects.filter(type="com.mariopizzeria.notification.resend_requested")
-    assert event.payload["notification_id"] == original.pk and event.payload["requested_by"].startswith("staff")
+    assert event.payload["notification_id"] == original.pk and event.payload["requested_by"].startswith(
+        "staff"
+    )
     assert [d.status for d in captured.deliveries(RESEND)] == [Delivery.Status.SUCCEEDED]
     resent = Notification.objects.get(resend_of=original)
     assert (resent.recipient, resent.body, resent.status, resent.event_id) == (
-        original.recipient, original.body, "logged", event.event_id,
+        original.recipient,
+        original.body,
+        "logged",
+        event.event_id,
     )

@@ -23,9 +23,16 @@ def twilio_settings(settings):
 @pytest.fixture
 def sent_sms():
     return Notification.objects.create(
-        event_id=uuid.uuid4(), event_type="com.mariopizzeria.order.ready", order_id=1, channel="sms",
-        template="order_ready", recipient="+15005550006", body="ready", status="sent",
-        provider="twilio", provider_message_id="SM" + "a" * 32,
+        event_id=uuid.uuid4(),
+        event_type="com.mariopizzeria.order.ready",
+        order_id=1,
+        channel="sms",
+        template="order_ready",
+        recipient="+15005550006",
+        body="ready",
+        status="sent",
+        provider="twilio",
+        provider_message_id="SM" + "a" * 32,
     )
 
 
@@ -35,8 +42,10 @@ def post(client, params, *, url=URL, signed_for="http://testserver" + URL, token
 
 
 def test_signed_delivered_callback_marks_delivered(client, twilio_settings, sent_sms):
-    response = post(client, {"MessageSid": sent_sms.provider_message_id, "MessageStatus": "delivered",
-                             "AccountSid": "AC1"})
+    response = post(
+        client,
+        {"MessageSid": sent_sms.provider_message_id, "MessageStatus": "delivered", "AccountSid": "AC1"},
+    )
     assert response.status_code == 204
     sent_sms.refresh_from_db()
     assert (sent_sms.status, sent_sms.provider_status) == ("delivered", "delivered")
@@ -45,7 +54,9 @@ def test_signed_delivered_callback_marks_delivered(client, twilio_settings, sent
 
 @pytest.mark.parametrize("status", ["undelivered", "failed"])
 def test_signed_failure_callback_keeps_the_error_code(client, twilio_settings, sent_sms, status):
-    response = post(client, {"MessageSid": sent_sms.provider_message_id, "MessageStatus": status, "ErrorCode": "30003"})
+    response = post(
+        client, {"MessageSid": sent_sms.provider_message_id, "MessageStatus": status, "ErrorCode": "30003"}
+    )
     assert response.status_code == 204
     sent_sms.refresh_from_db()
     assert (sent_sms.status, sent_sms.last_error_code) == (status, "30003")
@@ -60,8 +71,11 @@ def test_late_sent_callback_does_not_undo_delivered(client, twilio_settings, sen
 
 
 def test_invalid_signature_is_403_and_changes_nothing(client, twilio_settings, sent_sms):
-    response = post(client, {"MessageSid": sent_sms.provider_message_id, "MessageStatus": "delivered"},
-                    token="not-the-token")
+    response = post(
+        client,
+        {"MessageSid": sent_sms.provider_message_id, "MessageStatus": "delivered"},
+        token="not-the-token",
+    )
     assert response.status_code == 403
     response = client.post(URL, {"MessageSid": sent_sms.provider_message_id, "MessageStatus": "delivered"})
     assert response.status_code == 403

@@ -26,7 +26,10 @@ def prism_mocks():
     if reason:
         pytest.skip(reason)
     prism.ensure_installed()
-    mocks = {"twilio": prism.PrismMock("twilio_messages.json"), "sendgrid": prism.PrismMock("sendgrid_mail_send.json")}
+    mocks = {
+        "twilio": prism.PrismMock("twilio_messages.json"),
+        "sendgrid": prism.PrismMock("sendgrid_mail_send.json"),
+    }
     try:
         for mock in mocks.values():
             mock.start()
@@ -91,8 +94,12 @@ def test_invalid_recipient_email_is_rejected_by_the_mock_and_dead(at_prism):
 
 
 def test_invalid_email_payload_is_a_permanent_error(at_prism):
-    payload = {"personalizations": [], "from": {"email": "orders@mariospizzeria.example"},
-               "subject": 42, "content": [{"type": "text/plain", "value": "x"}]}
+    payload = {
+        "personalizations": [],
+        "from": {"email": "orders@mariospizzeria.example"},
+        "subject": 42,
+        "content": [{"type": "text/plain", "value": "x"}],
+    }
     with pytest.raises(ProviderPermanentError) as raised:
         email_channel.send_payload(payload)
     assert isinstance(raised.value, PermanentError) and raised.value.status == 400

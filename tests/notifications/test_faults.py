@@ -19,8 +19,15 @@ from tests.notifications.helpers import (
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faults]
 
-INVALID_TO = (400, {"code": 21211, "message": "The 'To' number +15005550001 is not a valid phone number.",
-                    "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400})
+INVALID_TO = (
+    400,
+    {
+        "code": 21211,
+        "message": "The 'To' number +15005550001 is not a valid phone number.",
+        "more_info": "https://www.twilio.com/docs/errors/21211",
+        "status": 400,
+    },
+)
 
 
 def place(only=(SMS_CONFIRM,), **kwargs):
@@ -141,8 +148,9 @@ def test_stale_send_from_a_dead_attempt_is_sent_again(providers, settings):
     settings.NOTIFY_SENDING_STALE_SECONDS = 1
     _, captured = place()
     delivery = captured.deliveries(SMS_CONFIRM)[0]
-    Notification.objects.update(status="sending", provider_message_id="",
-                                sending_at=timezone.now() - timezone.timedelta(seconds=5))
+    Notification.objects.update(
+        status="sending", provider_message_id="", sending_at=timezone.now() - timezone.timedelta(seconds=5)
+    )
 
     assert redeliver(delivery) == "succeeded"
     assert len(providers.of("twilio")) == 2  # at-least-once: Twilio takes no idempotency key
@@ -209,11 +217,17 @@ def test_address_the_sdk_cannot_parse_is_permanent_without_a_request(providers):
     "provider,handler,answer",
     [
         ("twilio", SMS_CONFIRM, (401, {"code": 20003, "message": "Authenticate", "status": 401})),
-        ("sendgrid", EMAIL_CONFIRM, (401, {"errors": [{"message": "The provided authorization grant is invalid"}]})),
+        (
+            "sendgrid",
+            EMAIL_CONFIRM,
+            (401, {"errors": [{"message": "The provided authorization grant is invalid"}]}),
+        ),
         ("sendgrid", EMAIL_CONFIRM, (403, {"errors": [{"message": "access forbidden"}]})),
     ],
 )
-def test_rejected_credentials_dead_letter_then_replay_after_the_fix_sends_once(providers, provider, handler, answer):
+def test_rejected_credentials_dead_letter_then_replay_after_the_fix_sends_once(
+    providers, provider, handler, answer
+):
     # given the provider refuses our key
     providers.script(provider, answer)
     order, captured = place(only=(handler,))

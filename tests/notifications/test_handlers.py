@@ -36,7 +36,12 @@ def test_order_placed_logs_console_sms_and_email_without_credentials(no_provider
     assert [d.status for d in captured.deliveries(SMS_CONFIRM)] == ["succeeded"]
     sms = Notification.objects.get(channel="sms")
     email = Notification.objects.get(channel="email")
-    assert (sms.recipient, sms.template, sms.status, sms.provider) == ("+15005550006", "order_confirmed", "logged", "console")
+    assert (sms.recipient, sms.template, sms.status, sms.provider) == (
+        "+15005550006",
+        "order_confirmed",
+        "logged",
+        "console",
+    )
     assert sms.order_id == order.pk and f"Order #{order.pk}" in sms.body and "$31.18" in sms.body
     assert (email.recipient, email.status) == ("ada@example.com", "logged")
     assert email.subject.startswith(f"Order #{order.pk} confirmed") and "<table" in email.html_body
@@ -62,7 +67,11 @@ def test_customer_without_phone_gets_email_only(no_providers):
         order = make_order(customer=customer, fulfilment="pickup")
         advance_order(order, "ready")
 
-    assert all(d.status == "succeeded" for h in (SMS_CONFIRM, EMAIL_CONFIRM, SMS_READY) for d in captured.deliveries(h))
+    assert all(
+        d.status == "succeeded"
+        for h in (SMS_CONFIRM, EMAIL_CONFIRM, SMS_READY)
+        for d in captured.deliveries(h)
+    )
     rows = Notification.objects.order_by("pk")
     assert [(n.channel, n.template) for n in rows] == [("email", "order_confirmed"), ("email", "order_ready")]
     assert "Please collect within 10 minutes" in rows[1].body
@@ -113,9 +122,16 @@ def test_inventory_low_emails_supplier_and_manager(no_providers, settings):
     from pizzeria.eventbus.outbox import outbox_write
 
     event = InventoryLow(
-        ingredient_id=3, ingredient_name="Mozzarella", current_quantity=Decimal("1.5"),
-        minimum_threshold=Decimal("5"), unit="kg", aggregate_type="ingredient", aggregate_id="3",
-        supplier_info=SupplierInfo(name="Caseificio Rossi", email="orders@rossi.example", phone="+390612345678"),
+        ingredient_id=3,
+        ingredient_name="Mozzarella",
+        current_quantity=Decimal("1.5"),
+        minimum_threshold=Decimal("5"),
+        unit="kg",
+        aggregate_type="ingredient",
+        aggregate_id="3",
+        supplier_info=SupplierInfo(
+            name="Caseificio Rossi", email="orders@rossi.example", phone="+390612345678"
+        ),
     )
     with capture_events(only=[INVENTORY]) as captured:
         from django.db import transaction

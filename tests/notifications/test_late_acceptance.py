@@ -21,7 +21,9 @@ from tests.polling import wait_until
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faults]
 
 
-def test_an_acceptance_after_the_client_timeout_is_a_second_message_the_system_has_no_record_of(providers, settings):
+def test_an_acceptance_after_the_client_timeout_is_a_second_message_the_system_has_no_record_of(
+    providers, settings
+):
     providers.script("twilio", "timeout")  # answers 201 after 1.5 s; the client gives up after 0.5 s
     _, captured = place()
     delivery = captured.deliveries(SMS_CONFIRM)[0]

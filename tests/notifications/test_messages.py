@@ -16,8 +16,16 @@ def placed(**overrides) -> OrderPlaced:
         customer_id=1,
         customer_phone="+15005550006",
         items=[
-            OrderItemLine(pizza="Margherita", size="large", toppings=["mushrooms"], quantity=2, unit_price=Decimal("15.59")),
-            OrderItemLine(pizza="Marinara", size="small", toppings=[], quantity=1, unit_price=Decimal("6.40")),
+            OrderItemLine(
+                pizza="Margherita",
+                size="large",
+                toppings=["mushrooms"],
+                quantity=2,
+                unit_price=Decimal("15.59"),
+            ),
+            OrderItemLine(
+                pizza="Marinara", size="small", toppings=[], quantity=1, unit_price=Decimal("6.40")
+            ),
         ],
         total_amount=Decimal("37.58"),
         fulfilment="delivery",
@@ -57,7 +65,9 @@ def test_pickup_confirmation_gives_the_ready_time(settings):
 
 def test_confirmation_email_lists_items_sizes_toppings_prices_and_fulfilment(settings):
     settings.TIME_ZONE = "UTC"
-    rendered = messages.render_email("order_confirmed", messages.order_placed_context(placed(), customer_name="Ada"))
+    rendered = messages.render_email(
+        "order_confirmed", messages.order_placed_context(placed(), customer_name="Ada")
+    )
 
     assert rendered.subject == "Order #42 confirmed: $37.58, delivery around 19:45"
     for text in (rendered.body, rendered.html):
@@ -69,8 +79,14 @@ def test_confirmation_email_lists_items_sizes_toppings_prices_and_fulfilment(set
 
 
 def test_ready_sms_for_pickup_has_instructions_and_ten_minutes():
-    event = OrderReady(order_id=7, customer_id=1, customer_phone="+15005550006",
-                       preparation_time=dt.timedelta(minutes=12), pickup_instructions="Counter 2", fulfilment="pickup")
+    event = OrderReady(
+        order_id=7,
+        customer_id=1,
+        customer_phone="+15005550006",
+        preparation_time=dt.timedelta(minutes=12),
+        pickup_instructions="Counter 2",
+        fulfilment="pickup",
+    )
     body = messages.render_sms("order_ready", messages.order_ready_context(event)).body
     assert "Your pizza is ready!" in body and "Order #7" in body
     assert "Pickup instructions: Counter 2" in body
@@ -78,8 +94,14 @@ def test_ready_sms_for_pickup_has_instructions_and_ten_minutes():
 
 
 def test_ready_sms_for_delivery_says_on_its_way_soon():
-    event = OrderReady(order_id=7, customer_id=1, customer_phone="+15005550006",
-                       preparation_time=dt.timedelta(minutes=12), pickup_instructions="", fulfilment="delivery")
+    event = OrderReady(
+        order_id=7,
+        customer_id=1,
+        customer_phone="+15005550006",
+        preparation_time=dt.timedelta(minutes=12),
+        pickup_instructions="",
+        fulfilment="delivery",
+    )
     body = messages.render_sms("order_ready", messages.order_ready_context(event)).body
     assert "on its way soon" in body
     assert "collect" not in body
@@ -87,8 +109,9 @@ def test_ready_sms_for_delivery_says_on_its_way_soon():
 
 def test_out_for_delivery_sms_gives_the_eta_but_not_the_drivers_username(settings):
     settings.TIME_ZONE = "UTC"
-    event = OrderOutForDelivery(order_id=9, driver="luigi.r",
-                                estimated_delivery_time=dt.datetime(2026, 11, 26, 20, 5, tzinfo=dt.UTC))
+    event = OrderOutForDelivery(
+        order_id=9, driver="luigi.r", estimated_delivery_time=dt.datetime(2026, 11, 26, 20, 5, tzinfo=dt.UTC)
+    )
     body = messages.render_sms("out_for_delivery", messages.out_for_delivery_context(event)).body
     assert "Order #9" in body and "Our driver is on the road." in body and "Estimated arrival: 20:05" in body
     assert "luigi" not in body
@@ -112,8 +135,14 @@ def test_cancellation_sms_never_carries_the_customers_reason_and_email_escapes_i
 def test_sms_is_plain_text_without_html_entities():
     from orders.events import OrderReady
 
-    event = OrderReady(order_id=3, customer_id=1, customer_phone="+15005550006", preparation_time=dt.timedelta(minutes=9),
-                       pickup_instructions="Don't ring & knock <twice>", fulfilment="pickup")
+    event = OrderReady(
+        order_id=3,
+        customer_id=1,
+        customer_phone="+15005550006",
+        preparation_time=dt.timedelta(minutes=9),
+        pickup_instructions="Don't ring & knock <twice>",
+        fulfilment="pickup",
+    )
     body = messages.render_sms("order_ready", messages.order_ready_context(event)).body
     assert "Pickup instructions: Don't ring & knock <twice>" in body
     assert "&#x27;" not in body and "&amp;" not in body and "&lt;" not in body
@@ -123,4 +152,6 @@ def test_email_of_an_sms_only_template_carries_the_sms_text():
     event = OrderOutForDelivery(order_id=9, driver="Luigi", estimated_delivery_time=timezone.now())
     rendered = messages.render_email("out_for_delivery", messages.out_for_delivery_context(event))
     assert rendered.subject == "Mario's Pizzeria: order #9"
-    assert "Our driver is on the road." in rendered.body and "Luigi" not in rendered.body and rendered.html == ""
+    assert (
+        "Our driver is on the road." in rendered.body and "Luigi" not in rendered.body and rendered.html == ""
+    )

@@ -22,9 +22,13 @@ def notifications_worker(django_db_setup, django_db_blocker, provider_stub):
         # "events" too: the embedded beat's sweeper runs there and re-sends short retries.
         queues=("notifications", "events"),
         env={
-            "TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "TWILIO_FROM_NUMBER": TWILIO_FROM,
-            "TWILIO_API_BASE_URL": provider_stub.url, "SENDGRID_API_KEY": "SG.worker-test",
-            "SENDGRID_API_HOST": provider_stub.url, "PUBLIC_BASE_URL": "",
+            "TWILIO_ACCOUNT_SID": TWILIO_SID,
+            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "TWILIO_FROM_NUMBER": TWILIO_FROM,
+            "TWILIO_API_BASE_URL": provider_stub.url,
+            "SENDGRID_API_KEY": "SG.worker-test",
+            "SENDGRID_API_HOST": provider_stub.url,
+            "PUBLIC_BASE_URL": "",
         },
     ).start()
     yield worker
@@ -44,6 +48,7 @@ def settled(handler: str, count: int):
     def check():
         rows = list(Delivery.objects.filter(handler=handler).values_list("status", flat=True))
         return len(rows) == count and all(s in ("succeeded", "dead") for s in rows) and rows
+
     return check
 
 
@@ -55,7 +60,11 @@ def test_placed_order_reaches_the_sms_provider_exactly_once(worker_and_stub):
     wait_until(settled(SMS_CONFIRM, 1), message="SMS delivery settled")
     wait_until(lambda: len(stub.of("twilio")) == 1, message="one Twilio request")
     sms = Notification.objects.get(channel="sms")
-    assert sms.status == "sent" and sms.order_id == order.pk and f"Order #{order.pk}" in stub.of("twilio")[0]["body"]["Body"]
+    assert (
+        sms.status == "sent"
+        and sms.order_id == order.pk
+        and f"Order #{order.pk}" in stub.of("twilio")[0]["body"]["Body"]
+    )
 
     # a duplicate message for the same delivery, and a redelivery, do not send again
     delivery = Delivery.objects.get(handler=SMS_CONFIRM)
@@ -82,4 +91,6 @@ def test_twenty_orders_with_a_flaky_provider(worker_and_stub):
     assert len(stub.of("twilio")) == 22
     assert len(stub.of("sendgrid")) == 20
     assert len({r["body"]["To"] for r in stub.of("twilio")}) == 1
-    print(f"\n20-order run: twilio requests={len(stub.of('twilio'))} sendgrid requests={len(stub.of('sendgrid'))}")
+    print(
+        f"\n20-order run: twilio requests={len(stub.of('twilio'))} sendgrid requests={len(stub.of('sendgrid'))}"
+    )

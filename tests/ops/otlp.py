@@ -85,21 +85,23 @@ class OtlpReceiver:
             resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
             for scope_spans in resource_spans.scope_spans:
                 for s in scope_spans.spans:
-                    spans.append(Span(
-                        service=resource.get("service.name", ""),
-                        name=s.name,
-                        kind=KINDS.get(s.kind, str(s.kind)),
-                        trace_id=s.trace_id.hex(),
-                        span_id=s.span_id.hex(),
-                        parent_id=s.parent_span_id.hex(),
-                        start_ns=s.start_time_unix_nano,
-                        end_ns=s.end_time_unix_nano,
-                        status_code=s.status.code,
-                        status_message=s.status.message,
-                        attributes={a.key: _value(a.value) for a in s.attributes},
-                        links=[(link.trace_id.hex(), link.span_id.hex()) for link in s.links],
-                        events=[e.name for e in s.events],
-                    ))
+                    spans.append(
+                        Span(
+                            service=resource.get("service.name", ""),
+                            name=s.name,
+                            kind=KINDS.get(s.kind, str(s.kind)),
+                            trace_id=s.trace_id.hex(),
+                            span_id=s.span_id.hex(),
+                            parent_id=s.parent_span_id.hex(),
+                            start_ns=s.start_time_unix_nano,
+                            end_ns=s.end_time_unix_nano,
+                            status_code=s.status.code,
+                            status_message=s.status.message,
+                            attributes={a.key: _value(a.value) for a in s.attributes},
+                            links=[(link.trace_id.hex(), link.span_id.hex()) for link in s.links],
+                            events=[e.name for e in s.events],
+                        )
+                    )
         with self._lock:
             self.requests += 1
             self.spans.extend(spans)
@@ -130,7 +132,9 @@ def tree(spans: list[Span], trace_id: str) -> str:
     def walk(parent: str, depth: int) -> None:
         for s in by_parent.get(parent, []):
             error = " ERROR" if s.status_code == 2 else ""
-            lines.append(f"{'  ' * depth}{s.name} [{s.service}] +{(s.start_ns - t0) / 1e6:.1f}ms {s.ms:.1f}ms{error}")
+            lines.append(
+                f"{'  ' * depth}{s.name} [{s.service}] +{(s.start_ns - t0) / 1e6:.1f}ms {s.ms:.1f}ms{error}"
+            )
             walk(s.span_id, depth + 1)
 
     walk("", 0)

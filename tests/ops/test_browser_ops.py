@@ -17,7 +17,9 @@ TIMEOUT_MS = 30_000
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.worker,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing: apt-get install -y chromium"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing: apt-get install -y chromium"
+    ),
 ]
 
 BACKLOG = 'tr[data-queue="notifications"] td.backlog'
@@ -69,7 +71,9 @@ def test_the_screen_shows_a_stopped_pool_falling_behind_and_catching_up(browser,
             f"() => document.querySelector('{CONSUMERS}').textContent.trim() !== 'no consumer'"
         )
         # the workers table (inspect, cached a few seconds) lists the new node with its queue
-        page.wait_for_function("() => document.querySelector('#ops-workers').textContent.includes('notifications')")
+        page.wait_for_function(
+            "() => document.querySelector('#ops-workers').textContent.includes('notifications')"
+        )
     finally:
         context.close()  # no refresh may reach the live server after the test
         others.stop()

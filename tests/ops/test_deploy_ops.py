@@ -37,7 +37,11 @@ def used_names(expr: str) -> set[str]:
 
 
 def expressions() -> list[str]:
-    exprs = [r["expr"] for g in yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())["groups"] for r in g["rules"]]
+    exprs = [
+        r["expr"]
+        for g in yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())["groups"]
+        for r in g["rules"]
+    ]
     dashboard = json.loads((DEPLOY / "grafana" / "pizzeria-ops.json").read_text())
     exprs += [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     for path in (DEPLOY / "keda").glob("*.yaml"):
@@ -73,10 +77,14 @@ def test_keda_scalers_name_real_queues_for_both_brokers():
     assert all(t["queueName"] in QUEUES for t in triggers["rabbitmq"])
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (Debian: apt-get install prometheus)")
+@pytest.mark.skipif(
+    shutil.which("promtool") is None, reason="promtool not installed (Debian: apt-get install prometheus)"
+)
 def test_alert_rules_parse_with_promtool():
     result = subprocess.run(
-        ["promtool", "check", "rules", str(DEPLOY / "prometheus" / "alerts.yml")], capture_output=True, text=True
+        ["promtool", "check", "rules", str(DEPLOY / "prometheus" / "alerts.yml")],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -88,7 +96,9 @@ def test_each_pool_takes_its_autoscale_bounds_from_the_environment(queue):
 
     def expand(env: dict[str, str]) -> str:
         clean = {k: v for k, v in os.environ.items() if not k.startswith(pool)}
-        return subprocess.run(["sh", "-c", f"echo {command}"], env={**clean, **env}, capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["sh", "-c", f"echo {command}"], env={**clean, **env}, capture_output=True, text=True
+        ).stdout
 
     assert "--autoscale=9,3 " in expand({f"{pool}_AUTOSCALE_MAX": "9", f"{pool}_AUTOSCALE_MIN": "3"})
     assert "--autoscale=4,4 " in expand({f"{pool}_CONCURRENCY": "4"})  # the old knob: a fixed size

@@ -17,10 +17,17 @@ REFUSED = "notifications.errors.ProviderRefused"
 
 
 def test_normalise_strips_ids_numbers_and_timestamps_but_keeps_the_words():
-    a = normalise("Timeout after 8.0s for order 4711 (event 0b6e1a8c-55a2-4f0e-9a3b-2f1d7c9e8a10) at 2026-11-29T03:41:07Z")
-    b = normalise("Timeout  after 12.5s for order 93 (event 7d1e2f3a-0000-4b5c-8d9e-aabbccddeeff) at 2026-11-30 11:02:59")
+    a = normalise(
+        "Timeout after 8.0s for order 4711 (event 0b6e1a8c-55a2-4f0e-9a3b-2f1d7c9e8a10) at 2026-11-29T03:41:07Z"
+    )
+    b = normalise(
+        "Timeout  after 12.5s for order 93 (event 7d1e2f3a-0000-4b5c-8d9e-aabbccddeeff) at 2026-11-30 11:02:59"
+    )
     assert a == b == "Timeout after <n>s for order <n> (event <uuid>) at <time>"
-    assert normalise("HTTP 401 from sendgrid: key deadbeef1234 revoked") == "HTTP <n> from sendgrid: key <hex> revoked"
+    assert (
+        normalise("HTTP 401 from sendgrid: key deadbeef1234 revoked")
+        == "HTTP <n> from sendgrid: key <hex> revoked"
+    )
     assert normalise("Connection refused") != normalise("Connection reset")
 
 
@@ -30,8 +37,14 @@ def _dead(handler: str, error_class: str, message: str) -> Delivery:
 
 @pytest.fixture
 def two_causes():
-    timeouts = [_dead("notifications.sms", TIMEOUT, f"Twilio timed out after {8 + i}.0s for order {100 + i}") for i in range(3)]
-    refused = [_dead("notifications.sms", REFUSED, f"HTTP 400: number +1500555{i:04d} is not mobile") for i in range(2)]
+    timeouts = [
+        _dead("notifications.sms", TIMEOUT, f"Twilio timed out after {8 + i}.0s for order {100 + i}")
+        for i in range(3)
+    ]
+    refused = [
+        _dead("notifications.sms", REFUSED, f"HTTP 400: number +1500555{i:04d} is not mobile")
+        for i in range(2)
+    ]
     other_handler = _dead("notifications.email", TIMEOUT, "Twilio timed out after 8.0s for order 7")
     return timeouts, refused, other_handler
 
@@ -67,8 +80,12 @@ def test_command_lists_groups_and_replays_only_the_chosen_one(two_causes):
     call_command("deadletters", "replay", "--group", group.id, "--no-progress", stdout=out)
 
     assert "3 dead deliveries replayed" in out.getvalue()
-    assert set(Delivery.objects.filter(pk__in=[d.pk for d in timeouts]).values_list("status", flat=True)) == {"pending"}
-    assert set(Delivery.objects.filter(pk__in=[d.pk for d in refused + [other]]).values_list("status", flat=True)) == {"dead"}
+    assert set(Delivery.objects.filter(pk__in=[d.pk for d in timeouts]).values_list("status", flat=True)) == {
+        "pending"
+    }
+    assert set(
+        Delivery.objects.filter(pk__in=[d.pk for d in refused + [other]]).values_list("status", flat=True)
+    ) == {"dead"}
 
 
 def test_command_refuses_an_unknown_group():
@@ -88,7 +105,9 @@ def test_screen_discards_a_group_for_a_manager_and_refuses_a_cook(client, two_ca
     client.force_login(make_role_user("manager"))
     response = client.post(url)
     assert response.status_code == 302
-    assert set(Delivery.objects.filter(pk__in=[d.pk for d in refused]).values_list("status", flat=True)) == {"discarded"}
+    assert set(Delivery.objects.filter(pk__in=[d.pk for d in refused]).values_list("status", flat=True)) == {
+        "discarded"
+    }
     assert Delivery.objects.filter(pk__in=[d.pk for d in timeouts], status="dead").count() == 3
 
     again = client.post(url, follow=True)  # the group is gone now: a message, not an error

@@ -23,14 +23,20 @@ def test_a_worker_sends_the_task_events_flower_needs_once_asked():
     try:
         with app.connection_for_read() as conn:
             receiver = app.events.Receiver(conn, handlers={"*": seen.append})
-            thread = threading.Thread(target=lambda: receiver.capture(limit=None, timeout=None, wakeup=False), daemon=True)
+            thread = threading.Thread(
+                target=lambda: receiver.capture(limit=None, timeout=None, wakeup=False), daemon=True
+            )
             thread.start()
             try:
                 before = emit("ok")
                 wait_status(before, "succeeded")
-                assert not [e for e in seen if e["type"].startswith("task-")], "events were on before anyone asked"
+                assert not [e for e in seen if e["type"].startswith("task-")], (
+                    "events were on before anyone asked"
+                )
 
-                app.control.enable_events(destination=[worker.name], reply=True, timeout=2)  # what Flower does
+                app.control.enable_events(
+                    destination=[worker.name], reply=True, timeout=2
+                )  # what Flower does
                 event = emit("ok")
                 wait_status(event, "succeeded")
 

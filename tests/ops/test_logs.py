@@ -22,7 +22,11 @@ def _emit(log_format: str, message: str, *args) -> str:
         spec = dict(config["filters"][name])
         handler.addFilter(logging.config.DictConfigurator({}).configure_custom(spec))
     fmt = dict(config["formatters"]["plain"])
-    formatter = logging.config.DictConfigurator({}).configure_custom(fmt) if "()" in fmt else logging.Formatter(fmt["format"])
+    formatter = (
+        logging.config.DictConfigurator({}).configure_custom(fmt)
+        if "()" in fmt
+        else logging.Formatter(fmt["format"])
+    )
     handler.setFormatter(formatter)
     logger = logging.getLogger(f"test.ops.logs.{log_format}")
     logger.propagate = False
@@ -42,14 +46,26 @@ def _clean_context():
 
 
 def test_json_lines_carry_the_context_the_process_tag_and_mask_contacts():
-    context.bind(event_id="e-1", delivery_id=7, handler="h.sms", attempt=2, order_id=42, request_id="req-12345678")
+    context.bind(
+        event_id="e-1", delivery_id=7, handler="h.sms", attempt=2, order_id=42, request_id="req-12345678"
+    )
 
     line = _emit("json", "texting %s", "+15005550006")
 
     record = json.loads(line)
     assert record["message"] != "texting +15005550006" and "0006" not in record["message"]
-    assert (record["event_id"], record["delivery_id"], record["handler"], record["attempt"], record["order_id"]) == (
-        "e-1", 7, "h.sms", 2, 42,
+    assert (
+        record["event_id"],
+        record["delivery_id"],
+        record["handler"],
+        record["attempt"],
+        record["order_id"],
+    ) == (
+        "e-1",
+        7,
+        "h.sms",
+        2,
+        42,
     )
     assert record["request_id"] == "req-12345678" and record["proc"] == "worker_kitchen"
     assert record["level"] == "WARNING" and "context" not in record

@@ -62,7 +62,10 @@ def test_http_requests_are_counted_by_view_name_not_path(client, settings):
 
 
 def test_backlog_and_queue_length_for_the_autoscaler(client, settings, monkeypatch):
-    depths = {q: QueueDepth(q, 0, 1) for q in ("events", "kitchen", "inventory", "notifications", "analytics", "integrations")}
+    depths = {
+        q: QueueDepth(q, 0, 1)
+        for q in ("events", "kitchen", "inventory", "notifications", "analytics", "integrations")
+    }
     depths["kitchen"] = QueueDepth("kitchen", 5, 0)
     monkeypatch.setattr(ops_metrics, "queue_depths", lambda: depths)
     for _ in range(2):
@@ -107,5 +110,8 @@ def test_a_process_sends_its_batched_counts_by_itself_shortly_after():
     for _ in range(3):
         counters.order_placed()
 
-    wait_until(lambda: (counters.read() or {}).get("orders_placed_total", {}).get("") in ("3", "3.0"),
-               timeout=10, message="the timer's flush")
+    wait_until(
+        lambda: (counters.read() or {}).get("orders_placed_total", {}).get("") in ("3", "3.0"),
+        timeout=10,
+        message="the timer's flush",
+    )

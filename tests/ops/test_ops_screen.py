@@ -18,10 +18,17 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def no_workers(monkeypatch):
     """Nobody answers inspect; the kitchen queue holds 7 messages on a broker that counts consumers."""
-    monkeypatch.setattr(views, "workers_online", lambda: [
-        {"name": "analytics@m2", "queues": ["analytics"], "concurrency": 2, "active": 1},
-    ])
-    depths = {q: QueueDepth(q, 0, None) for q in ("events", "kitchen", "inventory", "notifications", "analytics", "integrations")}
+    monkeypatch.setattr(
+        views,
+        "workers_online",
+        lambda: [
+            {"name": "analytics@m2", "queues": ["analytics"], "concurrency": 2, "active": 1},
+        ],
+    )
+    depths = {
+        q: QueueDepth(q, 0, None)
+        for q in ("events", "kitchen", "inventory", "notifications", "analytics", "integrations")
+    }
     depths["kitchen"] = QueueDepth("kitchen", 7, None)
     monkeypatch.setattr(views, "queue_depths", lambda: depths)
 
@@ -36,7 +43,9 @@ def test_screen_shows_backlog_age_failure_rate_and_no_consumer(client, settings,
     settings.OPS_OLDEST_AGE_WARNING_SECONDS = 60
     now = timezone.now()
     old = rows.delivery(handler=PROBE_A, status=Delivery.Status.PENDING)
-    Delivery.objects.filter(pk=old.pk).update(created_at=now - dt.timedelta(seconds=300), next_attempt_at=now - dt.timedelta(seconds=300))
+    Delivery.objects.filter(pk=old.pk).update(
+        created_at=now - dt.timedelta(seconds=300), next_attempt_at=now - dt.timedelta(seconds=300)
+    )
     rows.delivery(handler=PROBE_A, status=Delivery.Status.RUNNING)
     # finished in the last 5 minutes: one at the first try, one after a failed attempt, one dead
     rows.delivery(handler=PROBE_B, status=Delivery.Status.SUCCEEDED, attempts=1, finished_at=now)

@@ -49,12 +49,32 @@ class Web:
     def __init__(self, env: dict[str, str]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(ROOT / ".run" / f"test-tracing-web-{self.port}.log", "wb") if (ROOT / ".run").is_dir() else subprocess.DEVNULL  # noqa: SIM115 - open while the server runs, closed in stop()
+        self.log = (
+            open(ROOT / ".run" / f"test-tracing-web-{self.port}.log", "wb")  # noqa: SIM115 - closed in stop()
+            if (ROOT / ".run").is_dir()
+            else subprocess.DEVNULL
+        )
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         self.proc = subprocess.Popen(
-            [gunicorn, "pizzeria.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
-             "--worker-class", "gthread", "--threads", "4", "--timeout", "60"],
-            cwd=ROOT, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                gunicorn,
+                "pizzeria.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "4",
+                "--timeout",
+                "60",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
         def healthy() -> bool:
@@ -80,9 +100,13 @@ class Web:
 def place_order(web: Web, token: str, pizza_id: int) -> int:
     response = requests.post(
         f"{web.url}/api/orders/",
-        json={"items": [{"pizza": pizza_id, "size": "large", "toppings": ["mushrooms"], "quantity": 1}],
-              "fulfilment": "delivery", "delivery_address": "12 Via Roma, Springfield"},
-        headers={"Authorization": f"Token {token}"}, timeout=10,
+        json={
+            "items": [{"pizza": pizza_id, "size": "large", "toppings": ["mushrooms"], "quantity": 1}],
+            "fulfilment": "delivery",
+            "delivery_address": "12 Via Roma, Springfield",
+        },
+        headers={"Authorization": f"Token {token}"},
+        timeout=10,
     )
     assert response.status_code == 201, response.text
     return response.json()["id"]
@@ -106,13 +130,20 @@ def check_one_trace(otlp: OtlpReceiver, event: OutboxEvent, *, order_id: int) ->
 
     def complete():
         spans = [s for s in otlp.snapshot() if s.trace_id == trace_id]
-        seen = {(s.attributes.get("pizzeria.handler"), s.attributes.get("pizzeria.delivery.attempt"))
-                for s in spans if s.attributes.get("pizzeria.event.id") == str(event.event_id)}
+        seen = {
+            (s.attributes.get("pizzeria.handler"), s.attributes.get("pizzeria.delivery.attempt"))
+            for s in spans
+            if s.attributes.get("pizzeria.event.id") == str(event.event_id)
+        }
         ids = {s.span_id for s in spans}
         # one tree: every span but the request's has its parent in the trace (spans of events the
         # handlers record in turn, e.g. OrderCookingStarted, hang below the attempt that recorded them)
         connected = sum(1 for s in spans if s.parent_id not in ids) == 1
-        return spans if expected_attempts <= seen and connected and any(s.kind == "server" for s in spans) else None
+        return (
+            spans
+            if expected_attempts <= seen and connected and any(s.kind == "server" for s in spans)
+            else None
+        )
 
     try:
         spans = wait_until(complete, timeout=20, message="every attempt's span to reach the receiver")
@@ -132,8 +163,12 @@ def check_one_trace(otlp: OtlpReceiver, event: OutboxEvent, *, order_id: int) ->
     # Every attempt: its task span (the worker's, parented by the message's traceparent, which
     # came from the outbox row whoever sent it) is a child of the outbox write.
     attempts = [s for s in spans if s.attributes.get("pizzeria.event.id") == str(event.event_id)]
-    assert all(s.name == f"deliver {s.attributes['pizzeria.handler']}" and s.kind == "consumer" for s in attempts)
-    assert {(s.attributes["pizzeria.handler"], s.attributes["pizzeria.delivery.attempt"]) for s in attempts} == expected_attempts
+    assert all(
+        s.name == f"deliver {s.attributes['pizzeria.handler']}" and s.kind == "consumer" for s in attempts
+    )
+    assert {
+        (s.attributes["pizzeria.handler"], s.attributes["pizzeria.delivery.attempt"]) for s in attempts
+    } == expected_attempts
     for s in attempts:
         task = by_id[s.parent_id]
         assert task.name == "run/eventbus.run_delivery" and task.kind == "consumer", outline
@@ -146,7 +181,11 @@ def check_one_trace(otlp: OtlpReceiver, event: OutboxEvent, *, order_id: int) ->
         for s in attempts:
             if s.attributes["pizzeria.handler"] == d.handler:
                 outcome = s.attributes["pizzeria.delivery.outcome"]
-                assert outcome == ("succeeded" if logged[s.attributes["pizzeria.delivery.attempt"]] == "succeeded" else "retrying")
+                assert outcome == (
+                    "succeeded"
+                    if logged[s.attributes["pizzeria.delivery.attempt"]] == "succeeded"
+                    else "retrying"
+                )
                 assert (s.status_code == 2) == (outcome != "succeeded"), outline
     assert not [s for s in spans if s.trace_id == trace_id and s.name.startswith("run/eventbus.sweep")]
     return trace_id, spans
@@ -197,7 +236,11 @@ def test_one_trace_per_order_across_web_worker_retry_and_sweeper():
             stranded = Delivery.objects.filter(event=event_b)
             assert stranded.count() >= 5 and not stranded.filter(enqueued_at__isnull=False).exists()
             with private_redis(port):
-                wait_until(lambda: all_succeeded(event_b), timeout=60, message="order B's deliveries after the outage")
+                wait_until(
+                    lambda: all_succeeded(event_b),
+                    timeout=60,
+                    message="order B's deliveries after the outage",
+                )
                 trace_b, spans_b = check_one_trace(otlp, event_b, order_id=order_b)
         finally:
             if web is not None:

@@ -23,7 +23,10 @@ def test_off_unless_the_environment_asks(environ, on):
 
 def test_worker_service_names_say_the_queues():
     assert tracing.service_name_for_worker("kitchen") == "pizzeria-worker-kitchen"
-    assert tracing.service_name_for_worker(["notifications", "analytics"]) == "pizzeria-worker-notifications+analytics"
+    assert (
+        tracing.service_name_for_worker(["notifications", "analytics"])
+        == "pizzeria-worker-notifications+analytics"
+    )
     assert tracing.service_name_for_worker(None) == "pizzeria-worker-all"
 
 
@@ -55,7 +58,9 @@ def test_the_collector_configuration_wires_every_pipeline_component():
 
     import yaml
 
-    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "deploy" / "otel-collector.yaml").read_text())
+    config = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "deploy" / "otel-collector.yaml").read_text()
+    )
     (pipeline,) = config["service"]["pipelines"].values()
     for kind in ("receivers", "processors", "exporters"):
         assert set(pipeline[kind]) <= set(config[kind]), kind
@@ -77,6 +82,6 @@ def test_setup_asks_again_after_the_settings_read_dot_env(monkeypatch):
 
 def test_instrumentations_can_be_left_out_the_opentelemetry_way():
     assert tracing.disabled_instrumentations({}) == set()
-    assert tracing.disabled_instrumentations({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": " Redis, psycopg ,"}) == {
-        "redis", "psycopg"
-    }
+    assert tracing.disabled_instrumentations(
+        {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": " Redis, psycopg ,"}
+    ) == {"redis", "psycopg"}

@@ -27,8 +27,11 @@ def test_a_node_sigkilled_mid_run_leaves_the_work_to_the_other_node(capsys):
     try:
         events = [emit("slow:0.2") for _ in range(30)]
         # mid-run: node a has finished some and holds more
-        wait_until(lambda: DeliveryAttempt.objects.filter(worker=a.name, outcome="succeeded").count() >= 3,
-                   timeout=60, message="node a at work")
+        wait_until(
+            lambda: DeliveryAttempt.objects.filter(worker=a.name, outcome="succeeded").count() >= 3,
+            timeout=60,
+            message="node a at work",
+        )
         a.kill()  # SIGKILL: the process and its pool children
 
         wait_all_succeeded([e.event_id for e in events], timeout=90)

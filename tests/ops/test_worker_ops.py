@@ -119,19 +119,26 @@ def test_one_order_is_traced_by_event_id_and_request_id_through_web_and_workers(
     handlers = {spec.name for spec in registry.handlers_for(OrderPlaced.type)}
     wait_until(
         lambda: set(Delivery.objects.filter(event=event).values_list("status", flat=True)) == {"succeeded"},
-        timeout=30, message="every OrderPlaced delivery",
+        timeout=30,
+        message="every OrderPlaced delivery",
     )
 
     web = [r for r in _records(web_log.getvalue()) if r.get("event_id") == event_id]
     assert web and all(r["request_id"] == request_id for r in web), web
 
     def worker_records():
-        mine = [r for r in _records(json_worker.log_path.read_text(errors="replace")) if r.get("event_id") == event_id]
+        mine = [
+            r
+            for r in _records(json_worker.log_path.read_text(errors="replace"))
+            if r.get("event_id") == event_id
+        ]
         return mine if {r.get("handler") for r in mine} >= handlers else None
 
     records = wait_until(worker_records, timeout=10, message="a worker record per handler")
     for handler in handlers:
-        record = next(r for r in records if r.get("handler") == handler and r["logger"] == "pizzeria.eventbus.delivery")
+        record = next(
+            r for r in records if r.get("handler") == handler and r["logger"] == "pizzeria.eventbus.delivery"
+        )
         assert record["request_id"] == request_id
         assert record["attempt"] == 1 and record["delivery_id"] and record["task_id"]
         assert str(record["order_id"]) == str(order_id)

@@ -63,7 +63,9 @@ def test_change_page_buttons(staff_client):
     url = reverse("admin:orders_order_transition", args=[order.pk, "pay_cash"])
     response = staff_client.post(url, follow=True)
     assert response.status_code == 200 and Order.objects.get(pk=order.pk).status == "paid"
-    refused = staff_client.post(reverse("admin:orders_order_transition", args=[order.pk, "mark_ready"]), follow=True)
+    refused = staff_client.post(
+        reverse("admin:orders_order_transition", args=[order.pk, "mark_ready"]), follow=True
+    )
     assert refused.status_code == 200 and Order.objects.get(pk=order.pk).status == "paid"
     assert any("cannot" in str(m) or "only" in str(m) for m in refused.context["messages"])
     assert staff_client.get(url).status_code == 405
@@ -127,7 +129,9 @@ def test_saving_notes_never_overwrites_a_status_change_made_meanwhile(staff_clie
     data["notes"] = "ring twice"
     for inline in page.context["inline_admin_formsets"]:
         management = inline.formset.management_form
-        data.update({management.add_prefix(k): v.value() for k, v in ((n, management[n]) for n in management.fields)})
+        data.update(
+            {management.add_prefix(k): v.value() for k, v in ((n, management[n]) for n in management.fields)}
+        )
     # when the order is paid by someone else before they save
     from orders.services import order_pay
 
@@ -154,7 +158,12 @@ def test_changelist_filters_search_and_age(staff_client):
 
 def test_menu_and_customer_admin_pages(staff_client):
     make_order()
-    for url in ["/admin/orders/pizza/", "/admin/orders/size/", "/admin/orders/topping/", "/admin/orders/customer/"]:
+    for url in [
+        "/admin/orders/pizza/",
+        "/admin/orders/size/",
+        "/admin/orders/topping/",
+        "/admin/orders/customer/",
+    ]:
         assert staff_client.get(url).status_code == 200
 
 

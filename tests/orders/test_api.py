@@ -35,7 +35,14 @@ def api(customer):
 
 def order_body(menu, **overrides):
     body = {
-        "items": [{"pizza": menu["pizzas"]["Margherita"].pk, "size": "large", "toppings": ["mushrooms"], "quantity": 2}],
+        "items": [
+            {
+                "pizza": menu["pizzas"]["Margherita"].pk,
+                "size": "large",
+                "toppings": ["mushrooms"],
+                "quantity": 2,
+            }
+        ],
         "fulfilment": "delivery",
         "delivery_address": "12 Via Roma, Springfield",
         "notes": "",
@@ -47,7 +54,12 @@ def order_body(menu, **overrides):
 def test_register_returns_token_and_creates_customer():
     response = APIClient().post(
         "/api/auth/register/",
-        {"username": "bob", "password": "a-Long-passw0rd", "email": "bob@example.com", "phone": "+1 500 555 0006"},
+        {
+            "username": "bob",
+            "password": "a-Long-passw0rd",
+            "email": "bob@example.com",
+            "phone": "+1 500 555 0006",
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -73,7 +85,9 @@ def test_register_validation(customer, body, field):
 
 def test_token_login():
     make_user(username="carol", password="s3cret-pass-word")
-    response = APIClient().post("/api/auth/token/", {"username": "carol", "password": "s3cret-pass-word"}, format="json")
+    response = APIClient().post(
+        "/api/auth/token/", {"username": "carol", "password": "s3cret-pass-word"}, format="json"
+    )
     assert response.status_code == 200 and len(response.json()["token"]) == 40
     bad = APIClient().post("/api/auth/token/", {"username": "carol", "password": "wrong"}, format="json")
     assert bad.status_code == 400
@@ -116,7 +130,9 @@ def test_idempotency_replay_returns_same_order(api, menu):
 
 def test_idempotency_conflict_is_422(api, menu):
     api.post("/api/orders/", order_body(menu), format="json", HTTP_IDEMPOTENCY_KEY="abc-2")
-    response = api.post("/api/orders/", order_body(menu, notes="extra basil"), format="json", HTTP_IDEMPOTENCY_KEY="abc-2")
+    response = api.post(
+        "/api/orders/", order_body(menu, notes="extra basil"), format="json", HTTP_IDEMPOTENCY_KEY="abc-2"
+    )
     assert response.status_code == 422 and "Idempotency-Key" in response.json()["detail"]
     assert Order.objects.count() == 1
 
@@ -208,7 +224,8 @@ def test_anonymous_gets_401(menu):
 
 def test_throttling(api, menu, settings):
     settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"order_place_user": "2/min"}
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"order_place_user": "2/min"},
     }
     codes = [api.post("/api/orders/", order_body(menu), format="json").status_code for _ in range(3)]
     assert codes == [201, 201, 429]
@@ -255,7 +272,9 @@ def test_cancel_after_cooking_is_409(api, customer):
     order = make_order(customer=customer, status="cooking")
     response = api.post(f"/api/orders/{order.pk}/cancel/", {}, format="json")
     assert response.status_code == 409
-    assert response.json() == {"detail": f"Order {order.pk} is cooking; only placed or paid orders can be cancelled"}
+    assert response.json() == {
+        "detail": f"Order {order.pk} is cooking; only placed or paid orders can be cancelled"
+    }
 
 
 def test_schema_and_docs_are_served():
@@ -276,8 +295,18 @@ def two_item_delivery(menu) -> dict:
     return order_body(
         menu,
         items=[
-            {"pizza": menu["pizzas"]["Margherita"].pk, "size": "large", "toppings": ["mushrooms", "olives"], "quantity": 2},
-            {"pizza": menu["pizzas"]["Diavola"].pk, "size": "small", "toppings": ["extra-cheese"], "quantity": 1},
+            {
+                "pizza": menu["pizzas"]["Margherita"].pk,
+                "size": "large",
+                "toppings": ["mushrooms", "olives"],
+                "quantity": 2,
+            },
+            {
+                "pizza": menu["pizzas"]["Diavola"].pk,
+                "size": "small",
+                "toppings": ["extra-cheese"],
+                "quantity": 1,
+            },
         ],
     )
 
@@ -290,7 +319,9 @@ def test_placing_an_order_runs_at_most_ten_queries(api, menu, django_assert_max_
     sub, _ = subscribe("http://127.0.0.1:9/hook")  # never called: nothing commits here
     # when: the whole request, token auth, throttles and the Idempotency-Key path included
     with django_assert_max_num_queries(QUERY_BUDGET):
-        response = api.post("/api/orders/", two_item_delivery(menu), format="json", HTTP_IDEMPOTENCY_KEY="lean-1")
+        response = api.post(
+            "/api/orders/", two_item_delivery(menu), format="json", HTTP_IDEMPOTENCY_KEY="lean-1"
+        )
     # then
     assert response.status_code == 201, response.json()
     order = Order.objects.get()
@@ -300,9 +331,13 @@ def test_placing_an_order_runs_at_most_ten_queries(api, menu, django_assert_max_
 
 def test_the_placed_order_is_answered_as_it_reads_back(api, menu):
     """The response is built from what the request wrote, not re-read: it must say what a read says."""
-    placed = api.post("/api/orders/", two_item_delivery(menu), format="json", HTTP_IDEMPOTENCY_KEY="same-1").json()
+    placed = api.post(
+        "/api/orders/", two_item_delivery(menu), format="json", HTTP_IDEMPOTENCY_KEY="same-1"
+    ).json()
     assert api.get(f"/api/orders/{placed['id']}/").json() == placed
-    replayed = api.post("/api/orders/", two_item_delivery(menu), format="json", HTTP_IDEMPOTENCY_KEY="same-1").json()
+    replayed = api.post(
+        "/api/orders/", two_item_delivery(menu), format="json", HTTP_IDEMPOTENCY_KEY="same-1"
+    ).json()
     assert replayed == placed
 
 
@@ -314,14 +349,26 @@ def test_a_replay_after_the_menu_changed_still_gets_its_order(api, menu):
     assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
     assert again.headers["Idempotent-Replayed"] == "true"
     fresh = api.post("/api/orders/", order_body(menu), format="json", HTTP_IDEMPOTENCY_KEY="menu-2")
-    assert fresh.status_code == 400 and fresh.json()["items"] == [{"pizza": [f"Pizza {menu['pizzas']['Margherita'].pk} is not on the menu."]}]
+    assert fresh.status_code == 400 and fresh.json()["items"] == [
+        {"pizza": [f"Pizza {menu['pizzas']['Margherita'].pk} is not on the menu."]}
+    ]
 
 
 def test_item_errors_keep_the_api_messages(api, menu):
-    body = order_body(menu, items=[_item(menu), _item(menu, size="huge", toppings=["gold", "gold"]), _item(menu, toppings=["olives", "olives"])])
+    body = order_body(
+        menu,
+        items=[
+            _item(menu),
+            _item(menu, size="huge", toppings=["gold", "gold"]),
+            _item(menu, toppings=["olives", "olives"]),
+        ],
+    )
     errors = api.post("/api/orders/", body, format="json").json()["items"]
     assert errors == [
         {},
-        {"size": ["Unknown size 'huge'; see /api/menu/."], "toppings": ["Unknown topping 'gold'; see /api/menu/."] * 2},
+        {
+            "size": ["Unknown size 'huge'; see /api/menu/."],
+            "toppings": ["Unknown topping 'gold'; see /api/menu/."] * 2,
+        },
         {"toppings": ["Each topping can be listed once."]},
     ]

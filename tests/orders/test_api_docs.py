@@ -14,7 +14,9 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 def operations(client: Client) -> dict[str, dict]:
     schema = yaml.safe_load(client.get("/api/schema/").content)
-    return {op["operationId"]: op for ops in schema["paths"].values() for m, op in ops.items() if m in METHODS}
+    return {
+        op["operationId"]: op for ops in schema["paths"].values() for m, op in ops.items() if m in METHODS
+    }
 
 
 def _examples(op: dict) -> list:
@@ -31,8 +33,12 @@ def test_every_operation_has_a_summary_and_examples(client):
     for op_id, op in ops.items():
         assert op.get("summary"), f"{op_id} has no summary"
         assert _examples(op), f"{op_id} has no example"
-    assert "tracker_url" in ops["orders_create"]["responses"]["201"]["content"]["application/json"]["examples"][
-        "Placed"]["value"]
+    assert (
+        "tracker_url"
+        in ops["orders_create"]["responses"]["201"]["content"]["application/json"]["examples"]["Placed"][
+            "value"
+        ]
+    )
 
 
 @pytest.mark.django_db
@@ -65,7 +71,9 @@ def test_the_docs_render_every_operation_offline(browser, live_server, path, ope
     finally:
         page.close()
     ours = urlsplit(live_server.url).netloc
-    elsewhere = [r for r in requested if urlsplit(r.url).scheme in ("http", "https") and urlsplit(r.url).netloc != ours]
+    elsewhere = [
+        r for r in requested if urlsplit(r.url).scheme in ("http", "https") and urlsplit(r.url).netloc != ours
+    ]
     # ReDoc's bundle asks for its sidebar logo from its CDN; the page's Content-Security-Policy stops
     # that in the browser, so nothing leaves the machine. Anything else from outside fails the test.
     assert all(r.failure == "csp" for r in elsewhere), [(r.url, r.failure) for r in elsewhere]

@@ -14,16 +14,26 @@ pytestmark = pytest.mark.django_db
 
 
 def test_unit_price_is_base_plus_toppings_times_multiplier_rounded_half_up():
-    assert pricing.unit_price(base_price=Decimal("9.50"), topping_prices=[Decimal("1.25")], multiplier=Decimal("1.45")) == Decimal("15.59")
+    assert pricing.unit_price(
+        base_price=Decimal("9.50"), topping_prices=[Decimal("1.25")], multiplier=Decimal("1.45")
+    ) == Decimal("15.59")
     # 10.39 × 1.5 = 15.585 exactly: half-up, not banker's rounding
-    assert pricing.unit_price(base_price=Decimal("10.39"), topping_prices=[], multiplier=Decimal("1.50")) == Decimal("15.59")
-    assert pricing.unit_price(base_price=Decimal("8.00"), topping_prices=[], multiplier=Decimal("0.80")) == Decimal("6.40")
+    assert pricing.unit_price(
+        base_price=Decimal("10.39"), topping_prices=[], multiplier=Decimal("1.50")
+    ) == Decimal("15.59")
+    assert pricing.unit_price(
+        base_price=Decimal("8.00"), topping_prices=[], multiplier=Decimal("0.80")
+    ) == Decimal("6.40")
 
 
 def test_issue_example_totals_31_18():
     order = make_order()  # 2 × large Margherita + mushrooms
     item = order.items.get()
-    assert (item.unit_price, item.line_total, order.total_amount) == (Decimal("15.59"), Decimal("31.18"), Decimal("31.18"))
+    assert (item.unit_price, item.line_total, order.total_amount) == (
+        Decimal("15.59"),
+        Decimal("31.18"),
+        Decimal("31.18"),
+    )
 
 
 def test_phone_is_normalised_to_e164():
@@ -52,7 +62,11 @@ def test_aggregate_method_records_event_before_save():
     order.start_cooking(actor="cook")
     (event,) = order.pending_events
     assert event.type == "com.mariopizzeria.order.cooking_started"
-    assert event.aggregate_type == "order" and event.aggregate_id == str(order.pk) and event.aggregate_version == 2
+    assert (
+        event.aggregate_type == "order"
+        and event.aggregate_id == str(order.pk)
+        and event.aggregate_version == 2
+    )
 
 
 def test_illegal_transition_message_is_human():

@@ -68,7 +68,11 @@ def test_timeline_falls_back_to_timestamps_when_outbox_purged():
     order = make_order(status="cooking")
     OutboxEvent.objects.all().delete()
     timeline = order_timeline(order=order_get(order_id=order.pk))
-    assert [e["type"].rsplit(".", 1)[1] for e in timeline] == ["placed", "payment_processed", "cooking_started"]
+    assert [e["type"].rsplit(".", 1)[1] for e in timeline] == [
+        "placed",
+        "payment_processed",
+        "cooking_started",
+    ]
 
 
 def test_customer_contact():
@@ -85,13 +89,19 @@ def test_the_purged_outbox_fallback_reads_like_the_events():
     # when its outbox rows are purged
     OutboxEvent.objects.all().delete()
     from_columns = order_timeline(order=order_get(order_id=order.pk))
+
     # then: the same steps, statuses and labels
     def shape(timeline):
         return [(e["type"], e["status"], e["label"]) for e in timeline]
 
     assert shape(from_columns) == shape(from_events)
     assert [e["label"] for e in from_columns] == [
-        "Order placed", "Payment received", "Cooking started", "Ready", "Out for delivery", "Delivered"
+        "Order placed",
+        "Payment received",
+        "Cooking started",
+        "Ready",
+        "Out for delivery",
+        "Delivered",
     ]
 
 
@@ -111,14 +121,19 @@ def test_a_collected_pickup_was_handed_over_by_the_pizzeria():
     delivered = [e for e in timeline if e["type"] == events.OrderDelivered.type]
     assert delivered and all(e.get("by", "pizzeria") == "pizzeria" for e in delivered)
     OutboxEvent.objects.all().delete()
-    (collected,) = [e for e in order_timeline(order=order_get(order_id=order.pk), for_customer=True)
-                    if e["type"] == events.OrderDelivered.type]
+    (collected,) = [
+        e
+        for e in order_timeline(order=order_get(order_id=order.pk), for_customer=True)
+        if e["type"] == events.OrderDelivered.type
+    ]
     assert collected["by"] == "pizzeria"
 
 
 def test_drivers_are_the_active_members_of_the_driver_group(django_user_model):
     group = Group.objects.create(name="driver")
     for username, active in (("zeno", True), ("anna", True), ("old", False)):
-        django_user_model.objects.create_user(username=username, password="x", is_active=active).groups.add(group)
+        django_user_model.objects.create_user(username=username, password="x", is_active=active).groups.add(
+            group
+        )
     django_user_model.objects.create_user(username="cook", password="x")
     assert drivers() == ["anna", "zeno"]

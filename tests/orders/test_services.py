@@ -83,7 +83,12 @@ def test_place_records_order_placed_with_items_and_prices():
         order = services.order_place(
             customer=customer,
             items=[
-                {"pizza": menu["pizzas"]["Margherita"].pk, "size": "large", "toppings": ["mushrooms"], "quantity": 2},
+                {
+                    "pizza": menu["pizzas"]["Margherita"].pk,
+                    "size": "large",
+                    "toppings": ["mushrooms"],
+                    "quantity": 2,
+                },
                 {"pizza": menu["pizzas"]["Marinara"].pk, "size": "small", "toppings": [], "quantity": 1},
             ],
             fulfilment="delivery",
@@ -127,7 +132,9 @@ def test_pickup_has_no_delivery_estimate_or_address():
 )
 def test_place_rejects_what_the_menu_does_not_offer(items, field):
     menu = make_menu()
-    items = [{**i, "pizza": menu["pizzas"]["Margherita"].pk} if i["pizza"] == "MARGHERITA" else i for i in items]
+    items = [
+        {**i, "pizza": menu["pizzas"]["Margherita"].pk} if i["pizza"] == "MARGHERITA" else i for i in items
+    ]
     with pytest.raises(InvalidOrder) as exc:
         services.order_place(customer=make_customer(), items=items, fulfilment="pickup")
     assert field in exc.value.errors
@@ -145,7 +152,9 @@ def test_place_rejects_inactive_pizza_and_delivery_without_address():
         )
     assert exc.value.errors == {"delivery_address": ["A delivery order needs a delivery address."]}
     with pytest.raises(InvalidOrder) as exc:
-        services.order_place(customer=make_customer(), items=[{"pizza": pizza.pk, "size": "small"}], fulfilment="pickup")
+        services.order_place(
+            customer=make_customer(), items=[{"pizza": pizza.pk, "size": "small"}], fulfilment="pickup"
+        )
     assert set(exc.value.errors) == {"items[0]"}
 
 
@@ -155,7 +164,12 @@ def test_pay_records_payment_processed():
         order = services.order_pay(order_id=order.pk, method="card", reference="ch_1", actor="clerk")
     (event,) = captured.recorded
     assert isinstance(event, PaymentProcessed)
-    assert (event.order_id, event.amount, event.method, event.reference) == (order.pk, Decimal("31.18"), "card", "ch_1")
+    assert (event.order_id, event.amount, event.method, event.reference) == (
+        order.pk,
+        Decimal("31.18"),
+        "card",
+        "ch_1",
+    )
     assert (order.payment_status, order.paid_by) == ("paid", "clerk")
 
 
@@ -219,7 +233,9 @@ def test_delivered_records_duration_and_pickup_collected():
     with capture_events(run_handlers=False) as captured:
         pickup = services.order_mark_delivered(order_id=pickup.pk, actor="counter")
     (event,) = captured.recorded
-    assert event.delivery_duration is None and event.fulfilment == "pickup" and pickup.delivered_by == "counter"
+    assert (
+        event.delivery_duration is None and event.fulfilment == "pickup" and pickup.delivered_by == "counter"
+    )
 
 
 def test_cancel_records_reason_and_flags_refund():
@@ -240,7 +256,9 @@ def test_idempotent_place_replays_and_conflicts():
     again, created_again = services.order_place_idempotent(customer=customer, idempotency_key="k", **kwargs)
     assert created and not created_again and first.pk == again.pk
     with pytest.raises(IdempotencyConflict):
-        services.order_place_idempotent(customer=customer, idempotency_key="k", notes="another request", **kwargs)
+        services.order_place_idempotent(
+            customer=customer, idempotency_key="k", notes="another request", **kwargs
+        )
     assert Order.objects.count() == 1
 
 
@@ -252,7 +270,10 @@ def test_the_request_fingerprint_is_the_request_body_hashed():
 
     # then: the same fingerprint (orders placed before the move keep replaying), another body another
     assert services.request_fingerprint_of(items=items, fulfilment="pickup", phone=None) == expected
-    assert services.request_fingerprint_of(items=[dict(reversed(items[0].items()))], fulfilment="pickup") == expected
+    assert (
+        services.request_fingerprint_of(items=[dict(reversed(items[0].items()))], fulfilment="pickup")
+        == expected
+    )
     assert services.request_fingerprint_of(items=items, fulfilment="pickup", notes="ring twice") != expected
 
 
@@ -260,8 +281,13 @@ def test_order_placed_payload_round_trips_through_the_outbox():
     order = make_order()
     row = OutboxEvent.objects.get(aggregate_id=str(order.pk), type=OrderPlaced.type)
     event = OrderPlaced.from_json(row.payload)
-    assert event.items[0].unit_price == Decimal("15.59") and event.items[0].pizza_id == order.items.get().pizza_id
-    assert event.total_amount == order.total_amount and event.estimated_ready_time == order.estimated_ready_time
+    assert (
+        event.items[0].unit_price == Decimal("15.59")
+        and event.items[0].pizza_id == order.items.get().pizza_id
+    )
+    assert (
+        event.total_amount == order.total_amount and event.estimated_ready_time == order.estimated_ready_time
+    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -24,7 +24,12 @@ def place_via_api(client, *, notes: str = "") -> dict:
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=customer.user).key}")
     body = {
         "items": [
-            {"pizza": menu["pizzas"]["Margherita"].pk, "size": "large", "toppings": ["mushrooms"], "quantity": 2}
+            {
+                "pizza": menu["pizzas"]["Margherita"].pk,
+                "size": "large",
+                "toppings": ["mushrooms"],
+                "quantity": 2,
+            }
         ],
         "fulfilment": "delivery",
         "notes": notes,
@@ -65,8 +70,18 @@ def test_the_page_reveals_nothing_beyond_the_order(api, client):
     html = client.get(order["tracker_url"]).content.decode()
 
     assert "Delivery to 12 Via Roma" in html  # the street…
-    for secret in ("Springfield", "12345", "driver-marco", "cook-luigi", "cashier-anna", "dispatcher-bea",
-                   "pay-ref-9", "4711", "+15005550006", "@example.com"):
+    for secret in (
+        "Springfield",
+        "12345",
+        "driver-marco",
+        "cook-luigi",
+        "cashier-anna",
+        "dispatcher-bea",
+        "pay-ref-9",
+        "4711",
+        "+15005550006",
+        "@example.com",
+    ):
         assert secret not in html, secret  # …and nothing else about the customer or the staff
 
 
@@ -88,7 +103,9 @@ def test_the_status_fragment_follows_the_lifecycle(client):
 
     def current() -> str:
         html = client.get(url).content.decode()
-        return html.split('class="current" data-step="')[1].split('"')[0] if 'class="current"' in html else html
+        return (
+            html.split('class="current" data-step="')[1].split('"')[0] if 'class="current"' in html else html
+        )
 
     assert current() == "placed"
     order = advance_order(order, "cooking")
@@ -146,7 +163,9 @@ def test_a_finished_orders_stream_tells_the_browser_to_stop_reconnecting(client)
     assert client.get(tracker_path(order_id=order.pk) + "events/").status_code == 204
 
 
-def test_every_order_change_is_published_on_its_own_channel_after_commit(django_capture_on_commit_callbacks, settings):
+def test_every_order_change_is_published_on_its_own_channel_after_commit(
+    django_capture_on_commit_callbacks, settings
+):
     from pizzeria.redisclient import redis_client
 
     order = make_order()
@@ -170,8 +189,13 @@ def test_confirmation_sms_and_email_link_the_tracker(settings):
     settings.PUBLIC_BASE_URL = "https://pizza.example"
     order = make_order()
     event = OrderPlaced(
-        order_id=order.pk, customer_id=order.customer_id, customer_phone=order.phone, items=[],
-        total_amount=order.total_amount, fulfilment="delivery", delivery_address=order.delivery_address,
+        order_id=order.pk,
+        customer_id=order.customer_id,
+        customer_phone=order.phone,
+        items=[],
+        total_amount=order.total_amount,
+        fulfilment="delivery",
+        delivery_address=order.delivery_address,
         estimated_delivery_time=order.estimated_delivery_time,
     )
     link = f"https://pizza.example{tracker_path(order_id=order.pk)}"
@@ -184,8 +208,12 @@ def test_confirmation_sms_and_email_link_the_tracker(settings):
 
 @pytest.mark.parametrize(
     "address, street",
-    [("12 Via Roma, Springfield 12345", "12 Via Roma"), ("Flat 3\n7 Elm Road\nLeeds", "Flat 3"),
-     ("7 Elm Road; buzz 4", "7 Elm Road"), ("", "")],
+    [
+        ("12 Via Roma, Springfield 12345", "12 Via Roma"),
+        ("Flat 3\n7 Elm Road\nLeeds", "Flat 3"),
+        ("7 Elm Road; buzz 4", "7 Elm Road"),
+        ("", ""),
+    ],
 )
 def test_only_the_street_of_an_address_is_shown(address, street):
     assert street_only(address) == street

@@ -18,6 +18,8 @@ pytestmark = [pytest.mark.browser, needs_chromium, pytest.mark.django_db(transac
 def live_server(asgi_live_server):
     """The pages as production serves them: uvicorn and pizzeria.livegate (tests/asgiserver.py)."""
     return asgi_live_server
+
+
 PHONE = {"width": 390, "height": 844}
 
 
@@ -32,10 +34,21 @@ def no_stale_messages():
 def place(base_url: str) -> dict:
     menu = make_menu()
     token = Token.objects.create(user=make_customer(default_address="12 Via Roma, Springfield").user).key
-    body = {"items": [{"pizza": menu["pizzas"]["Margherita"].pk, "size": "large", "toppings": ["mushrooms"],
-                       "quantity": 2}], "fulfilment": "delivery"}
+    body = {
+        "items": [
+            {
+                "pizza": menu["pizzas"]["Margherita"].pk,
+                "size": "large",
+                "toppings": ["mushrooms"],
+                "quantity": 2,
+            }
+        ],
+        "fulfilment": "delivery",
+    }
     request = urllib.request.Request(
-        f"{base_url}/api/orders/", data=json.dumps(body).encode(), method="POST",
+        f"{base_url}/api/orders/",
+        data=json.dumps(body).encode(),
+        method="POST",
         headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:

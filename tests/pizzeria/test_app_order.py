@@ -25,7 +25,13 @@ print(json.dumps({
 def snapshot(settings_module: str) -> dict:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module}
     out = subprocess.run(
-        [sys.executable, "-c", SNAPSHOT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", SNAPSHOT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -12,13 +12,19 @@ from tests.pizzeria.test_settings import PRODUCTION, run, settings_value
 from tests.worker import app_broker, free_port, private_redis, redis_broker_only
 
 
-@pytest.mark.parametrize(("broker", "cache"), [
-    ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/1"),
-    ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379/1"),
-    ("rediss://:pw@redis.example:6380/7?ssl_cert_reqs=none", "rediss://:pw@redis.example:6380/8?ssl_cert_reqs=none"),
-    ("redis://h:6379/15", "redis://h:6379/14"),  # Redis has 16 databases: the last one steps down
-    ("unix:///run/redis.sock?db=2", "unix:///run/redis.sock?db=3"),
-])
+@pytest.mark.parametrize(
+    ("broker", "cache"),
+    [
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/1"),
+        ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379/1"),
+        (
+            "rediss://:pw@redis.example:6380/7?ssl_cert_reqs=none",
+            "rediss://:pw@redis.example:6380/8?ssl_cert_reqs=none",
+        ),
+        ("redis://h:6379/15", "redis://h:6379/14"),  # Redis has 16 databases: the last one steps down
+        ("unix:///run/redis.sock?db=2", "unix:///run/redis.sock?db=3"),
+    ],
+)
 def test_the_default_cache_url_is_the_next_database_of_the_same_server(broker, cache):
     assert redis_sibling_url(broker) == cache
 
@@ -29,7 +35,9 @@ def test_these_settings_keep_the_cache_off_the_broker_database():
 
 def test_production_derives_the_cache_url_and_refuses_one_equal_to_the_broker():
     assert settings_value("CACHE_URL", **PRODUCTION) == "redis://redis.invalid:6379/1"
-    result = run([__import__("sys").executable, "manage.py", "check"], **PRODUCTION, CACHE_URL=PRODUCTION["REDIS_URL"])
+    result = run(
+        [__import__("sys").executable, "manage.py", "check"], **PRODUCTION, CACHE_URL=PRODUCTION["REDIS_URL"]
+    )
     assert result.returncode != 0 and "CACHE_URL is the broker's URL" in result.stderr
 
 

@@ -35,7 +35,14 @@ def test_a_config_lookup_no_longer_goes_through_djangos_lazy_settings():
     # With config_from_object("django.conf:settings", namespace="CELERY") every lookup below called
     # LazySettings.__getattr__ two or three times (one AttributeError per spelling not set).
     _ = app.conf.task_acks_late  # loaded
-    with mock.patch.object(LazySettings, "__getattr__", autospec=True, side_effect=LazySettings.__getattr__) as spy:
+    with mock.patch.object(
+        LazySettings, "__getattr__", autospec=True, side_effect=LazySettings.__getattr__
+    ) as spy:
         for _ in range(100):
-            _ = app.conf.task_acks_late, app.conf.task_routes, app.conf.task_publish_retry, app.conf.task_protocol
+            _ = (
+                app.conf.task_acks_late,
+                app.conf.task_routes,
+                app.conf.task_publish_retry,
+                app.conf.task_protocol,
+            )
     assert spy.call_count == 0

@@ -62,12 +62,16 @@ def test_the_systemd_worker_autoscales_like_the_procfile():
     import subprocess
 
     exec_start = _unit("pizzeria-worker@.service")["Service"]["ExecStart"]
-    command = _systemd_command(exec_start.replace("exec /srv/pizzeria/.venv/bin/celery", "echo celery"),
-                               instance="notifications", host="box1")
+    command = _systemd_command(
+        exec_start.replace("exec /srv/pizzeria/.venv/bin/celery", "echo celery"),
+        instance="notifications",
+        host="box1",
+    )
 
     def started_with(**env: str) -> str:
-        return subprocess.run(command, env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True,
-                              check=True).stdout
+        return subprocess.run(
+            command, env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, check=True
+        ).stdout
 
     assert "-Q notifications --autoscale=2,2 -n notifications@box1" in started_with(CONCURRENCY="2")
     assert "--autoscale=8,3" in started_with(CONCURRENCY="2", AUTOSCALE_MIN="3", AUTOSCALE_MAX="8")

@@ -25,9 +25,7 @@ from tests.worker import REDIS_SERVER, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ".venv/bin/python"
-SHELL_EXAMPLE = (
-    "from pizzeria.eventbus import registry; print(*sorted(s.name for s in registry.all_handlers()), sep='\\n')"
-)
+SHELL_EXAMPLE = "from pizzeria.eventbus import registry; print(*sorted(s.name for s in registry.all_handlers()), sep='\\n')"
 # Each command as the README, docs/ and `make run`'s banner print it (subcommand → argv after
 # manage.py), run from another shell while the stack runs.
 COMMANDS = {
@@ -42,7 +40,14 @@ NOT_RUN = {
     "webhook_receiver": "a server that runs until Ctrl-C",
     "check": "run by make check (tests/pizzeria/test_settings.py covers the settings it loads)",
 }
-CONFIG = ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_ENV_FILE")
+CONFIG = (
+    "DJANGO_SETTINGS_MODULE",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "CACHE_URL",
+    "DJANGO_ENV_FILE",
+)
 
 
 def documented_subcommands() -> set[str]:
@@ -159,7 +164,10 @@ def test_make_run_then_every_documented_command_reaches_that_stack_and_data_surv
     client, keys_before, connections_before = decoy_redis
     stack = dev_stacks()
     services = (tmp_path / "run" / "services.env").read_text()
-    assert "DATABASE_URL=postgres://postgres@127.0.0.1:" in services and "REDIS_URL=redis://127.0.0.1:" in services
+    assert (
+        "DATABASE_URL=postgres://postgres@127.0.0.1:" in services
+        and "REDIS_URL=redis://127.0.0.1:" in services
+    )
     assert ":6379/" not in services
 
     # when each documented command is pasted into another shell

@@ -41,8 +41,15 @@ class Apps:
 def scope(path: str, client: str = "203.0.113.5", xff: str | bytes | None = None) -> dict:
     raw = xff.encode() if isinstance(xff, str) else xff
     headers = [(b"x-forwarded-for", raw)] if raw is not None else []
-    return {"type": "http", "method": "GET", "path": path, "root_path": "", "client": (client, 40000),
-            "headers": headers, "query_string": b""}
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "root_path": "",
+        "client": (client, 40000),
+        "headers": headers,
+        "query_string": b"",
+    }
 
 
 async def call(gate: LiveGate, s: dict) -> dict:
@@ -150,8 +157,9 @@ def test_ten_thousand_attempts_from_one_address_cost_the_site_nothing(gate):
     asyncio.run(scenario())
 
 
-def test_streams_opened_too_often_from_one_address_are_refused_until_the_bucket_refills(gate, settings,
-                                                                                     monkeypatch):
+def test_streams_opened_too_often_from_one_address_are_refused_until_the_bucket_refills(
+    gate, settings, monkeypatch
+):
     settings.LIVE_PUBLIC_STREAM_OPENS_PER_MINUTE = 60  # one a second, after a burst of 3 (the cap)
     clock = [1000.0]
     monkeypatch.setattr("pizzeria.livegate.time.monotonic", lambda: clock[0])
@@ -199,7 +207,9 @@ def test_the_address_behind_a_proxy_is_the_forwarded_one_only_when_proxies_are_c
 
 
 @hsettings(max_examples=60, deadline=None)
-@given(xff=st.binary(max_size=3000) | st.text(max_size=3000).map(lambda t: t.encode("utf-8", "surrogatepass")))
+@given(
+    xff=st.binary(max_size=3000) | st.text(max_size=3000).map(lambda t: t.encode("utf-8", "surrogatepass"))
+)
 def test_any_forwarded_header_gives_a_bounded_key(xff):
     key = client_address(scope(TRACKER, xff=xff), 1)
     assert isinstance(key, str) and 0 < len(key) <= 64

@@ -21,7 +21,10 @@ def test_a_redis_error_opens_the_breaker_for_that_server_only(settings):
     # the same server under another database number is skipped without a call; another server is not
     assert redisbreaker.guarded("redis://10.0.0.9:6390/4", "test", timing_out, default="skipped") == "skipped"
     assert calls == [1]
-    assert redisbreaker.guarded("redis://10.0.0.9:6391/3", "test", lambda: "answered", default=None) == "answered"
+    assert (
+        redisbreaker.guarded("redis://10.0.0.9:6391/3", "test", lambda: "answered", default=None)
+        == "answered"
+    )
 
 
 def test_after_the_pause_redis_is_tried_again(settings, monkeypatch):

@@ -29,7 +29,8 @@ def test_product_code_makes_no_redis_client_of_its_own():
         for where, tree in product_modules()
         if where != "pizzeria/redisclient.py"
         for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] in ("Redis", "StrictRedis", "from_url")
+        if isinstance(node, ast.Call)
+        and ast.unparse(node.func).split(".")[-1] in ("Redis", "StrictRedis", "from_url")
     ]
 
     assert made == []

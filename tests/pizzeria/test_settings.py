@@ -47,7 +47,9 @@ def run(cmd: list[str], **env: str) -> subprocess.CompletedProcess:
     # (for modules that import this without the fixture above): the checkout's own, made by
     # `make run` or `make check`, would make manage.py choose the development settings.
     clean["DJANGO_ENV_FILE"] = os.devnull
-    clean.setdefault("PIZZERIA_RUN_DIR", os.path.join(tempfile.gettempdir(), f"pizzeria-no-dev-state-{os.getpid()}"))
+    clean.setdefault(
+        "PIZZERIA_RUN_DIR", os.path.join(tempfile.gettempdir(), f"pizzeria-no-dev-state-{os.getpid()}")
+    )
     return subprocess.run(cmd, cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120)
 
 
@@ -113,7 +115,9 @@ def test_development_settings_use_the_running_stack_and_a_key_of_this_checkout(n
 
 
 def test_development_settings_without_a_running_stack_refuse_in_one_line_instead_of_a_local_redis():
-    result = run([sys.executable, "manage.py", "deadletters", "list"], DJANGO_SETTINGS_MODULE="pizzeria.settings.dev")
+    result = run(
+        [sys.executable, "manage.py", "deadletters", "list"], DJANGO_SETTINGS_MODULE="pizzeria.settings.dev"
+    )
     assert result.returncode != 0
     assert "DATABASE_URL and REDIS_URL not set" in result.stderr and "make run" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -126,12 +130,16 @@ def test_manage_py_in_a_checkout_where_make_run_ran_chooses_development_settings
     result = run([sys.executable, "manage.py", "check"])
     assert result.returncode != 0 and "no running development stack" in result.stderr
     # an explicit DJANGO_SETTINGS_MODULE still wins, and production stays fail closed
-    result = run([sys.executable, "manage.py", "check"], DJANGO_SETTINGS_MODULE="pizzeria.settings.production")
+    result = run(
+        [sys.executable, "manage.py", "check"], DJANGO_SETTINGS_MODULE="pizzeria.settings.production"
+    )
     assert "SECRET_KEY is not set" in result.stderr
 
 
 def test_a_database_other_than_postgresql_is_refused_with_the_way_to_get_one():
-    result = run([sys.executable, "manage.py", "check"], **{**PRODUCTION, "DATABASE_URL": "sqlite:///db.sqlite3"})
+    result = run(
+        [sys.executable, "manage.py", "check"], **{**PRODUCTION, "DATABASE_URL": "sqlite:///db.sqlite3"}
+    )
     assert result.returncode != 0
     assert "not PostgreSQL" in result.stderr and "unset it" in result.stderr
     assert "Traceback" not in result.stderr
@@ -153,7 +161,14 @@ def test_production_settings_pass_check_deploy_with_real_secrets():
 def test_env_example_does_not_pretend_dot_env_chooses_the_settings_module():
     example = (ROOT / ".env.example").read_text()
     assert not any(line.lstrip("# ").startswith("DJANGO_SETTINGS_MODULE=") for line in example.splitlines())
-    for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "METRICS_TOKEN", "SMS_ALLOWED_REGIONS"):
+    for name in (
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "METRICS_TOKEN",
+        "SMS_ALLOWED_REGIONS",
+    ):
         assert f"{name}=" in example, name
 
 
@@ -173,7 +188,11 @@ def product_settings_reads() -> list[tuple[str, int, str, bool]]:
     reads = []
     for where, tree in product_modules():
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "settings":
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "settings"
+            ):
                 reads.append((where, node.lineno, node.attr, False))
             elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
                   and len(node.args) >= 2 and isinstance(node.args[0], ast.Name) and node.args[0].id == "settings"

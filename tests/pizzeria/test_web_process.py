@@ -25,14 +25,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def web(tmp_path):
-    server = WebServer("live-web", {
-        "DJANGO_SETTINGS_MODULE": "pizzeria.settings.test",
-        "DATABASE_URL": worker_database_url(),
-        "WEB_CONCURRENCY": "1",
-        "LIVE_PUBLIC_STREAMS_PER_ADDRESS": "2",
-        "NUM_PROXIES": "0",
-        "PYTHONPATH": os.getcwd(),
-    }, tmp_path)
+    server = WebServer(
+        "live-web",
+        {
+            "DJANGO_SETTINGS_MODULE": "pizzeria.settings.test",
+            "DATABASE_URL": worker_database_url(),
+            "WEB_CONCURRENCY": "1",
+            "LIVE_PUBLIC_STREAMS_PER_ADDRESS": "2",
+            "NUM_PROXIES": "0",
+            "PYTHONPATH": os.getcwd(),
+        },
+        tmp_path,
+    )
     server.cmd[server.cmd.index("--workers") + 1] = "1"  # one process: one count per address
     server.start()
     yield server

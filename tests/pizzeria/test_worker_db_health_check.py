@@ -17,8 +17,9 @@ def open_connection():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("after_idle", "skipped"), [(1.0, True), (0, False)])
-def test_a_task_right_after_another_skips_the_health_check_unless_set_to_zero(open_connection, settings,
-                                                                                after_idle, skipped):
+def test_a_task_right_after_another_skips_the_health_check_unless_set_to_zero(
+    open_connection, settings, after_idle, skipped
+):
     settings.DB_HEALTH_CHECK_AFTER_IDLE_SECONDS = after_idle
     worker_hooks._after_task()
     worker_hooks._before_task()

@@ -24,9 +24,20 @@ def big_app(environ, start_response):
     return (b"x" * 1000 for _ in range(50))  # 50,000 bytes: above the pool's buffer below
 
 
-async def call(app, *, body_messages: list[dict], headers: list[tuple[bytes, bytes]]) -> tuple[list[dict], int]:
-    scope = {"type": "http", "method": "POST", "path": "/x", "root_path": "", "query_string": b"",
-             "http_version": "1.1", "headers": headers, "client": ("203.0.113.5", 1), "server": ("t", 80)}
+async def call(
+    app, *, body_messages: list[dict], headers: list[tuple[bytes, bytes]]
+) -> tuple[list[dict], int]:
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/x",
+        "root_path": "",
+        "query_string": b"",
+        "http_version": "1.1",
+        "headers": headers,
+        "client": ("203.0.113.5", 1),
+        "server": ("t", 80),
+    }
     messages = list(body_messages)
     sent: list[dict] = []
     received = 0
@@ -45,9 +56,16 @@ async def call(app, *, body_messages: list[dict], headers: list[tuple[bytes, byt
 
 def test_the_body_is_read_first_and_the_response_comes_back_whole():
     site = ThreadPoolSite(echo_app, threads=2, max_body=LIMIT)
-    sent, _ = asyncio.run(call(site, headers=[(b"content-length", b"10")], body_messages=[
-        {"type": "http.request", "body": b"hello", "more_body": True},
-        {"type": "http.request", "body": b"world", "more_body": False}]))
+    sent, _ = asyncio.run(
+        call(
+            site,
+            headers=[(b"content-length", b"10")],
+            body_messages=[
+                {"type": "http.request", "body": b"hello", "more_body": True},
+                {"type": "http.request", "body": b"world", "more_body": False},
+            ],
+        )
+    )
 
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]  # one message each
     assert sent[0]["status"] == 200 and (b"content-type", b"text/plain") in sent[0]["headers"]
@@ -57,8 +75,13 @@ def test_the_body_is_read_first_and_the_response_comes_back_whole():
 def test_a_body_above_the_limit_or_without_a_length_is_never_read():
     site = ThreadPoolSite(echo_app, threads=2, max_body=LIMIT)
     for headers in ([(b"content-length", b"5000")], [], [(b"content-length", b"junk")]):
-        sent, received = asyncio.run(call(site, headers=headers, body_messages=[
-            {"type": "http.request", "body": b"z" * 5000, "more_body": False}]))
+        sent, received = asyncio.run(
+            call(
+                site,
+                headers=headers,
+                body_messages=[{"type": "http.request", "body": b"z" * 5000, "more_body": False}],
+            )
+        )
         assert received == 0, headers  # not one message taken: Django's limit answers from the header
         assert sent[1]["body"] == b"got:"
 

@@ -18,14 +18,33 @@ FUZZ = settings(
     deadline=None,
     derandomize=True,  # the same examples on every run: a failure reproduces, CI is stable
     database=None,  # nothing to keep between runs when the examples are fixed
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 # For tests whose one example sends many requests (every changelist, every dashboard page).
 FUZZ_FEW = settings(FUZZ, max_examples=8)
 
 NASTY_CHARS = [
-    "\x00", "\ud800", "\udfff", "\U0001f355", "\U0010ffff", "\u202e", "\u200f", "\ufeff", "\r\n", "%00", "\\",
-    "'", '"', "<", "\x7f", "\u0085", "\u2028",
+    "\x00",
+    "\ud800",
+    "\udfff",
+    "\U0001f355",
+    "\U0010ffff",
+    "\u202e",
+    "\u200f",
+    "\ufeff",
+    "\r\n",
+    "%00",
+    "\\",
+    "'",
+    '"',
+    "<",
+    "\x7f",
+    "\u0085",
+    "\u2028",
 ]
 HUGE = "x" * 100_000
 BIG_INTS = [2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**30]
@@ -38,12 +57,30 @@ hostile_text = st.one_of(
 # Header values travel as latin-1 through WSGI: what a client can put there at all.
 hostile_header = st.one_of(
     st.sampled_from(["\x00", "a\x00b", "\x7f", "\xff\xfe", " " * 300, "x" * 8000, "\t", "é", "1" * 40]),
-    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=255, exclude_characters="\r\n"), max_size=30),
+    st.text(
+        alphabet=st.characters(min_codepoint=0, max_codepoint=255, exclude_characters="\r\n"), max_size=30
+    ),
 )
 big_ids = st.sampled_from(BIG_INTS) | st.integers(min_value=-(2**70), max_value=2**70)
 # Raw JSON value texts (not Python values): "NaN", "1e309" and "-0" only exist as text.
-JSON_EDGE = ["NaN", "Infinity", "-Infinity", "1e309", "-1e309", "-0", "-0.0", str(2**64), str(-(2**64)),
-             "1e-400", "[" * 300 + "]" * 300, '{"a":' * 300 + "1" + "}" * 300, "null", "true", "[]", "{}"]
+JSON_EDGE = [
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e309",
+    "-1e309",
+    "-0",
+    "-0.0",
+    str(2**64),
+    str(-(2**64)),
+    "1e-400",
+    "[" * 300 + "]" * 300,
+    '{"a":' * 300 + "1" + "}" * 300,
+    "null",
+    "true",
+    "[]",
+    "{}",
+]
 json_value_text = st.one_of(
     st.sampled_from(JSON_EDGE),
     hostile_text.map(json.dumps),  # ensure_ascii: a lone surrogate becomes the escape "\ud800"
@@ -76,7 +113,9 @@ def snapshot() -> dict:
     from pizzeria.eventbus.models import Delivery, OutboxEvent
     from pizzeria.integrations.models import InboundCloudEvent
 
-    counts = {m.__name__: m.objects.count() for m in (get_user_model(), Customer, Order, OutboxEvent, Delivery,
-                                                      Notification, InboundCloudEvent)}
+    counts = {
+        m.__name__: m.objects.count()
+        for m in (get_user_model(), Customer, Order, OutboxEvent, Delivery, Notification, InboundCloudEvent)
+    }
     orders = list(Order.objects.order_by("pk").values_list("pk", "status", "payment_status", "notes"))
     return {"counts": counts, "orders": orders}

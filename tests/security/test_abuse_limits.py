@@ -185,7 +185,9 @@ def test_an_unreachable_cache_never_turns_a_login_or_an_order_into_a_500(setting
     # warning) instead of failing them; passwords are still checked.
     from tests.worker import free_port
 
-    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}
+    }
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}  # DRF reloads, throttles read the new cache
     make_staff(username="admin", password=ADMIN_PASSWORD)
     customer = make_customer(username="offline")

@@ -51,8 +51,9 @@ def query(params: dict[str, str]) -> str:
 
 
 def post_json(client: Client, path: str, body: str, **headers):
-    return client.generic("POST", path, body.encode("utf-8", "surrogatepass"), content_type="application/json",
-                          headers=headers)
+    return client.generic(
+        "POST", path, body.encode("utf-8", "surrogatepass"), content_type="application/json", headers=headers
+    )
 
 
 @pytest.fixture
@@ -72,9 +73,12 @@ def staff_client():
 
 # --- the API's bodies and the hand-written keys read before the serializer ----------------------------
 
+
 @FUZZ
-@given(body=json_object({"username": hostile_text.map(json.dumps), "password": hostile_text.map(json.dumps)}),
-       forwarded=hostile_header)
+@given(
+    body=json_object({"username": hostile_text.map(json.dumps), "password": hostile_text.map(json.dumps)}),
+    forwarded=hostile_header,
+)
 @example(body='{"username": "a\\ud800", "password": "x"}', forwarded="1.2.3.4")  # the 500
 @example(body='{"username": "\\u0000", "password": "\\ud800"}', forwarded="\x00")
 def test_token_endpoint(client, body, forwarded):
@@ -84,8 +88,16 @@ def test_token_endpoint(client, body, forwarded):
 
 
 @FUZZ
-@given(body=json_object({"username": hostile_text.map(json.dumps), "password": hostile_text.map(json.dumps),
-                         "email": hostile_text.map(json.dumps), "phone": hostile_text.map(json.dumps)}))
+@given(
+    body=json_object(
+        {
+            "username": hostile_text.map(json.dumps),
+            "password": hostile_text.map(json.dumps),
+            "email": hostile_text.map(json.dumps),
+            "phone": hostile_text.map(json.dumps),
+        }
+    )
+)
 def test_register_endpoint(client, body):
     before = snapshot()
     response = post_json(client, "/api/auth/register/", body)
@@ -95,17 +107,29 @@ def test_register_endpoint(client, body):
 
 
 ITEM = st.fixed_dictionaries(
-    {}, optional={"pizza": json_value_text, "size": json_value_text, "toppings": json_value_text,
-                  "quantity": json_value_text},
+    {},
+    optional={
+        "pizza": json_value_text,
+        "size": json_value_text,
+        "toppings": json_value_text,
+        "quantity": json_value_text,
+    },
 ).map(lambda d: "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in d.items()) + "}")
 
 
 @FUZZ
-@given(body=json_object({"items": st.lists(ITEM, max_size=3).map(lambda xs: "[" + ",".join(xs) + "]"),
-                         "fulfilment": st.sampled_from(['"delivery"', '"pickup"']),
-                         "delivery_address": hostile_text.map(json.dumps), "notes": hostile_text.map(json.dumps),
-                         "phone": hostile_text.map(json.dumps)}),
-       key=hostile_header)
+@given(
+    body=json_object(
+        {
+            "items": st.lists(ITEM, max_size=3).map(lambda xs: "[" + ",".join(xs) + "]"),
+            "fulfilment": st.sampled_from(['"delivery"', '"pickup"']),
+            "delivery_address": hostile_text.map(json.dumps),
+            "notes": hostile_text.map(json.dumps),
+            "phone": hostile_text.map(json.dumps),
+        }
+    ),
+    key=hostile_header,
+)
 def test_order_create_with_idempotency_key(customer_client, body, key):
     client, _ = customer_client
     before = snapshot()
@@ -131,9 +155,22 @@ def test_order_detail_and_cancel_by_id(customer_client, reason, order_id):
 
 # --- headers every request may carry ---------------------------------------------------------------
 
+
 @FUZZ
-@given(value=hostile_header, header=st.sampled_from(["Authorization", "X-Request-ID", "X-Forwarded-For",
-                                                     "Idempotency-Key", "Content-Type", "Accept", "Host"]))
+@given(
+    value=hostile_header,
+    header=st.sampled_from(
+        [
+            "Authorization",
+            "X-Request-ID",
+            "X-Forwarded-For",
+            "Idempotency-Key",
+            "Content-Type",
+            "Accept",
+            "Host",
+        ]
+    ),
+)
 def test_headers_on_public_and_private_endpoints(client, value, header):
     for path in ("/api/menu/", "/api/orders/", "/metrics", "/readyz", "/healthz"):
         response = client.get(path, headers={header: value})
@@ -145,14 +182,28 @@ def test_headers_on_public_and_private_endpoints(client, value, header):
 
 # --- query parameters: dashboard, CSV exports, pagination, ops screen --------------------------------
 
+
 @FUZZ_FEW
-@given(params=st.dictionaries(st.sampled_from(["start", "end", "day", "page", "partial", "format", "o", "p", "q"]),
-                              hostile_text | big_ids.map(str), max_size=4))
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["start", "end", "day", "page", "partial", "format", "o", "p", "q"]),
+        hostile_text | big_ids.map(str),
+        max_size=4,
+    )
+)
 def test_query_parameters(staff_client, customer_client, params):
     client, _ = customer_client
     qs = query(params)
-    for path in ("/analytics/", "/analytics/csv/orders.csv", "/analytics/csv/revenue.csv", "/admin/ops/",
-                 "/kitchen/", "/kitchen/dispatch/", "/api/events/", "/admin/eventbus/delivery/"):
+    for path in (
+        "/analytics/",
+        "/analytics/csv/orders.csv",
+        "/analytics/csv/revenue.csv",
+        "/admin/ops/",
+        "/kitchen/",
+        "/kitchen/dispatch/",
+        "/api/events/",
+        "/admin/eventbus/delivery/",
+    ):
         response = staff_client.get(f"{path}?{qs}")
         assert response.status_code < 500, (path, qs[:120], response.content[:300])
     response = client.get(f"/api/orders/?{qs}")
@@ -160,6 +211,7 @@ def test_query_parameters(staff_client, customer_client, params):
 
 
 # --- URL ids: the tracker, the kitchen's buttons, the admin's change pages ---------------------------
+
 
 @FUZZ
 @given(order_id=big_ids, token=hostile_text)
@@ -174,30 +226,60 @@ def test_tracker_urls(client, order_id, token):
 def test_staff_actions_by_id(staff_client, pk, driver):
     order = make_order(status="ready")
     before = snapshot()
-    for path in (f"/kitchen/tickets/{pk}/start/", f"/kitchen/tickets/{pk}/ready/",
-                 f"/kitchen/dispatch/{pk}/send-out/", f"/kitchen/dispatch/{pk}/delivered/"):
+    for path in (
+        f"/kitchen/tickets/{pk}/start/",
+        f"/kitchen/tickets/{pk}/ready/",
+        f"/kitchen/dispatch/{pk}/send-out/",
+        f"/kitchen/dispatch/{pk}/delivered/",
+    ):
         response = staff_client.post(path)
         assert response.status_code < 500, path
-    for path in (f"/admin/orders/order/{pk}/change/", f"/admin/eventbus/delivery/{pk}/change/",
-                 f"/admin/orders/order/{quoted(driver) or 'x'}/change/"):
+    for path in (
+        f"/admin/orders/order/{pk}/change/",
+        f"/admin/eventbus/delivery/{pk}/change/",
+        f"/admin/orders/order/{quoted(driver) or 'x'}/change/",
+    ):
         assert staff_client.get(path).status_code < 500, path
     assert snapshot() == before
-    response = staff_client.post(f"/kitchen/dispatch/{order.pk}/send-out/",
-                                 data=f"driver={quoted(driver)}", content_type="application/x-www-form-urlencoded")
+    response = staff_client.post(
+        f"/kitchen/dispatch/{order.pk}/send-out/",
+        data=f"driver={quoted(driver)}",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code < 500, driver[:40]
 
 
 # --- the admin's search boxes and list filters ------------------------------------------------------
+
 
 def changelists() -> list[str]:
     return sorted(f"/admin/{m._meta.app_label}/{m._meta.model_name}/" for m in admin.site._registry)
 
 
 @FUZZ_FEW
-@given(term=hostile_text, filters=st.dictionaries(
-    st.sampled_from(["waiting", "stock", "status__exact", "status", "handler", "o", "p", "e", "all",
-                     "created_at__gte", "occurred_at__lt", "id__in"]),
-    hostile_text | big_ids.map(str), max_size=3))
+@given(
+    term=hostile_text,
+    filters=st.dictionaries(
+        st.sampled_from(
+            [
+                "waiting",
+                "stock",
+                "status__exact",
+                "status",
+                "handler",
+                "o",
+                "p",
+                "e",
+                "all",
+                "created_at__gte",
+                "occurred_at__lt",
+                "id__in",
+            ]
+        ),
+        hostile_text | big_ids.map(str),
+        max_size=3,
+    ),
+)
 def test_admin_search_and_filters(staff_client, term, filters):
     before = snapshot()
     for path in changelists():
@@ -210,45 +292,90 @@ def test_admin_search_and_filters(staff_client, term, filters):
 @given(username=hostile_text, password=hostile_text)
 def test_admin_login_form(client, username, password):
     before = snapshot()
-    response = client.post("/admin/login/", data=f"username={quoted(username)}&password={quoted(password)}",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/admin/login/",
+        data=f"username={quoted(username)}&password={quoted(password)}",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code < 500
     assert snapshot() == before
 
 
 # --- machine callbacks: CloudEvents in, Twilio's status callback ---------------------------------------
 
+
 def signed_cloudevent(client: Client, body: str, **attributes):
     msg_id = f"msg_{uuid.uuid4().hex}"
     now = timezone.now()
     raw = body.encode("utf-8", "surrogatepass")
     signature = Webhook(settings.CLOUDEVENTS_INBOUND_SECRET).sign(msg_id, now, raw.decode("utf-8", "replace"))
-    headers = {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())), "webhook-signature": signature,
-               **attributes}
-    return client.generic("POST", "/cloudevents/", raw, content_type="application/cloudevents+json", headers=headers)
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+        **attributes,
+    }
+    return client.generic(
+        "POST", "/cloudevents/", raw, content_type="application/cloudevents+json", headers=headers
+    )
 
 
 @FUZZ
-@given(fields=st.fixed_dictionaries({}, optional={
-    "id": json_value_text, "source": json_value_text, "type": json_value_text, "specversion": json_value_text,
-    "data": json_object({"order_id": big_ids.map(str), "amount": json_value_text, "method": json_value_text,
-                         "reference": json_value_text}),
-}))
-@example(fields={"id": '"a\\u0000"', "source": '"s"', "type": '"com.mariopizzeria.payment.processed"',
-                 "specversion": '"1.0"', "data": f'{{"order_id": {2**64}, "amount": "1.00", "method": "card", '
-                                                 '"reference": "r"}'})
+@given(
+    fields=st.fixed_dictionaries(
+        {},
+        optional={
+            "id": json_value_text,
+            "source": json_value_text,
+            "type": json_value_text,
+            "specversion": json_value_text,
+            "data": json_object(
+                {
+                    "order_id": big_ids.map(str),
+                    "amount": json_value_text,
+                    "method": json_value_text,
+                    "reference": json_value_text,
+                }
+            ),
+        },
+    )
+)
+@example(
+    fields={
+        "id": '"a\\u0000"',
+        "source": '"s"',
+        "type": '"com.mariopizzeria.payment.processed"',
+        "specversion": '"1.0"',
+        "data": f'{{"order_id": {2**64}, "amount": "1.00", "method": "card", "reference": "r"}}',
+    }
+)
 def test_cloudevents_inbound(client, fields):
-    body = "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in
-                          {"specversion": '"1.0"', "type": '"com.mariopizzeria.payment.processed"',
-                           "datacontenttype": '"application/json"', **fields}.items()) + "}"
+    body = (
+        "{"
+        + ",".join(
+            f"{json.dumps(k)}:{v}"
+            for k, v in {
+                "specversion": '"1.0"',
+                "type": '"com.mariopizzeria.payment.processed"',
+                "datacontenttype": '"application/json"',
+                **fields,
+            }.items()
+        )
+        + "}"
+    )
     before = snapshot()
     response = signed_cloudevent(client, body)
     assert_refused_cleanly(response, before, snapshot(), what=f"cloudevent {body[:120]!r}")
 
 
 @FUZZ
-@given(params=st.dictionaries(st.sampled_from(["MessageSid", "SmsSid", "MessageStatus", "ErrorCode", "To"]),
-                              hostile_text, max_size=4))
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["MessageSid", "SmsSid", "MessageStatus", "ErrorCode", "To"]),
+        hostile_text,
+        max_size=4,
+    )
+)
 def test_twilio_status_callback(client, params):
     token = "test-twilio-token"
     url = "http://testserver/webhooks/twilio/status/"
@@ -256,9 +383,12 @@ def test_twilio_status_callback(client, params):
     signature = RequestValidator(token).compute_signature(url, clean)
     before = snapshot()
     with override_settings(TWILIO_AUTH_TOKEN=token, PUBLIC_BASE_URL=""):
-        response = client.post("/webhooks/twilio/status/", data=query(params),
-                               content_type="application/x-www-form-urlencoded",
-                               headers={"X-Twilio-Signature": signature})
+        response = client.post(
+            "/webhooks/twilio/status/",
+            data=query(params),
+            content_type="application/x-www-form-urlencoded",
+            headers={"X-Twilio-Signature": signature},
+        )
     assert response.status_code < 500, (params, response.content[:200])
     if response.status_code >= 400:
         assert snapshot() == before
@@ -269,8 +399,11 @@ def admin_actions() -> list[tuple[str, str]]:
     from django.test import RequestFactory
 
     request = RequestFactory().get("/admin/")
-    request.user = type("Superuser", (), {"has_perm": lambda *a: True, "is_active": True, "is_staff": True,
-                                          "is_superuser": True})()
+    request.user = type(
+        "Superuser",
+        (),
+        {"has_perm": lambda *a: True, "is_active": True, "is_staff": True, "is_superuser": True},
+    )()
     found = []
     for model, model_admin in admin.site._registry.items():
         path = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
@@ -279,29 +412,60 @@ def admin_actions() -> list[tuple[str, str]]:
 
 
 @FUZZ
-@given(selected=st.lists(hostile_text | big_ids.map(str), min_size=1, max_size=3), index=st.integers(0, 10_000))
+@given(
+    selected=st.lists(hostile_text | big_ids.map(str), min_size=1, max_size=3), index=st.integers(0, 10_000)
+)
 def test_admin_actions_with_hostile_selections(staff_client, selected, index):
     actions = admin_actions()
     path, action = actions[index % len(actions)]
     before = snapshot()
-    body = "&".join([f"action={quoted(action)}", "index=0"] + [f"_selected_action={quoted(s)}" for s in selected])
+    body = "&".join(
+        [f"action={quoted(action)}", "index=0"] + [f"_selected_action={quoted(s)}" for s in selected]
+    )
     response = staff_client.post(path, data=body, content_type="application/x-www-form-urlencoded")
     assert response.status_code < 500, (path, action, selected, response.content[:300])
     assert snapshot() == before
 
 
 @FUZZ
-@given(fields=st.dictionaries(st.sampled_from(["name", "description", "base_price", "code", "multiplier", "price",
-                                               "url", "event_types", "secret", "quantity", "minimum_threshold",
-                                               "supplier_email", "phone", "email"]),
-                              hostile_text | big_ids.map(str) | st.sampled_from(["NaN", "1e309", "-0", "Infinity"]),
-                              max_size=5),
-       model=st.sampled_from(["orders/pizza", "orders/topping", "orders/size", "kitchen/ingredient",
-                              "integrations/webhooksubscription"]))
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(
+            [
+                "name",
+                "description",
+                "base_price",
+                "code",
+                "multiplier",
+                "price",
+                "url",
+                "event_types",
+                "secret",
+                "quantity",
+                "minimum_threshold",
+                "supplier_email",
+                "phone",
+                "email",
+            ]
+        ),
+        hostile_text | big_ids.map(str) | st.sampled_from(["NaN", "1e309", "-0", "Infinity"]),
+        max_size=5,
+    ),
+    model=st.sampled_from(
+        [
+            "orders/pizza",
+            "orders/topping",
+            "orders/size",
+            "kitchen/ingredient",
+            "integrations/webhooksubscription",
+        ]
+    ),
+)
 def test_admin_add_forms(staff_client, fields, model):
     before = snapshot()
-    response = staff_client.post(f"/admin/{model}/add/", data=query(fields),
-                                 content_type="application/x-www-form-urlencoded")
+    response = staff_client.post(
+        f"/admin/{model}/add/", data=query(fields), content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code < 500, (model, fields, response.content[:300])
     if response.status_code == 200:  # the form again, with its errors: nothing saved
         assert snapshot() == before

@@ -40,7 +40,9 @@ def test_an_empty_metrics_token_never_matches(client, settings):
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 401
 
 
-def test_a_scraper_with_the_token_gets_the_metrics_from_one_query(client, settings, django_assert_num_queries):
+def test_a_scraper_with_the_token_gets_the_metrics_from_one_query(
+    client, settings, django_assert_num_queries
+):
     settings.METRICS_TOKEN = SECRET
     rows.dead(handler="h.dead")
     rows.delivery(handler="h.open", status=Delivery.Status.PENDING)

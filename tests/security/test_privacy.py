@@ -70,9 +70,18 @@ def test_console_messages_log_masked_recipients(no_providers, caplog):  # noqa: 
 
 
 def test_the_console_handler_masks_every_record_libraries_included():
-    console = next(h for h in logging.getLogger().handlers if any(isinstance(f, MaskContactsFilter) for f in h.filters))
-    record = logging.LogRecord("twilio.http_client", logging.INFO, __file__, 1,
-                               "POST Request: To=%s&Body=hi from %s", ("%2B14155552671", "ann@example.com"), None)
+    console = next(
+        h for h in logging.getLogger().handlers if any(isinstance(f, MaskContactsFilter) for f in h.filters)
+    )
+    record = logging.LogRecord(
+        "twilio.http_client",
+        logging.INFO,
+        __file__,
+        1,
+        "POST Request: To=%s&Body=hi from %s",
+        ("%2B14155552671", "ann@example.com"),
+        None,
+    )
     previous = console.setStream(io.StringIO())
     try:
         console.handle(record)
@@ -91,8 +100,17 @@ def test_masking_keeps_enough_to_tell_contacts_apart():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_provider_error_quoting_the_number_is_stored_masked(providers):  # noqa: F811
-    providers.script("twilio", (400, {"code": 21211, "status": 400,
-                                      "message": f"The 'To' number {NUMBER} is not a valid phone number."}))
+    providers.script(
+        "twilio",
+        (
+            400,
+            {
+                "code": 21211,
+                "status": 400,
+                "message": f"The 'To' number {NUMBER} is not a valid phone number.",
+            },
+        ),
+    )
     customer = make_customer(phone=NUMBER, email="")
     customer.user.email = ""
     customer.user.save()

@@ -105,8 +105,18 @@ def test_deep_json_never_gets_a_500_anywhere(client, as_user):
     assert failures == {}
 
 
-@pytest.mark.parametrize("path", ["/api/auth/register/", "/api/auth/token/", "/api/orders/", "/admin/login/",
-                                  "/webhooks/twilio/status/", "/kitchen/tickets/1/start/", "/nowhere/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/auth/register/",
+        "/api/auth/token/",
+        "/api/orders/",
+        "/admin/login/",
+        "/webhooks/twilio/status/",
+        "/kitchen/tickets/1/start/",
+        "/nowhere/",
+    ],
+)
 def test_a_10_mb_body_is_413_before_anything_reads_it(customer_api, path):
     api, _ = customer_api
     orders_before = Order.objects.count()
@@ -135,8 +145,9 @@ def test_a_body_at_the_limit_is_parsed(customer_api, settings):
 
 
 def test_a_malformed_content_length_is_400(client):
-    response = client.generic("POST", "/api/auth/token/", b"{}", content_type="application/json",
-                              CONTENT_LENGTH="lots")
+    response = client.generic(
+        "POST", "/api/auth/token/", b"{}", content_type="application/json", CONTENT_LENGTH="lots"
+    )
     assert response.status_code == 400
 
 
@@ -155,7 +166,9 @@ def test_a_driver_name_longer_than_the_column_is_refused_in_the_order_admin(clie
     order = make_order(status="ready")
     client.force_login(make_role_user("manager", username="mona"))
 
-    response = client.post(f"/admin/orders/order/{order.pk}/transition/send_out/", {"driver": "d" * 151}, follow=True)
+    response = client.post(
+        f"/admin/orders/order/{order.pk}/transition/send_out/", {"driver": "d" * 151}, follow=True
+    )
 
     assert "at most 150 characters" in response.content.decode()
     assert Order.objects.get(pk=order.pk).status == "ready"

@@ -34,7 +34,7 @@ SECURITY_DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 def read_matrix() -> dict[str, set[str]]:
     """probe name → roles allowed, from the "Roles and permissions" table of docs/security.md."""
     text = SECURITY_DOC.read_text()
-    table = text[text.index("## Roles and permissions"):].split("\n\n")[2]
+    table = text[text.index("## Roles and permissions") :].split("\n\n")[2]
     matrix: dict[str, set[str]] = {}
     for line in table.splitlines()[2:]:
         cells = [c.strip() for c in line.strip("|").split("|")]
@@ -86,7 +86,9 @@ def order_status(order: Order) -> str:
 
 def ticket_for(order: Order, status: str) -> KitchenTicket:
     return KitchenTicket.objects.create(
-        order_id=order.pk, status=status, fulfilment=order.fulfilment,
+        order_id=order.pk,
+        status=status,
+        fulfilment=order.fulfilment,
         items=[{"pizza": "Margherita", "size": "large", "toppings": [], "quantity": 1}],
     )
 
@@ -174,7 +176,9 @@ def staff_cancel(client, user) -> bool:
 
 
 def restock(client, user) -> bool:
-    flour = Ingredient.objects.create(name=f"Flour {uuid.uuid4().hex[:6]}", unit="g", quantity_on_hand=Decimal("10"))
+    flour = Ingredient.objects.create(
+        name=f"Flour {uuid.uuid4().hex[:6]}", unit="g", quantity_on_hand=Decimal("10")
+    )
     po = PurchaseOrder.objects.create(ingredient=flour, quantity=Decimal("500"))
     admin_action(client, "/admin/kitchen/purchaseorder/", "mark_received", po.pk)
     return Ingredient.objects.get(pk=flour.pk).quantity_on_hand == Decimal("510")
@@ -198,8 +202,13 @@ def deadletter_discard(client, user) -> bool:
 
 def notification_resend(client, user) -> bool:
     sent = Notification.objects.create(
-        event_id=uuid.uuid4(), event_type="com.mariopizzeria.order.ready", channel="sms", template="order_ready",
-        recipient="+15005550006", body="Your pizza is ready", status=Notification.Status.LOGGED,
+        event_id=uuid.uuid4(),
+        event_type="com.mariopizzeria.order.ready",
+        channel="sms",
+        template="order_ready",
+        recipient="+15005550006",
+        body="Your pizza is ready",
+        status=Notification.Status.LOGGED,
     )
     admin_action(client, "/admin/notifications/notification/", "resend", sent.pk)
     return OutboxEvent.objects.filter(aggregate_type="notification", aggregate_id=str(sent.pk)).exists()

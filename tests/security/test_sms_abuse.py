@@ -27,7 +27,11 @@ def api_for(customer) -> APIClient:
 
 def order_body(**extra) -> dict:
     menu = make_menu()
-    return {"items": [{"pizza": menu["pizzas"]["Margherita"].pk, "size": "large"}], "fulfilment": "pickup", **extra}
+    return {
+        "items": [{"pizza": menu["pizzas"]["Margherita"].pk, "size": "large"}],
+        "fulfilment": "pickup",
+        **extra,
+    }
 
 
 @pytest.mark.django_db
@@ -62,7 +66,9 @@ def test_one_override_number_is_refused_after_the_hourly_cap_whoever_orders(sett
     settings.SMS_PER_RECIPIENT_PER_HOUR = 2
     victim = "+1 415 555 2671"
     codes = [
-        api_for(make_customer(username=f"bomber{n}")).post("/api/orders/", order_body(phone=victim), format="json")
+        api_for(make_customer(username=f"bomber{n}")).post(
+            "/api/orders/", order_body(phone=victim), format="json"
+        )
         for n in range(3)
     ]
     assert [r.status_code for r in codes] == [201, 201, 400]
@@ -90,7 +96,9 @@ def test_sms_past_the_hourly_cap_are_suppressed_not_sent(no_providers, settings)
     sms = list(Notification.objects.filter(channel="sms").order_by("pk"))
     assert [n.status for n in sms] == ["logged", "logged", "suppressed"]
     assert "cap 2" in sms[2].last_error and "+14155552671" not in sms[2].last_error
-    assert all(d.status == Delivery.Status.SUCCEEDED for d in captured.deliveries(SMS_CONFIRM))  # no dead letter
+    assert all(
+        d.status == Delivery.Status.SUCCEEDED for d in captured.deliveries(SMS_CONFIRM)
+    )  # no dead letter
 
 
 @pytest.mark.django_db(transaction=True)

@@ -46,8 +46,10 @@ def burst(call, n: int = BURST) -> list:
 
 
 def test_fifty_concurrent_checks_let_exactly_the_limit_through(settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
-                               "DEFAULT_THROTTLE_RATES": {"burst_ip": f"{LIMIT}/min"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"burst_ip": f"{LIMIT}/min"},
+    }
     request = Request(APIRequestFactory().get("/", REMOTE_ADDR="198.51.100.9"))
 
     allowed = burst(lambda i: ClientIpThrottle("burst").allow_request(request, None))
@@ -62,12 +64,18 @@ def test_the_read_then_write_throttle_this_replaces_lets_a_burst_through(setting
     # Breaking the guarantee on purpose: the same burst through DRF's read-decide-write history.
     from rest_framework.throttling import SimpleRateThrottle
 
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
-                               "DEFAULT_THROTTLE_RATES": {"racy_ip": f"{LIMIT}/min"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"racy_ip": f"{LIMIT}/min"},
+    }
     request = Request(APIRequestFactory().get("/", REMOTE_ADDR="198.51.100.10"))
     monkeypatch.setattr(throttles._CacheThrottle, "allow_request", SimpleRateThrottle.allow_request)
-    monkeypatch.setattr(throttles._CacheThrottle, "get_cache_key",
-                        lambda self, request, view: f"racy_{self.identity(request)}", raising=False)
+    monkeypatch.setattr(
+        throttles._CacheThrottle,
+        "get_cache_key",
+        lambda self, request, view: f"racy_{self.identity(request)}",
+        raising=False,
+    )
     # A slow cache read (a round trip under load) is what lets requests overtake each other.
     from django.core.cache.backends.redis import RedisCache
 

@@ -22,7 +22,9 @@ def with_token(key: str) -> APIClient:
 
 
 def get_token(username: str) -> str:
-    response = APIClient().post("/api/auth/token/", {"username": username, "password": PASSWORD}, format="json")
+    response = APIClient().post(
+        "/api/auth/token/", {"username": username, "password": PASSWORD}, format="json"
+    )
     assert response.status_code == 200, response.content
     return response.json()["token"]
 

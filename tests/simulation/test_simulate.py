@@ -60,8 +60,10 @@ def test_with_failing_providers_every_notification_is_sent_exactly_once(worker, 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "options, message",
-    [({"orders": 0, "rate": 1}, "--orders must be at least 1"),
-     ({"orders": 5, "rate": 1, "customers": 0}, "--customers must be at least 1")],
+    [
+        ({"orders": 0, "rate": 1}, "--orders must be at least 1"),
+        ({"orders": 5, "rate": 1, "customers": 0}, "--customers must be at least 1"),
+    ],
 )
 def test_bad_options_are_refused(options, message):
     with pytest.raises(CommandError, match=message):

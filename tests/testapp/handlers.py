@@ -44,7 +44,9 @@ def probe_a(event: ProbeHappened) -> None:
         # The side effect is written but not committed while we wait: a kill now must lose it.
         r.set(key(event, "started"), os.getpid())
         with contextlib.suppress(AssertionError):  # never released: carry on, as a slow handler
-            wait_until(lambda: r.exists(key(event, "release")), timeout=60, message="the test to release the handler")
+            wait_until(
+                lambda: r.exists(key(event, "release")), timeout=60, message="the test to release the handler"
+            )
 
 
 @event_handler(ProbeHappened, queue="analytics")

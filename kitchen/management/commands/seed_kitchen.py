@@ -48,14 +48,30 @@ PIZZAS = {
     "Margherita": {**BASE, "Tomato sauce": 80, "Mozzarella fior di latte": 120, "Basil": 3},
     "Marinara": {**BASE, "Tomato sauce": 100, "Garlic": 6, "Oregano": 1, "Olive oil": 15},
     "Diavola": {**BASE, "Tomato sauce": 80, "Mozzarella fior di latte": 110, "Spicy salami": 60},
-    "Quattro Formaggi": {**BASE, "Mozzarella fior di latte": 80, "Gorgonzola": 40, "Parmigiano": 20, "Fontina": 40},
+    "Quattro Formaggi": {
+        **BASE,
+        "Mozzarella fior di latte": 80,
+        "Gorgonzola": 40,
+        "Parmigiano": 20,
+        "Fontina": 40,
+    },
     "Capricciosa": {
-        **BASE, "Tomato sauce": 80, "Mozzarella fior di latte": 100, "Cooked ham": 50, "Mushrooms": 40,
-        "Artichokes": 40, "Black olives": 20,
+        **BASE,
+        "Tomato sauce": 80,
+        "Mozzarella fior di latte": 100,
+        "Cooked ham": 50,
+        "Mushrooms": 40,
+        "Artichokes": 40,
+        "Black olives": 20,
     },
     "Vegetariana": {
-        **BASE, "Tomato sauce": 80, "Mozzarella fior di latte": 100, "Peppers": 40, "Courgettes": 40,
-        "Aubergine": 40, "Onions": 20,
+        **BASE,
+        "Tomato sauce": 80,
+        "Mozzarella fior di latte": 100,
+        "Peppers": 40,
+        "Courgettes": 40,
+        "Aubergine": 40,
+        "Onions": 20,
     },
 }
 TOPPINGS = {
@@ -99,13 +115,17 @@ class Command(BaseCommand):
             if pizza_name in pizzas:
                 for ingredient, qty in recipe.items():
                     new_lines += RecipeLine.objects.get_or_create(
-                        pizza=pizzas[pizza_name], ingredient=ingredients[ingredient], defaults={"quantity": Decimal(qty)}
+                        pizza=pizzas[pizza_name],
+                        ingredient=ingredients[ingredient],
+                        defaults={"quantity": Decimal(qty)},
                     )[1]
         for code, recipe in TOPPINGS.items():
             if code in toppings:
                 for ingredient, qty in recipe.items():
                     new_lines += RecipeLine.objects.get_or_create(
-                        topping=toppings[code], ingredient=ingredients[ingredient], defaults={"quantity": Decimal(qty)}
+                        topping=toppings[code],
+                        ingredient=ingredients[ingredient],
+                        defaults={"quantity": Decimal(qty)},
                     )[1]
         self.stdout.write(
             f"Kitchen: {Ingredient.objects.count()} ingredients ({new_ingredients} new), "

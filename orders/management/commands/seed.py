@@ -42,8 +42,16 @@ TOPPINGS = [
 GROUPS = {
     "manager": {
         "orders": [
-            "add_", "change_", "view_", "delete_pizza", "delete_size", "delete_topping",
-            "cook_order", "dispatch_order", "take_payment", "cancel_order",
+            "add_",
+            "change_",
+            "view_",
+            "delete_pizza",
+            "delete_size",
+            "delete_topping",
+            "cook_order",
+            "dispatch_order",
+            "take_payment",
+            "cancel_order",
         ],
         "kitchen": ["add_", "change_", "view_"],
         "notifications": ["view_", "resend_notification"],
@@ -94,9 +102,13 @@ class Command(BaseCommand):
                 name=name, defaults={"description": description, "base_price": Decimal(price)}
             )[1]
         for code, name, multiplier in SIZES:
-            created += Size.objects.get_or_create(code=code, defaults={"name": name, "multiplier": Decimal(multiplier)})[1]
+            created += Size.objects.get_or_create(
+                code=code, defaults={"name": name, "multiplier": Decimal(multiplier)}
+            )[1]
         for code, name, price in TOPPINGS:
-            created += Topping.objects.get_or_create(code=code, defaults={"name": name, "price": Decimal(price)})[1]
+            created += Topping.objects.get_or_create(
+                code=code, defaults={"name": name, "price": Decimal(price)}
+            )[1]
         self.stdout.write(f"Menu: {Pizza.objects.count()} pizzas, {Size.objects.count()} sizes, "
                           f"{Topping.objects.count()} toppings ({created} new).")  # fmt: skip
 
@@ -112,7 +124,11 @@ class Command(BaseCommand):
         for username, password, groups, is_staff, is_superuser in DEMO_USERS:
             user, new = User.objects.get_or_create(
                 username=username,
-                defaults={"email": f"{username}@mariopizzeria.example", "is_staff": is_staff, "is_superuser": is_superuser},
+                defaults={
+                    "email": f"{username}@mariopizzeria.example",
+                    "is_staff": is_staff,
+                    "is_superuser": is_superuser,
+                },
             )
             if new:
                 user.set_password(password)
@@ -124,7 +140,10 @@ class Command(BaseCommand):
         customer_user = User.objects.get(username="customer")
         if not Customer.objects.filter(user=customer_user).exists():
             customer_create(
-                user=customer_user, phone=CUSTOMER_PHONE, email=customer_user.email, default_address=CUSTOMER_ADDRESS
+                user=customer_user,
+                phone=CUSTOMER_PHONE,
+                email=customer_user.email,
+                default_address=CUSTOMER_ADDRESS,
             )
         self.stdout.write(self.style.SUCCESS("Demo users (admin at /admin/, API at /api/):"))
         for username, password, role in lines:

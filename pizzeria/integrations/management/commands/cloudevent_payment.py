@@ -1,7 +1,7 @@
 """Build a signed com.mariopizzeria.payment.processed CloudEvent and print the curl that sends it.
 
-    python manage.py cloudevent_payment --order 5                 # amount = the order's total
-    python manage.py cloudevent_payment --order 5 --mode binary --amount 1.00
+python manage.py cloudevent_payment --order 5                 # amount = the order's total
+python manage.py cloudevent_payment --order 5 --mode binary --amount 1.00
 """
 
 from __future__ import annotations
@@ -43,19 +43,27 @@ class Command(BaseCommand):
             raise CommandError(f"Order {opts['order']} does not exist")
         event = CloudEvent(
             attributes={
-                "id": opts["id"] or str(uuid.uuid4()), "source": opts["source"], "type": PAYMENT_PROCESSED,
+                "id": opts["id"] or str(uuid.uuid4()),
+                "source": opts["source"],
+                "type": PAYMENT_PROCESSED,
                 "datacontenttype": "application/json",
             },
             data={
-                "order_id": order.pk, "amount": opts["amount"] or str(order.total_amount), "method": opts["method"],
+                "order_id": order.pk,
+                "amount": opts["amount"] or str(order.total_amount),
+                "method": opts["method"],
                 "reference": opts["reference"] or f"psp_{uuid.uuid4().hex[:10]}",
             },
         )
         message = (to_binary_event if opts["mode"] == "binary" else to_structured_event)(event)
         headers = {
             **message.headers,
-            **signature_headers(secrets=[secret], msg_id=f"msg_{uuid.uuid4().hex}", timestamp=dt.datetime.now(dt.UTC),
-                                body=message.body),
+            **signature_headers(
+                secrets=[secret],
+                msg_id=f"msg_{uuid.uuid4().hex}",
+                timestamp=dt.datetime.now(dt.UTC),
+                body=message.body,
+            ),
         }
         parts = ["curl", "-sS", "-XPOST", opts["url"]]
         for name, value in headers.items():

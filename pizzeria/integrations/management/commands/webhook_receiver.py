@@ -21,8 +21,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=9001)
-        parser.add_argument("--secret", default="", help="the subscription's whsec_ secret (verify when given)")
-        parser.add_argument("--status", type=int, default=204, help="answer this status (e.g. 503 to play broken)")
+        parser.add_argument(
+            "--secret", default="", help="the subscription's whsec_ secret (verify when given)"
+        )
+        parser.add_argument(
+            "--status", type=int, default=204, help="answer this status (e.g. 503 to play broken)"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         webhook = Webhook(opts["secret"]) if opts["secret"] else None
