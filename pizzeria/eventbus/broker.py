@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, cast
 
-from celery import current_app
 from django.utils import timezone
+
+from pizzeria.eventbus.celeryapp import celery_app
 
 if TYPE_CHECKING:
     from kombu.connection import ConnectionPool
@@ -27,7 +28,7 @@ def broker_lost_messages() -> bool:
     """
     try:
         pool = cast(
-            "ConnectionPool", current_app.pool
+            "ConnectionPool", celery_app().pool
         )  # celery-types say ProducerPool; it is kombu's ConnectionPool
         with pool.acquire(block=True, timeout=2) as conn:
             if conn.transport.driver_type != "redis":

@@ -10,13 +10,13 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from amqp import exceptions as amqp_exceptions
-from celery import current_app
 from django.db import connections, transaction
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis import exceptions as redis_exceptions
 
 from pizzeria import redisbreaker
 from pizzeria.eventbus import registry, spans, wire
+from pizzeria.eventbus.celeryapp import celery_app
 from pizzeria.eventbus.events import DomainEvent
 from pizzeria.eventbus.models import Delivery, OutboxEvent
 from pizzeria.eventbus.queues import RUN_DELIVERY
@@ -187,7 +187,7 @@ def publish_deliveries(items: Iterable[tuple], *, countdown: float | None = None
     is claimed once). A countdown (a worker's retry) and RabbitMQ (each publish confirmed) go
     through apply_async one by one.
     """
-    app = current_app
+    app = celery_app()
     items = list(items)
     sent = 0
     # Redis as the broker: the process's Redis breaker (pizzeria.redisbreaker) is open after a
@@ -295,7 +295,7 @@ def _apply_async_each(
     items: list[tuple[Any, ...]], *, producer: Any, countdown: float | None, headers: dict[str, str] | None
 ) -> Iterator[int]:
     """Publish each delivery with apply_async, yielding its id once sent (the caller counts)."""
-    run_delivery = current_app.tasks[RUN_DELIVERY]
+    run_delivery = celery_app().tasks[RUN_DELIVERY]
     for delivery_id, handler_name, *trace in items:
         trace_headers = spans.message_headers(trace[0]) if trace else None
         message_headers = {**(headers or {}), **trace_headers} if trace_headers else headers

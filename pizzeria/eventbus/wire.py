@@ -24,12 +24,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from celery import current_app, signals
+from celery import signals
 from kombu.entity import Exchange
 from kombu.serialization import dumps
 from kombu.utils.uuid import uuid
 
 from pizzeria.eventbus import spans
+from pizzeria.eventbus.celeryapp import celery_app
 from pizzeria.eventbus.queues import RUN_DELIVERY
 
 
@@ -41,7 +42,7 @@ def usable(producer: Any) -> bool:
     column with CELERY_TASK_SEND_SENT_EVENT on), receivers of Celery's publish signals (tracing
     libraries; our own OpenTelemetry set-up disconnects the Celery instrumentation's, see
     ops/tracing.py), compression."""
-    app = current_app
+    app = celery_app()
     return (
         producer.connection.transport.driver_type == "redis"
         # the channel's own answer (Producer.supports_batch_publish asks the transport's default
@@ -82,7 +83,7 @@ def message(
     channel: Any, delivery_id: int, limits: dict[str, Any], headers: dict[str, str] | None
 ) -> dict[str, Any]:
     """The kombu message apply_async((delivery_id,), queue=…, headers=…, **limits) would publish."""
-    app = current_app
+    app = celery_app()
     run_delivery = app.tasks[RUN_DELIVERY]
     task_id = uuid()
     task = app.amqp.create_task_message(
