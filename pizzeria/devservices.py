@@ -215,7 +215,9 @@ def supervisord_config(entries: dict[str, str], *, run_dir: Path = RUN_DIR) -> s
         lines += [
             "",
             f"[program:{name}]",
-            f"command=/bin/sh -c 'exec {shell}'",
+            # The program's pid (the leader of the group supervisord gives it) goes to programs.pids
+            # before exec, so a later start can stop what a SIGKILLed `make run` left (stop_leftovers).
+            f"command=/bin/sh -c 'echo $$ >> \"{run_dir / 'programs.pids'}\"; exec {shell}'",
             f"directory={ROOT}",
             "autostart=true",
             "autorestart=true",
@@ -232,11 +234,54 @@ def supervisord_config(entries: dict[str, str], *, run_dir: Path = RUN_DIR) -> s
     return "\n".join(lines) + "\n"
 
 
+def _ours(pid: int) -> bool:
+    """A live process started from this checkout (its working directory is ROOT), not a reused pid."""
+    try:
+        return Path(f"/proc/{pid}/cwd").resolve() == ROOT
+    except OSError:
+        return False
+
+
+def stop_leftovers(run_dir: Path = RUN_DIR, *, wait: float = 10.0) -> int:
+    """Stop the supervisord and the programs a `make run` killed with SIGKILL left running.
+
+    supervisord starts each program in a process group of its own, so a SIGKILL of `make run`'s
+    group takes devservices and supervisord but leaves web, the pools and beat running, re-parented
+    to init and retrying a database and a broker that are gone. Each program writes its pid (its
+    group's id) to programs.pids as it starts; the next start stops those groups (SIGTERM, then
+    SIGKILL after `wait` seconds). Returns how many were found.
+    """
+    pids = []
+    for name in ("supervisord.pid", "programs.pids"):
+        path = run_dir / name
+        if path.exists():
+            pids += [int(word) for word in path.read_text().split() if word.isdigit()]
+            path.unlink()
+    leftovers = [pid for pid in dict.fromkeys(pids) if _ours(pid)]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in leftovers:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                if os.getpgid(pid) == pid:
+                    os.killpg(pid, sig)
+                else:
+                    os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and any(_ours(pid) for pid in leftovers):
+            time.sleep(0.1)
+        if not any(_ours(pid) for pid in leftovers):
+            break
+    return len(leftovers)
+
+
 def supervise(*, run_dir: Path = RUN_DIR) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
+    if found := stop_leftovers(run_dir):
+        print(f"devservices: stopping {found} processes an earlier run left behind", flush=True)
     config = run_dir / "supervisord.conf"
     config.write_text(supervisord_config(procfile_entries(), run_dir=run_dir))
-    return _run([str(BIN / "supervisord"), "-c", str(config)])
+    code = _run([str(BIN / "supervisord"), "-c", str(config)])
+    (run_dir / "programs.pids").unlink(missing_ok=True)  # a clean stop stopped them all
+    return code
 
 
 def run_stack() -> int:

@@ -20,6 +20,7 @@ import psutil
 import pytest
 import redis
 
+from pizzeria.devservices import procfile_entries, stop_leftovers
 from tests.polling import wait_until
 from tests.worker import REDIS_SERVER, free_port
 
@@ -154,6 +155,7 @@ def dev_stacks(tmp_path):
     for stack in stacks:
         if stack.proc is not None and stack.proc.poll() is None:
             stack.signal_group(signal.SIGKILL)
+    stop_leftovers(tmp_path / "run", wait=5)  # the programs a failed assertion left after a SIGKILL
     for proc in postgres_on((tmp_path / "run" / "postgres").resolve()):
         proc.kill()
 
@@ -192,12 +194,20 @@ def test_make_run_then_every_documented_command_reaches_that_stack_and_data_surv
 
     # given `make run` killed with SIGKILL (its PostgreSQL, in a session of its own, is left running)
     data_dir = (tmp_path / "run" / "postgres").resolve()
+    programs = [int(pid) for pid in (tmp_path / "run" / "programs.pids").read_text().split()]
+    assert len(programs) >= len(procfile_entries()), programs  # web, every pool, beat
     stack.signal_group(signal.SIGKILL)
     assert postgres_on(data_dir), "the embedded PostgreSQL should outlive a SIGKILLed make run"
+    orphans = [pid for pid in programs if psutil.pid_exists(pid)]
+    assert orphans, "supervisord's programs, each in a group of its own, should outlive the SIGKILL"
 
-    # when `make run` starts again: the leftover server is stopped, a new one serves the same data
+    # when `make run` starts again: the leftover server and programs are stopped, a new server
+    # serves the same data
     stack = dev_stacks()
-    assert "stopping the PostgreSQL an earlier run left behind" in stack.log.read_text()
+    log = stack.log.read_text()
+    assert "stopping the PostgreSQL an earlier run left behind" in log
+    assert re.search(r"stopping [1-9]\d* processes an earlier run left behind", log), log[-3000:]
+    assert not [pid for pid in orphans if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
     again = stack.manage("shell", "-c", "from orders.models import Order; print(Order.objects.count())")
     assert again.returncode == 0 and int(again.stdout.splitlines()[-1]) == total, again.stdout + again.stderr
 
