@@ -13,7 +13,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from pizzeria.ops.logs import logging_config
+from pizzeria.observability.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -37,14 +37,14 @@ INSTALLED_APPS = [
     "axes",  # failed-login lockout (token endpoint and admin login), counted in the shared cache
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI / ReDoc files, served locally (no CDN)
-    "pizzeria.eventbus",
-    "pizzeria.ops",  # ops screen, failure groups, shared counters, structured logs
+    "eventbus",
+    "ops",  # ops screen, /metrics, failure groups, `deadletters`
     "orders",
     "kitchen",
     "notifications",
     "analytics",
-    "pizzeria.simulation",  # `manage.py simulate`
-    "pizzeria.integrations",  # webhook deliveries: one handler per subscription (a registry family)
+    "simulation",  # `manage.py simulate`
+    "integrations",  # webhook deliveries: one handler per subscription (a registry family)
 ]
 
 MIDDLEWARE = [
@@ -53,9 +53,9 @@ MIDDLEWARE = [
     # NUL in a header, query parameter or form field → 400 (PostgreSQL would raise: a 500).
     "pizzeria.security.middleware.HostileInputMiddleware",
     # A request id for the request's log records and the deliveries it publishes.
-    "pizzeria.ops.logs.RequestIdMiddleware",
+    "pizzeria.observability.logs.RequestIdMiddleware",
     # Request duration by view into the shared counters (/metrics).
-    "pizzeria.ops.middleware.RequestMetricsMiddleware",
+    "ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # admin/static files under gunicorn too
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -449,7 +449,7 @@ OPS_OLDEST_AGE_WARNING_SECONDS = env.float("OPS_OLDEST_AGE_WARNING_SECONDS", def
 LOG_FORMAT = env("LOG_FORMAT", default="console")
 PROCESS_TAG = f"[{env('SUPERVISOR_PROCESS_NAME')}] " if env("SUPERVISOR_PROCESS_NAME", default="") else ""
 # Phone numbers and e-mail addresses are masked in every record either format writes (see
-# pizzeria.ops.logs.logging_config); under supervisord each line carries its Procfile name.
+# pizzeria.observability.logs.logging_config); under supervisord each line carries its Procfile name.
 LOGGING = logging_config(
     log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="INFO"), process_tag=PROCESS_TAG
 )

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from analytics.models import DailyRollup, OrderFact
 from analytics.selectors import percentile
+from eventbus.models import Delivery
 from orders import services
-from pizzeria.eventbus.models import Delivery
 from tests.analytics.test_handlers import ANALYTICS
 from tests.capture import capture_events
 from tests.factories import advance_order, make_menu, make_order, make_user

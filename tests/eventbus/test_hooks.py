@@ -6,12 +6,12 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from pizzeria.eventbus import registry
-from pizzeria.eventbus.delivery import delivery_run
-from pizzeria.eventbus.errors import DeliveryPostponed, PermanentError, TransientError
-from pizzeria.eventbus.models import Delivery
-from pizzeria.eventbus.outbox import outbox_write
-from pizzeria.eventbus.registry import HandlerFamily, HandlerSpec
+from eventbus import registry
+from eventbus.delivery import delivery_run
+from eventbus.errors import DeliveryPostponed, PermanentError, TransientError
+from eventbus.models import Delivery
+from eventbus.outbox import outbox_write
+from eventbus.registry import HandlerFamily, HandlerSpec
 from tests.capture import capture_events
 from tests.eventbus import rows
 from tests.testapp.events import ProbeHappened

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from pizzeria.eventbus.delivery import delivery_run
-from pizzeria.eventbus.models import Delivery
-from pizzeria.integrations.models import WebhookSubscription
-from pizzeria.integrations.services import subscription_create
+from eventbus.delivery import delivery_run
+from eventbus.models import Delivery
+from integrations.models import WebhookSubscription
+from integrations.services import subscription_create
 
 
 def subscribe(url: str, **kwargs) -> tuple[WebhookSubscription, str]:

@@ -10,16 +10,16 @@ import pytest
 from cloudevents.core.bindings.http import HTTPMessage, from_http
 from cloudevents.core.formats.json import JSONFormat
 
+from eventbus.delivery import delivery_run
+from eventbus.events import DomainEvent, event_class, event_types
+from eventbus.models import Delivery, OutboxEvent
+from eventbus.outbox import outbox_write
+from eventbus.schema import InvalidEventPayload, schema_errors, validator_for
+from integrations.catalogue import public_data_schema, public_event_classes
+from integrations.events import WebhookCircuitOpened, WebhookSubscriptionDeactivated
 from kitchen.events import InventoryLow, SupplierInfo
 from notifications.events import NotificationResendRequested
 from orders.events import OrderPlaced
-from pizzeria.eventbus.delivery import delivery_run
-from pizzeria.eventbus.events import DomainEvent, event_class, event_types
-from pizzeria.eventbus.models import Delivery, OutboxEvent
-from pizzeria.eventbus.outbox import outbox_write
-from pizzeria.eventbus.schema import InvalidEventPayload, schema_errors, validator_for
-from pizzeria.integrations.catalogue import public_data_schema, public_event_classes
-from pizzeria.integrations.events import WebhookCircuitOpened, WebhookSubscriptionDeactivated
 from tests.capture import capture_events
 from tests.factories import advance_order, make_order
 from tests.integrations.helpers import deliveries_of, subscribe

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from rest_framework.authtoken.models import Token
 
-from pizzeria.simulation.workerproc import queues_purge
+from simulation.workerproc import queues_purge
 from tests.browser import needs_chromium
 from tests.factories import make_customer, make_role_user
 from tests.kitchen.conftest import one_margherita

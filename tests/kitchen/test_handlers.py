@@ -4,14 +4,14 @@ from decimal import Decimal
 
 import pytest
 
+from eventbus.delivery import delivery_run
+from eventbus.models import Delivery, OutboxEvent
 from kitchen import handlers, services
 from kitchen.events import InventoryLow
 from kitchen.models import KitchenTicket, OrderConsumption, PurchaseOrder, StockMovement
 from orders import services as order_services
 from orders.events import OrderCookingStarted, OrderPlaced
 from orders.models import Order
-from pizzeria.eventbus.delivery import delivery_run
-from pizzeria.eventbus.models import Delivery, OutboxEvent
 from tests.capture import capture_events
 from tests.factories import make_order
 from tests.kitchen.conftest import KITCHEN_HANDLERS, one_margherita

@@ -1,5 +1,5 @@
+from eventbus import registry
 from kitchen.events import InventoryLow
-from pizzeria.eventbus import registry
 from tests.kitchen.conftest import KITCHEN_HANDLERS
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pizzeria.celery import QUEUES
-from pizzeria.simulation.workerproc import queues_purge
+from simulation.workerproc import queues_purge
 from tests.browser import CHROMIUM
 from tests.factories import make_customer, make_order, make_role_user
 from tests.kitchen.test_browser import PASSWORD

@@ -5,8 +5,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from pizzeria.eventbus.models import Delivery
-from pizzeria.ops.failures import failure_groups, normalise
+from eventbus.models import Delivery
+from ops.failures import failure_groups, normalise
 from tests.eventbus import rows
 from tests.factories import make_role_user
 

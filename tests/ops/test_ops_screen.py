@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from pizzeria.eventbus.models import Delivery
-from pizzeria.ops import views
-from pizzeria.ops.broker import QueueDepth
+from eventbus.models import Delivery
+from ops import views
+from ops.broker import QueueDepth
 from tests.eventbus import rows
 from tests.factories import make_role_user
 from tests.testapp.handlers import PROBE_A, PROBE_B

@@ -25,7 +25,9 @@ from tests.worker import REDIS_SERVER, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ".venv/bin/python"
-SHELL_EXAMPLE = "from pizzeria.eventbus import registry; print(*sorted(s.name for s in registry.all_handlers()), sep='\\n')"
+SHELL_EXAMPLE = (
+    "from eventbus import registry; print(*sorted(s.name for s in registry.all_handlers()), sep='\\n')"
+)
 # Each command as the README, docs/ and `make run`'s banner print it (subcommand → argv after
 # manage.py), run from another shell while the stack runs.
 COMMANDS = {

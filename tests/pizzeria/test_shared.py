@@ -6,14 +6,14 @@ from django.contrib.auth import get_user_model
 from django.test import RequestFactory
 
 from analytics.models import OrderFact
+from eventbus.models import OutboxEvent
+from integrations.models import InboundCloudEvent
 from kitchen.errors import AtCapacity, KitchenError
 from kitchen.models import StockMovement
 from orders.errors import IllegalTransition, InvalidOrder, OrderError
 from pizzeria.actors import actor_name
 from pizzeria.admin_mixins import ReadOnlyAdminMixin
 from pizzeria.errors import DomainError
-from pizzeria.eventbus.models import OutboxEvent
-from pizzeria.integrations.models import InboundCloudEvent
 
 
 def test_actor_name():

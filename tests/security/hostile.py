@@ -108,10 +108,10 @@ def snapshot() -> dict:
     """What a refused request must not change: row counts and every order's state."""
     from django.contrib.auth import get_user_model
 
+    from eventbus.models import Delivery, OutboxEvent
+    from integrations.models import InboundCloudEvent
     from notifications.models import Notification
     from orders.models import Customer, Order
-    from pizzeria.eventbus.models import Delivery, OutboxEvent
-    from pizzeria.integrations.models import InboundCloudEvent
 
     counts = {
         m.__name__: m.objects.count()
