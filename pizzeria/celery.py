@@ -34,7 +34,7 @@ class CelerySettings(Mapping):
     either spelling finds them in one step. Keyed by the Django names, the snapshot made Celery
     call six of them deprecated old-style settings at every worker start (celery/celery#6366:
     CELERY_RESULT_SERIALIZER, CELERY_ACCEPT_CONTENT, ... are also Celery 3's names).
-    tests/pizzeria/test_celery_config.py holds both. Settings do not change at run time; a test
+    tests/pizzeria/test_celery.py holds both. Settings do not change at run time; a test
     that overrides a CELERY_ setting must set `app.conf` itself.
     """
 

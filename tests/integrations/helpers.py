@@ -6,8 +6,14 @@ from django.utils import timezone
 
 from eventbus.delivery import delivery_run
 from eventbus.models import Delivery
+from integrations.events import WebhookCircuitOpened, WebhookSubscriptionDeactivated
 from integrations.models import WebhookSubscription
 from integrations.services import subscription_create
+from notifications.events import NotificationResendRequested
+from tests.testapp.events import ProbeHappened
+
+# Events that never leave the house (no webhook, not in the AsyncAPI document).
+INTERNAL = (NotificationResendRequested, WebhookSubscriptionDeactivated, WebhookCircuitOpened, ProbeHappened)
 
 
 def subscribe(url: str, **kwargs) -> tuple[WebhookSubscription, str]:

@@ -68,7 +68,7 @@ def test_the_collector_configuration_wires_every_pipeline_component():
 
 
 def test_setup_asks_again_after_the_settings_read_dot_env(monkeypatch):
-    # The module read the environment at import, before settings/base.py loaded .env into it.
+    # The module read the environment at import, before settings/environment.py loaded .env into it.
     installed = []
     monkeypatch.setattr(tracing, "ENABLED", False)
     monkeypatch.setattr(tracing, "_configured_pid", None)

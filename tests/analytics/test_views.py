@@ -1,10 +1,9 @@
 """The manager's dashboard: permission, figures (revenue net of refunds), date filter, CSV, no
-writes during a page view, and `analytics_rebuild`."""
+writes during a page view."""
 
 import csv
 import datetime as dt
 import io
-from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -14,12 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from analytics.models import DailyRollup, OrderFact
-from analytics.selectors import percentile
 from eventbus.models import Delivery
 from orders import services
 from tests.analytics.test_handlers import ANALYTICS
 from tests.capture import capture_events
-from tests.factories import advance_order, make_menu, make_order, make_user
+from tests.factories import make_menu, make_order, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -168,34 +166,6 @@ def test_top_pizzas_and_toppings_count_pizzas_sold_not_cancelled(client, manager
     assert csv_rows(client, "cancellations")[1:] == [["'=HYPERLINK(evil)", "1", "0"]]
 
 
-def test_times_and_on_time_rate():
-    from analytics.selectors import on_time, times
-
-    now = timezone.now()
-    facts = [
-        {
-            "fulfilment": "delivery",
-            "placed_at": now,
-            "preparation_seconds": 60.0 * n,
-            "delivery_seconds": 600.0,
-            "ready_at": now + dt.timedelta(minutes=n),
-            "delivered_at": now + dt.timedelta(minutes=30 + n),
-            "promised_at": now + dt.timedelta(minutes=35),
-        }
-        for n in range(1, 11)
-    ]
-    prep = times(facts=facts).rows[0]
-    assert prep[1:] == [10, 5.5, 5.5, 9.1]  # minutes: average, p50, p90 of 1…10
-    delivery = on_time(facts=facts).rows[0]
-    assert delivery[1:] == [10, 5, 5, 50.0]  # 31…35 on time, 36…40 late
-
-
-def test_percentile():
-    assert percentile([], 90) is None
-    assert percentile([7.0], 90) == 7.0
-    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
-
-
 def test_the_bus_table_counts_deliveries_by_handler_and_status(client, manager):
     with capture_events(run_handlers=False) as captured:
         make_order()
@@ -208,46 +178,3 @@ def test_the_bus_table_counts_deliveries_by_handler_and_status(client, manager):
     assert rows["kitchen.handlers.ticket_create"][header.index("pending")] == "1"
     page = client.get("/analytics/").content.decode()
     assert 'id="kpi-dead">1<' in page
-
-
-def test_analytics_rebuild_recomputes_facts_and_rollups_idempotently():
-    # placed_at too, but the event's time is a few ms after the order row's: compared apart below
-    columns = [
-        "order_id",
-        "total_amount",
-        "item_count",
-        "fulfilment",
-        "paid_amount",
-        "ready_at",
-        "preparation_seconds",
-        "delivered_at",
-        "delivery_seconds",
-        "cancelled_at",
-        "cancel_reason",
-        "promised_at",
-        "items",
-    ]
-    with capture_events(only=ANALYTICS):
-        advance_order(make_order(), "delivered")
-        advance_order(make_order(fulfilment="pickup", delivery_address=""), "delivered")
-        services.order_cancel(order_id=make_order(status="paid").pk, actor="staff", reason="Changed mind")
-    from_events = list(OrderFact.objects.order_by("order_id").values_list(*columns))
-    placed_from_events = list(OrderFact.objects.order_by("order_id").values_list("placed_at", flat=True))
-    OrderFact.objects.all().delete()
-    DailyRollup.objects.create(day=dt.date(2001, 1, 1), orders=99)  # a day with no orders any more
-
-    call_command("analytics_rebuild")
-    first = list(OrderFact.objects.order_by("order_id").values_list(*columns))
-    rollups = list(DailyRollup.objects.values_list("day", "orders", "cancelled", "revenue", "refunds"))
-    call_command("analytics_rebuild")
-
-    assert first == from_events  # the orders' rows give what the events gave
-    placed = OrderFact.objects.order_by("order_id").values_list("placed_at", flat=True)
-    assert all(abs(a - b) < dt.timedelta(seconds=1) for a, b in zip(placed, placed_from_events, strict=True))
-    assert list(OrderFact.objects.order_by("order_id").values_list(*columns)) == first
-    assert (
-        list(DailyRollup.objects.values_list("day", "orders", "cancelled", "revenue", "refunds")) == rollups
-    )
-    ((day, orders, cancelled, revenue, refunds),) = rollups
-    assert (day, orders, cancelled) == (timezone.localdate(), 3, 1)
-    assert refunds == Decimal("31.18") and revenue == Decimal("62.36")

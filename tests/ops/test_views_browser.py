@@ -9,7 +9,7 @@ from pizzeria.celery import QUEUES
 from simulation.workerproc import queues_purge
 from tests.browser import CHROMIUM
 from tests.factories import make_customer, make_order, make_role_user
-from tests.kitchen.test_browser import PASSWORD
+from tests.kitchen.test_views_browser import PASSWORD
 from tests.worker import make_worker
 
 TIMEOUT_MS = 30_000
