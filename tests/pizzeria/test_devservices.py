@@ -158,6 +158,21 @@ def dev_stacks(tmp_path):
             stack.signal_group(signal.SIGKILL)
     for proc in postgres_on((tmp_path / "run" / "postgres").resolve()):
         proc.kill()
+    # A SIGKILLed `make run` leaves its programs running: supervisord gives each a process group of
+    # its own. Left alive, its workers would take messages from the next run's Valkey on that port.
+    left = started_from(tmp_path / "run")
+    for proc in left:
+        proc.kill()
+    psutil.wait_procs(left, timeout=10)
+
+
+def started_from(run_dir: Path) -> list[psutil.Process]:
+    """Every process a `make run` with this run directory started (they inherit PIZZERIA_RUN_DIR)."""
+    found = []
+    for proc in psutil.process_iter(["environ"]):
+        if (proc.info["environ"] or {}).get("PIZZERIA_RUN_DIR") == str(run_dir):
+            found.append(proc)
+    return found
 
 
 def test_make_run_then_every_documented_command_reaches_that_stack_and_data_survives_a_kill(
