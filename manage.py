@@ -19,6 +19,7 @@ def default_settings() -> str:
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", default_settings())
+    # Django only once DJANGO_SETTINGS_MODULE is chosen (start-up order).
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line

@@ -1,6 +1,7 @@
 """Analytics handlers: each event fills in its columns of the order's fact row."""
 
 from analytics.services import order_fact_update
+from eventbus import event_handler
 from orders.events import (
     OrderCancelled,
     OrderCookingStarted,
@@ -10,7 +11,6 @@ from orders.events import (
     PaymentProcessed,
 )
 from orders.models import Order
-from pizzeria.eventbus import event_handler
 
 
 @event_handler(OrderPlaced, queue="analytics")

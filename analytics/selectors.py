@@ -17,8 +17,8 @@ from django.db.models import Avg, Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from analytics.models import DailyRollup, OrderFact
+from eventbus.models import Delivery
 from orders.models import Order
-from pizzeria.eventbus.models import Delivery
 
 OPEN = (Delivery.Status.PENDING, Delivery.Status.RUNNING, Delivery.Status.RETRYING)
 STATUSES = [s.value for s in Delivery.Status]

@@ -130,8 +130,8 @@ def _queued_messages() -> int | None:
 
 def counts() -> dict:
     from bench.models import BenchNote
+    from eventbus.models import Delivery, OutboxEvent
     from orders.models import Order
-    from pizzeria.eventbus.models import Delivery, OutboxEvent
 
     return {
         "orders": Order.objects.count(),

@@ -12,14 +12,14 @@ from bench.profiling import PySpy, _frame
 
 # The bus's share of POST /api/orders/, by the function it runs in (file:function, inclusive).
 WATCH = {
-    "outbox_write (all of the bus inside the transaction)": "pizzeria/eventbus/outbox.py:outbox_write",
-    "payload_validate (JSON schema)": "pizzeria/eventbus/schema.py:payload_validate",
-    "to_json (payload)": "pizzeria/eventbus/events.py:to_json",
-    "family_members_for (webhook subscriptions SELECT)": "pizzeria/eventbus/registry.py:family_members_for",
+    "outbox_write (all of the bus inside the transaction)": "eventbus/outbox.py:outbox_write",
+    "payload_validate (JSON schema)": "eventbus/schema.py:payload_validate",
+    "to_json (payload)": "eventbus/events.py:to_json",
+    "family_members_for (webhook subscriptions SELECT)": "eventbus/registry.py:family_members_for",
     "bulk_create (outbox + items)": "django/db/models/query.py:bulk_create",
-    "deliveries_insert (one INSERT … SELECT)": "pizzeria/eventbus/outbox.py:deliveries_insert",
-    "publish_deliveries (on commit)": "pizzeria/eventbus/outbox.py:publish_deliveries",
-    "wire.send (messages without apply_async)": "pizzeria/eventbus/wire.py:send",
+    "deliveries_insert (one INSERT … SELECT)": "eventbus/outbox.py:deliveries_insert",
+    "publish_deliveries (on commit)": "eventbus/outbox.py:publish_deliveries",
+    "wire.send (messages without apply_async)": "eventbus/wire.py:send",
     "apply_async": "celery/app/task.py:apply_async",
     "kombu publish": "kombu/messaging.py:publish",
     "order view post": "orders/api/views.py:post",

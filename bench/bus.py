@@ -7,7 +7,7 @@ response is the same (an Order keeps the events it drained for its timeline), bu
 no delivery and no message are written or sent.
 
 `BENCH_PUBLISH_BATCH=off` (with the bus on) makes kombu's Redis channel say it cannot batch, so
-pizzeria.eventbus.outbox.publish_deliveries sends each message through apply_async in its own
+eventbus.outbox.publish_deliveries sends each message through apply_async in its own
 round trip, as it did before it pipelined them and built them without apply_async (wire.py): the
 before/after of those changes, measured in the same run.
 """
@@ -20,12 +20,12 @@ from django.db.models.signals import post_save
 
 ENV = "BENCH_BUS"
 BATCH_ENV = "BENCH_PUBLISH_BATCH"
-BUS_UID = "eventbus.publish_recorded_events"  # pizzeria/eventbus/signals.py
+BUS_UID = "eventbus.publish_recorded_events"  # eventbus/signals.py
 DRAIN_UID = "bench.drain_recorded_events"
 
 
 def drain_recorded_events(sender, instance, raw: bool = False, **kwargs) -> None:
-    from pizzeria.eventbus.aggregate import AggregateRoot
+    from eventbus.aggregate import AggregateRoot
 
     if not raw and isinstance(instance, AggregateRoot):
         instance.drain_events()  # what the bus would do first; the events go nowhere
@@ -38,7 +38,7 @@ def publishing_off() -> None:
 
 def publishing_on() -> None:
     """Undo publishing_off() (tests)."""
-    from pizzeria.eventbus.signals import publish_recorded_events
+    from eventbus.signals import publish_recorded_events
 
     post_save.disconnect(dispatch_uid=DRAIN_UID)
     post_save.connect(publish_recorded_events, dispatch_uid=BUS_UID)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from eventbus import registry
+from eventbus.registry import HandlerSpec
 from orders.events import OrderPlaced
-from pizzeria.eventbus import registry
-from pizzeria.eventbus.registry import HandlerSpec
 
 QUEUES = ("kitchen", "inventory", "notifications", "analytics", "integrations")
 

@@ -16,8 +16,8 @@ from django.utils import timezone
 from bench.handlers import QUEUES
 from bench.stats import latency_percentiles
 from bench.tasks import noop, redis_client
+from eventbus.models import Delivery, OutboxEvent
 from pizzeria.celery import app
-from pizzeria.eventbus.models import Delivery, OutboxEvent
 from tests.polling import wait_until  # the one polling helper, shared by tests and the bench
 
 
@@ -64,8 +64,8 @@ def queries_per_order(seed: dict, *, rounds: int = 3) -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from pizzeria.eventbus import registry
-    from pizzeria.integrations.webhooks import FAMILY
+    from eventbus import registry
+    from integrations.webhooks import FAMILY
     from pizzeria.security.tokens import token_issue
 
     customer = seed["customer"]
@@ -352,7 +352,7 @@ def unsent_deliveries_drop() -> int:
 
 
 def sweeper(n: int, handlers: list[str], *, timeout: float) -> dict:
-    from pizzeria.eventbus.sweeper import sweep
+    from eventbus.sweeper import sweep
 
     # Open deliveries left by earlier phases are due too and a sweep re-sends them with the stranded
     # ones: counted, and the loop runs until a sweep finds nothing (not until `n` were re-sent).
@@ -393,7 +393,7 @@ def retention(n: int, handlers: list[str], *, time_limit: float) -> dict:
     """Purge n succeeded deliveries past retention; every call must stay inside the task's limits."""
     from django.conf import settings
 
-    from pizzeria.eventbus.services import deliveries_purge
+    from eventbus.services import deliveries_purge
 
     ids = stranded_create(n, handlers)
     old = timezone.now() - dt.timedelta(days=settings.EVENTBUS_RETENTION_DAYS + 1)

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from bench.measure import BenchError
 from bench.stats import growth, loadavg
-from pizzeria.eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
-from pizzeria.eventbus.outbox import publish_deliveries
+from eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
+from eventbus.outbox import publish_deliveries
 from tests.polling import wait_until
 
 REFERENCE = 10_000  # the "after 10,000"

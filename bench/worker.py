@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pizzeria.celery import app
-from pizzeria.simulation.workerproc import WorkerProcess, queues_purge
+from simulation.workerproc import WorkerProcess, queues_purge
 
 
 def bench_worker(

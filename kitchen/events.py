@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
-from pizzeria.eventbus import DomainEvent
+from eventbus import DomainEvent
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -7,6 +7,7 @@ change note (the orders app never imports the kitchen: it does not know anyone l
 
 from __future__ import annotations
 
+from eventbus import event_handler
 from kitchen import services
 from kitchen.events import InventoryLow
 from orders.events import (
@@ -17,7 +18,6 @@ from orders.events import (
     OrderPlaced,
     OrderReady,
 )
-from pizzeria.eventbus import event_handler
 
 
 def _items(event: OrderPlaced) -> list[dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from pizzeria.eventbus import DomainEvent
+from eventbus import DomainEvent
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 
+from eventbus import DomainEvent, event_handler
 from kitchen.events import InventoryLow
 from notifications import messages, recipients
 from notifications.events import NotificationResendRequested
 from notifications.recipients import Contact
 from notifications.services import EMAIL, SMS, notification_resend, notification_send
 from orders.events import OrderCancelled, OrderOutForDelivery, OrderPlaced, OrderReady
-from pizzeria.eventbus import DomainEvent, event_handler
-from pizzeria.integrations.events import WebhookCircuitOpened, WebhookSubscriptionDeactivated
 
 logger = logging.getLogger(__name__)
 
@@ -129,40 +128,3 @@ def email_inventory_low(event: InventoryLow) -> None:
         notification_send(
             event=event, channel=EMAIL, template="inventory_low", recipient=address, context=context
         )
-
-
-@event_handler(WebhookSubscriptionDeactivated, queue=QUEUE)
-def email_webhook_deactivated(event: WebhookSubscriptionDeactivated) -> None:
-    """Tell the manager a webhook receiver stopped getting events (410 Gone or staff)."""
-    context = {
-        "name": event.subscription_name,
-        "url": event.url,
-        "reason": event.reason,
-        "deactivated_by": event.deactivated_by,
-    }
-    notification_send(
-        event=event,
-        channel=EMAIL,
-        template="webhook_deactivated",
-        recipient=recipients.manager_email(),
-        context=context,
-    )
-
-
-@event_handler(WebhookCircuitOpened, queue=QUEUE)
-def email_webhook_circuit_opened(event: WebhookCircuitOpened) -> None:
-    """Tell the manager a webhook receiver keeps failing and its deliveries are paused."""
-    context = {
-        "name": event.subscription_name,
-        "url": event.url,
-        "consecutive_failures": event.consecutive_failures,
-        "last_error": event.last_error,
-        "retry_at": event.retry_at,
-    }
-    notification_send(
-        event=event,
-        channel=EMAIL,
-        template="webhook_circuit_opened",
-        recipient=recipients.manager_email(),
-        context=context,
-    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from pizzeria.eventbus.aggregate import AggregateRoot
+from eventbus.aggregate import AggregateRoot
 
 
 class Notification(AggregateRoot):

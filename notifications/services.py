@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from eventbus import DomainEvent, PermanentError, TransientError
 from notifications import journal, messages
 from notifications.channels import OutgoingMessage, ProviderPermanentError, sender_for
 from notifications.channels.base import ProviderCredentialsError
@@ -37,7 +38,6 @@ from notifications.messages import Rendered
 from notifications.models import Notification
 from orders.phones import sms_region_allowed, sms_regions
 from pizzeria.actors import Actor, actor_name
-from pizzeria.eventbus import DomainEvent, PermanentError, TransientError
 from pizzeria.security.privacy import mask_contact, mask_phone, mask_text
 
 logger = logging.getLogger(__name__)

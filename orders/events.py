@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
-from pizzeria.eventbus import DomainEvent
+from eventbus import DomainEvent
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -10,10 +10,10 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import CharField, Prefetch, QuerySet, Value
 
+from eventbus.events import DomainEvent
+from eventbus.models import OutboxEvent
 from orders import events
 from orders.models import Customer, Order, OrderItem, Pizza, Size, Topping
-from pizzeria.eventbus.events import DomainEvent
-from pizzeria.eventbus.models import OutboxEvent
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.production")
 os.environ.setdefault("CELERY_REDIS_SOCKET_TIMEOUT", "1.0")
 
 from pizzeria.livegate import build_application  # noqa: E402 - after the settings module is chosen
-from pizzeria.ops import tracing  # noqa: E402
+from pizzeria.observability import tracing  # noqa: E402
 
 tracing.setup("pizzeria-web")  # before the application loads its middleware (see wsgi.py)
 application = build_application()

@@ -16,7 +16,7 @@ with it off, kombu runs unpatched.
 The fix here skips the restore when the transport is already closed. Nothing is lost: each of
 those messages is still in the transport's "unacked" hash in Redis, from where kombu's
 restore_visible() brings it back after the visibility timeout, and the delivery row is re-sent
-by the sweeper in any case. tests/eventbus/test_brokerfix.py reproduces the fault with the
+by the sweeper in any case. tests/pizzeria/test_brokerfix.py reproduces the fault with the
 original method, so the day a kombu release fixes it, that test fails and this file can go.
 """
 

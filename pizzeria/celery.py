@@ -8,11 +8,13 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
+from django.conf import settings
+from django.db import connections
 from kombu import Exchange, Queue
 
 from pizzeria import brokerfix
-from pizzeria.eventbus.queues import QUEUES
-from pizzeria.ops import tracing
+from pizzeria.observability import tracing
+from pizzeria.queues import QUEUES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.production")
 
@@ -32,14 +34,12 @@ class CelerySettings(Mapping):
     either spelling finds them in one step. Keyed by the Django names, the snapshot made Celery
     call six of them deprecated old-style settings at every worker start (celery/celery#6366:
     CELERY_RESULT_SERIALIZER, CELERY_ACCEPT_CONTENT, ... are also Celery 3's names).
-    tests/pizzeria/test_celery_config.py holds both. Settings do not change at run time; a test
+    tests/pizzeria/test_celery.py holds both. Settings do not change at run time; a test
     that overrides a CELERY_ setting must set `app.conf` itself.
     """
 
     @cached_property
     def _values(self) -> dict:
-        from django.conf import settings
-
         return {self.name(key): getattr(settings, key) for key in dir(settings) if key.startswith("CELERY_")}
 
     @staticmethod
@@ -98,7 +98,7 @@ def _install_brokerfix(sender: Celery, **kwargs: Any) -> None:
 
 
 app.autodiscover_tasks()
-# OpenTelemetry in worker pool processes and beat, when the environment turns it on (ops/tracing.py).
+# OpenTelemetry in worker pool processes and beat, when the environment turns it on (pizzeria/observability/tracing.py).
 tracing.connect_celery_signals()
 
 
@@ -120,9 +120,6 @@ def _before_task(**kwargs: Any) -> None:
     within that moment is the DatabaseLost retry's case, as during a task. A busy worker so saves one
     round trip per delivery (measured in `make bench`); an idle one checks as before.
     """
-    from django.conf import settings
-    from django.db import connections
-
     fresh = time.monotonic() - _last_task_end < settings.DB_HEALTH_CHECK_AFTER_IDLE_SECONDS
     for conn in connections.all(initialized_only=True):
         if not conn.in_atomic_block:  # a task applied inside a caller's transaction (tests)
@@ -135,8 +132,6 @@ def _before_task(**kwargs: Any) -> None:
 def _after_task(**kwargs: Any) -> None:
     """The same clean-up after a task (a connection error is tested, and the connection closed if dead)."""
     global _last_task_end
-    from django.db import connections
-
     for conn in connections.all(initialized_only=True):
         if not conn.in_atomic_block:
             conn.close_if_unusable_or_obsolete()

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import psutil
+import psycopg
 
 SYSTEM_USER = "embedded_postgres"
 DATABASE = "pizzeria"
@@ -156,8 +157,6 @@ class EmbeddedPostgres:
         return self.url
 
     def _create_database(self) -> None:
-        import psycopg
-
         deadline = time.monotonic() + 10
         while True:
             try:

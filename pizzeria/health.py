@@ -7,6 +7,9 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from pizzeria.celery import app
+from pizzeria.redisclient import redis_client
+
 logger = logging.getLogger(__name__)
 
 CHECK_TIMEOUT = 1.0  # seconds per dependency: a load balancer's probe must not hang
@@ -22,8 +25,6 @@ def _database() -> None:
 
 
 def _broker() -> None:
-    from pizzeria.celery import app
-
     with app.connection_for_write() as conn:
         # kombu takes seconds as a float; the stubs say int.
         conn.ensure_connection(max_retries=0, timeout=CHECK_TIMEOUT)  # type: ignore[arg-type]
@@ -40,8 +41,6 @@ def redis_servers() -> list[str]:
 
 
 def _redis() -> None:
-    from pizzeria.redisclient import redis_client
-
     for url in redis_servers():
         # Past the Redis breaker on purpose: readiness asks Redis itself (1 s timeouts at most).
         redis_client(url).ping()

@@ -25,7 +25,13 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
+from django.core.wsgi import get_wsgi_application
 from django.urls import Resolver404, resolve
+
+from pizzeria.livehub import close_hub
+from pizzeria.wsgipool import ThreadPoolSite
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +71,6 @@ class LiveGate:
     """Route each request (see the module docstring) and hold the stream counts of this process."""
 
     def __init__(self, *, streams: ASGIApp, site: ASGIApp) -> None:
-        from django.conf import settings
-
         self.streams_app = streams
         self.site_app = site
         self.per_process = settings.LIVE_STREAMS_PER_PROCESS
@@ -148,8 +152,6 @@ class LiveGate:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                from pizzeria.livehub import close_hub
-
                 await close_hub()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -165,7 +167,6 @@ def stream_handler() -> Any:
     and one SELECT, a session lookup) takes about a millisecond, so one thread opens hundreds of
     streams a second, on one persistent database connection that Django's request signals
     (close_old_connections) age and health-check as usual."""
-    from django.core.handlers.asgi import ASGIHandler
 
     class StreamHandler(ASGIHandler):
         async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -176,17 +177,10 @@ def stream_handler() -> Any:
 
 def site_pool(wsgi_app: Any, *, threads: int) -> Any:
     """Django's WSGI application in a fixed pool of `threads` threads (pizzeria.wsgipool)."""
-    from django.conf import settings
-
-    from pizzeria.wsgipool import ThreadPoolSite
-
     return ThreadPoolSite(wsgi_app, threads=threads, max_body=settings.REQUEST_MAX_BODY_BYTES)
 
 
 def build_application() -> LiveGate:
     """Django set up once; its ASGI handler for the streams, its WSGI handler for the site."""
-    from django.conf import settings
-    from django.core.wsgi import get_wsgi_application
-
     site = site_pool(get_wsgi_application(), threads=settings.WEB_THREADS)  # django.setup() first
     return LiveGate(streams=stream_handler(), site=site)

@@ -23,6 +23,7 @@ import weakref
 
 import redis
 import redis.asyncio as aioredis
+from django.conf import settings
 
 from pizzeria.redisclient import redis_pubsub_client
 
@@ -218,8 +219,6 @@ _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakK
 
 def hub() -> Hub:
     """The hub of the running event loop (one per web process; tests may run several loops)."""
-    from django.conf import settings
-
     loop = asyncio.get_running_loop()
     h = _hubs.get(loop)
     if h is None:

@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import redis
 from django.conf import settings
+from kombu.exceptions import OperationalError
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +84,6 @@ def guarded(url: str, what: str, call: Callable[[], T], *, default: T) -> T:
 
 def did_not_answer(exc: BaseException) -> bool:
     """True if exc, or what caused it (kombu wraps redis-py's errors), says Redis did not answer."""
-    from kombu.exceptions import OperationalError
-
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, (*AWAY_ERRORS, OperationalError)):

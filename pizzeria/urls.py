@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from ops.metrics import metrics_view
 from pizzeria import health
-from pizzeria.eventbus.metrics import metrics_view
 
 urlpatterns = [
-    path("admin/ops/", include("pizzeria.ops.urls")),  # before the admin's catch-all
+    path("admin/ops/", include("ops.urls")),  # before the admin's catch-all
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
@@ -13,6 +13,6 @@ urlpatterns = [
     path("analytics/", include("analytics.urls")),
     path("kitchen/", include("kitchen.urls")),
     path("", include("notifications.urls")),
-    path("", include("pizzeria.integrations.urls")),
+    path("", include("integrations.urls")),
     path("", include("orders.urls")),
 ]

@@ -21,11 +21,11 @@ from gunicorn.arbiter import Arbiter  # type: ignore[import-untyped]  # gunicorn
 from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker  # type: ignore[import-untyped]  # no py.typed marker
 
+from pizzeria.livehub import drain_hub
+
 
 class DrainingServer(Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        from pizzeria.livehub import drain_hub
-
         drain_hub()
         await super().shutdown(sockets=sockets)
 

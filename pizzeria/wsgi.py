@@ -2,7 +2,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from pizzeria.ops import tracing
+from pizzeria.observability import tracing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.production")
 # A web request's on-commit publish waits at most this long on a Redis broker that stopped

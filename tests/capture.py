@@ -14,11 +14,11 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from unittest import mock
 
-from pizzeria.eventbus import outbox, wire
-from pizzeria.eventbus.delivery import delivery_run
-from pizzeria.eventbus.events import DomainEvent
-from pizzeria.eventbus.models import Delivery
-from pizzeria.eventbus.tasks import run_delivery
+from eventbus import outbox, wire
+from eventbus.delivery import delivery_run
+from eventbus.events import DomainEvent
+from eventbus.models import Delivery
+from eventbus.tasks import run_delivery
 
 
 class EventCapture:

@@ -1,6 +1,6 @@
 import pytest
 
-from pizzeria.simulation.workerproc import queues_purge
+from simulation.workerproc import queues_purge
 from tests.worker import make_worker
 
 # The headless-Chromium `browser` fixture, for the browser tests (launched only where requested).
@@ -27,7 +27,7 @@ def _fresh_shared_cache():
     from axes.handlers.proxy import AxesProxyHandler
 
     from pizzeria import redisbreaker
-    from pizzeria.ops import counters
+    from pizzeria.observability import counters
 
     redisbreaker.reset()  # a Redis a previous test froze or closed is not skipped in this one
     counters.flush()  # this process's batched metric increments land before the keys go
@@ -58,8 +58,8 @@ def worker(celery_worker_process, transactional_db):
     running during the TRUNCATE can deadlock with it): let deliveries settle briefly, stop
     consuming, wait until no task runs. The next test consumes again.
     """
+    from eventbus.models import Delivery
     from pizzeria.celery import QUEUES, app
-    from pizzeria.eventbus.models import Delivery
     from tests.polling import wait_until
 
     queues_purge()

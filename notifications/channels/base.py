@@ -6,7 +6,7 @@ import dataclasses
 
 from django.conf import settings
 
-from pizzeria.eventbus import PermanentError, TransientError
+from eventbus import PermanentError, TransientError
 from pizzeria.security.privacy import mask_text
 
 

@@ -18,7 +18,7 @@ from notifications.channels.base import (
     SendResult,
     http_timeout,
 )
-from pizzeria.ops import tracing
+from pizzeria.observability import tracing
 
 
 def configured() -> bool:

@@ -1,5 +1,5 @@
 """The Order aggregate: its lifecycle methods check each transition, record who acted and when,
-and record the matching event from orders/events.py. Saving publishes (pizzeria.eventbus)."""
+and record the matching event from orders/events.py. Saving publishes (eventbus)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from eventbus.aggregate import AggregateRoot
+from eventbus.events import DomainEvent
 from orders import events
 from orders.errors import IllegalTransition
 from orders.estimates import delivery_estimate, prep_estimate
@@ -21,8 +23,6 @@ from orders.models.customers import Customer
 from orders.models.menu import Pizza, Size
 from orders.tracker.live import order_changed
 from pizzeria.actors import Actor, actor_name
-from pizzeria.eventbus.aggregate import AggregateRoot
-from pizzeria.eventbus.events import DomainEvent
 
 MAX_QUANTITY = 20
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import Resolver404, resolve
@@ -82,8 +83,6 @@ def _admin_selection_problem(request: HttpRequest) -> str | None:
     Django's admin filters `pk__in=<the selection>` as posted: "abc" for an integer id raises
     ValueError (a 500) in response_action. The admin's own view carries its ModelAdmin.
     """
-    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-
     selected = request.POST.getlist(ACTION_CHECKBOX_NAME)
     if not selected:
         return None

@@ -7,9 +7,9 @@ from django.utils import timezone
 from analytics import handlers
 from analytics.models import OrderFact
 from analytics.services import rollup_day
+from eventbus.delivery import delivery_run
+from eventbus.models import Delivery
 from orders import services
-from pizzeria.eventbus.delivery import delivery_run
-from pizzeria.eventbus.models import Delivery
 from tests.capture import capture_events
 from tests.factories import advance_order, make_order
 
@@ -64,7 +64,7 @@ def test_redelivered_event_changes_nothing():
 
 
 def test_every_analytics_handler_is_registered_on_the_analytics_queue():
-    from pizzeria.eventbus import registry
+    from eventbus import registry
 
     for name in ANALYTICS:
         assert registry.handler(name).queue == "analytics"

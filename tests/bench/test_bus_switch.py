@@ -3,9 +3,9 @@
 import pytest
 
 from bench import bus
+from eventbus.models import Delivery, OutboxEvent
 from orders.events import OrderPlaced
 from orders.models import Order, OrderItem
-from pizzeria.eventbus.models import Delivery, OutboxEvent
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db

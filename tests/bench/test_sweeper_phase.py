@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from bench import measure
-from pizzeria.eventbus.models import Delivery
-from pizzeria.simulation.workerproc import queues_purge
+from eventbus.models import Delivery
+from simulation.workerproc import queues_purge
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 from django.db import transaction
 
-from pizzeria.eventbus.models import Delivery
+from eventbus.models import Delivery
 from tests.polling import wait_until
 from tests.testapp.events import ProbeHappened
 from tests.testapp.handlers import PROBE_A, PROBE_B, key, redis_client

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from pizzeria.eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
+from eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
 from tests.testapp.events import ProbeHappened
 from tests.testapp.handlers import PROBE_A
 

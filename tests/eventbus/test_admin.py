@@ -5,7 +5,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from pizzeria.eventbus.models import DeadLetter, Delivery
+from eventbus.models import DeadLetter, Delivery
 from tests.eventbus import rows
 from tests.eventbus.probes import PROBE_A, PROBE_B
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from pizzeria.eventbus import outbox
-from pizzeria.eventbus.models import Delivery, DeliveryAttempt
+from eventbus import outbox
+from eventbus.models import Delivery, DeliveryAttempt
 from tests.capture import capture_events, messages_sent_to
 from tests.eventbus.probes import PROBE_A, PROBE_B, delivery, emit, side_effects
 from tests.testapp.events import ProbeHappened
@@ -61,7 +61,7 @@ def test_permanent_failure_leaves_the_delivery_dead(no_broker):
 
     dead = captured.deliveries(handler=PROBE_A)[0]
     assert dead.status == Delivery.Status.DEAD
-    assert dead.last_error_class == "pizzeria.eventbus.errors.PermanentError"
+    assert dead.last_error_class == "eventbus.errors.PermanentError"
     attempt = DeliveryAttempt.objects.get(delivery=dead)
     assert attempt.outcome == "failed" and "scripted permanent failure" in attempt.traceback
     assert side_effects(event, PROBE_A) == 0
@@ -74,7 +74,7 @@ def test_transient_failure_leaves_the_delivery_retrying(no_broker):
 
     d = captured.deliveries(handler=PROBE_A)[0]
     assert (d.status, d.attempts) == (Delivery.Status.RETRYING, 1)
-    assert d.last_error_class == "pizzeria.eventbus.errors.TransientError"
+    assert d.last_error_class == "eventbus.errors.TransientError"
     assert d.next_attempt_at >= d.claimed_at
     assert side_effects(event, PROBE_A) == 0
 

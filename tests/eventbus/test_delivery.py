@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from pizzeria.eventbus import delivery as runner
-from pizzeria.eventbus import sweeper
-from pizzeria.eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
+from eventbus import delivery as runner
+from eventbus import sweeper
+from eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
 from tests.eventbus import rows
 from tests.eventbus.probes import PROBE_A, emit, side_effects
 from tests.testapp.models import SideEffect
@@ -173,7 +173,7 @@ def test_sweeper_ahead_of_the_database_does_not_steal_a_live_lease(time_machine_
 
 
 def test_retention_purges_in_batches_and_resumes_where_it_stopped(settings):
-    from pizzeria.eventbus.services import deliveries_purge
+    from eventbus.services import deliveries_purge
 
     old = timezone.now() - dt.timedelta(days=settings.EVENTBUS_RETENTION_DAYS + 1)
     for _ in range(7):

@@ -16,13 +16,13 @@ from django.conf import settings
 from django.utils import timezone
 from kombu import Connection, Queue
 
+from eventbus.broker import broker_lost_messages
+from eventbus.models import Delivery
+from eventbus.outbox import publish_deliveries, queue_for
+from eventbus.sweeper import sweep
 from pizzeria.celery import app
-from pizzeria.eventbus.broker import broker_lost_messages
-from pizzeria.eventbus.models import Delivery
-from pizzeria.eventbus.outbox import publish_deliveries, queue_for
-from pizzeria.eventbus.sweeper import sweep
 from pizzeria.redisclient import redis_client
-from pizzeria.simulation.workerproc import queues_purge
+from simulation.workerproc import queues_purge
 from tests.factories import make_order
 
 pytestmark = [

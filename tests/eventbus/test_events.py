@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from eventbus.events import DomainEvent, event_class
 from orders.events import (
     OrderCancelled,
     OrderCookingStarted,
@@ -19,7 +20,6 @@ from orders.events import (
     OrderReady,
     PaymentProcessed,
 )
-from pizzeria.eventbus.events import DomainEvent, event_class
 from tests.testapp.events import ProbeHappened
 
 ROME = zoneinfo.ZoneInfo("Europe/Rome")

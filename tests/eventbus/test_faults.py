@@ -7,9 +7,9 @@ import time
 import pytest
 import redis
 
+from eventbus.models import Delivery, DeliveryAttempt
+from ops.broker import queue_depths
 from pizzeria.celery import app
-from pizzeria.eventbus.models import Delivery, DeliveryAttempt
-from pizzeria.ops.broker import queue_depths
 from pizzeria.redisclient import redis_client as broker_client
 from tests.eventbus.probes import (
     PROBE_A,

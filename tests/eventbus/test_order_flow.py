@@ -5,9 +5,9 @@ import time
 import pytest
 from rest_framework.test import APIClient
 
+from eventbus import registry
+from eventbus.models import Delivery, OutboxEvent
 from orders.events import OrderPlaced
-from pizzeria.eventbus import registry
-from pizzeria.eventbus.models import Delivery, OutboxEvent
 from tests.factories import make_customer, make_menu
 from tests.polling import wait_until
 from tests.worker import app_broker, free_port

@@ -9,14 +9,14 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
-from pizzeria.eventbus.models import Delivery
-from pizzeria.integrations.models import HANDLER_PREFIX
+from eventbus.models import Delivery
+from integrations.models import HANDLER_PREFIX
 from tests.eventbus import rows
 from tests.testapp.handlers import PROBE_A
 
 pytestmark = pytest.mark.django_db
 
-migration = importlib.import_module("pizzeria.eventbus.migrations.0004_discard_orphan_deliveries")
+migration = importlib.import_module("eventbus.migrations.0004_discard_orphan_deliveries")
 OLD = "integrations.webhooks.OrderPlaced"  # a per-type webhook handler of an earlier release
 
 
@@ -29,7 +29,7 @@ def test_open_and_dead_deliveries_of_a_removed_handler_are_discarded_and_logged(
     alive = rows.delivery(handler=PROBE_A)
     member = rows.delivery(handler=f"{HANDLER_PREFIX}12345")
 
-    with caplog.at_level(logging.WARNING, logger="pizzeria.eventbus.migrations"):
+    with caplog.at_level(logging.WARNING, logger="eventbus.migrations"):
         discarded = migration.discard_orphans(apps, connection.schema_editor())
 
     assert discarded == {OLD: 3}

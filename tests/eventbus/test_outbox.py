@@ -5,9 +5,9 @@ from functools import partial
 import pytest
 from django.db import transaction
 
-from pizzeria.eventbus.clock import db_now
-from pizzeria.eventbus.models import Delivery, OutboxEvent
-from pizzeria.eventbus.outbox import publish_deliveries
+from eventbus.clock import db_now
+from eventbus.models import Delivery, OutboxEvent
+from eventbus.outbox import publish_deliveries
 from tests.capture import messages_sent_to
 from tests.eventbus.probes import PROBE_A, PROBE_B, emit
 from tests.testapp.events import ProbeHappened

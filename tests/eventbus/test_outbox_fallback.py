@@ -5,12 +5,12 @@ import logging
 
 import pytest
 
+from eventbus import outbox, registry, wire
+from eventbus.models import Delivery, OutboxEvent
 from orders.events import OrderPlaced
-from pizzeria.eventbus import outbox, registry, wire
-from pizzeria.eventbus.models import Delivery, OutboxEvent
-from pizzeria.simulation.workerproc import queues_purge
+from simulation.workerproc import queues_purge
 from tests.eventbus.test_order_flow import _client_and_body
-from tests.ops.test_metrics_export import metrics_samples
+from tests.ops.test_metrics import metrics_samples
 from tests.polling import wait_until
 from tests.worker import make_worker
 

@@ -5,8 +5,8 @@ from itertools import pairwise
 import pytest
 from django.db import transaction
 
-from pizzeria.eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
-from pizzeria.eventbus.tasks import run_delivery
+from eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
+from eventbus.tasks import run_delivery
 from tests.eventbus.probes import (
     PROBE_A,
     PROBE_B,
@@ -49,7 +49,7 @@ def test_transient_failures_retry_with_backoff_then_succeed(worker):
     assert side_effects(event) == 1
     attempts = list(DeliveryAttempt.objects.filter(delivery=d).order_by("number"))
     assert [a.outcome for a in attempts] == ["failed", "failed", "succeeded"]
-    assert attempts[0].error_class == "pizzeria.eventbus.errors.TransientError"
+    assert attempts[0].error_class == "eventbus.errors.TransientError"
     assert "scripted transient failure 1" in attempts[0].traceback
     # Backoff respected: each retry was scheduled within the policy and none started early.
     for failed, following in pairwise(attempts):
@@ -59,14 +59,14 @@ def test_transient_failures_retry_with_backoff_then_succeed(worker):
 
 
 def test_permanent_failure_is_dead_at_once_and_replay_runs_only_that_handler(worker):
-    from pizzeria.eventbus.services import delivery_replay
+    from eventbus.services import delivery_replay
 
     event = emit("permanent")
 
     dead = wait_status(event, "dead")
     wait_status(event, "succeeded", PROBE_B)
     assert dead.attempts == 1
-    assert dead.last_error_class == "pizzeria.eventbus.errors.PermanentError"
+    assert dead.last_error_class == "eventbus.errors.PermanentError"
     assert side_effects(event) == 0
 
     # when the cause is fixed and staff replay it

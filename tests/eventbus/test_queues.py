@@ -13,7 +13,7 @@ def test_a_fresh_web_process_finds_the_delivery_task_by_name_without_importing_t
     # there, so the task is registered only if the bus's AppConfig imports its tasks module.
     code = (
         "import django; django.setup(); from celery import current_app; "
-        "from pizzeria.eventbus.queues import RUN_DELIVERY; print(current_app.tasks[RUN_DELIVERY].name)"
+        "from eventbus.queues import RUN_DELIVERY; print(current_app.tasks[RUN_DELIVERY].name)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,

@@ -2,10 +2,10 @@
 
 import pytest
 
+from eventbus import registry
+from eventbus.events import event_types
+from eventbus.registry import HandlerSpec, RegistryError, event_handler
 from pizzeria.celery import QUEUES
-from pizzeria.eventbus import registry
-from pizzeria.eventbus.events import event_types
-from pizzeria.eventbus.registry import HandlerSpec, RegistryError, event_handler
 from tests.testapp.events import ProbeHappened
 from tests.testapp.handlers import PROBE_A, PROBE_B
 
@@ -66,7 +66,7 @@ def test_registering_the_same_function_twice_is_not_a_conflict():
 
 
 def test_event_class_without_type_is_refused():
-    from pizzeria.eventbus.events import DomainEvent
+    from eventbus.events import DomainEvent
 
     with pytest.raises(RegistryError, match="without a type"):
         event_handler(DomainEvent, queue="events", name="tests.untyped")(lambda event: None)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from pizzeria.eventbus import retry
-from pizzeria.eventbus.registry import HandlerSpec
+from eventbus import retry
+from eventbus.registry import HandlerSpec
 from tests.testapp.events import ProbeHappened
 
 
@@ -63,8 +63,8 @@ def test_max_attempts_per_handler_override(settings):
 
 
 def test_next_step_is_the_one_policy_for_failures_and_lost_workers(settings):
-    from pizzeria.eventbus import retry
-    from pizzeria.eventbus.errors import PermanentError, TransientError
+    from eventbus import retry
+    from eventbus.errors import PermanentError, TransientError
 
     settings.EVENTBUS_MAX_ATTEMPTS = 3
     settings.EVENTBUS_BACKOFF_BASE, settings.EVENTBUS_BACKOFF_CAP = 1.0, 4.0

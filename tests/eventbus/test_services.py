@@ -2,10 +2,10 @@
 
 import pytest
 
-from pizzeria.eventbus import outbox, services
-from pizzeria.eventbus.delivery import delivery_run
-from pizzeria.eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
-from pizzeria.eventbus.services import deliveries_purge, delivery_discard, delivery_replay
+from eventbus import outbox, services
+from eventbus.delivery import delivery_run
+from eventbus.models import Delivery, DeliveryAttempt, OutboxEvent
+from eventbus.services import deliveries_purge, delivery_discard, delivery_replay
 from tests.eventbus import rows
 from tests.eventbus.probes import PROBE_B
 
@@ -65,7 +65,7 @@ def test_replayed_delivery_fails_again_as_a_retry_not_dead(monkeypatch):
 def test_first_retry_after_a_replay_waits_like_a_first_retry(monkeypatch, settings):
     settings.EVENTBUS_BACKOFF_BASE, settings.EVENTBUS_BACKOFF_CAP = 1.0, 600.0
     settings.EVENTBUS_SHORT_RETRY_MAX = 0  # keep the retry in the row
-    monkeypatch.setattr("pizzeria.eventbus.retry.random.uniform", lambda low, high: high)
+    monkeypatch.setattr("eventbus.retry.random.uniform", lambda low, high: high)
     d = rows.dead(attempts=4, event=rows.outbox_event(behaviour="transient:100"))
     delivery_replay(deliveries=[d])
 

@@ -1,6 +1,6 @@
 """The trace context travels with the event row, and tracing costs the publishing fast path nothing.
 
-The end-to-end proof (real web, worker, sweeper, OTLP receiver) is tests/ops/test_tracing.py.
+The end-to-end proof (real web, worker, sweeper, OTLP receiver) is tests/pizzeria/observability/test_tracing.py.
 """
 
 import base64
@@ -11,17 +11,17 @@ from celery import signals
 from django.conf import settings
 from django.db import transaction
 
+from eventbus import outbox, sweeper, wire
+from eventbus import spans as bus_spans
+from eventbus.delivery import delivery_run
+from eventbus.models import Delivery, OutboxEvent
+from eventbus.outbox import publish_deliveries, queue_for
 from pizzeria.celery import app
-from pizzeria.eventbus import outbox, sweeper, wire
-from pizzeria.eventbus import spans as bus_spans
-from pizzeria.eventbus.delivery import delivery_run
-from pizzeria.eventbus.models import Delivery, OutboxEvent
-from pizzeria.eventbus.outbox import publish_deliveries, queue_for
-from pizzeria.ops import tracing
-from pizzeria.simulation.workerproc import queues_purge
+from pizzeria.observability import tracing
+from simulation.workerproc import queues_purge
 from tests.eventbus.probes import PROBE_A, emit
 from tests.eventbus.test_wire import _queued, broker  # noqa: F401 (fixture)
-from tests.ops.local_tracing import spans  # noqa: F401 (fixture)
+from tests.pizzeria.observability.local_tracing import spans  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +161,7 @@ def test_an_attempt_is_a_child_of_the_recorded_context_and_a_dead_letter_an_erro
 
 
 def test_a_replayed_dead_letter_runs_in_the_replays_trace_linked_to_the_order(spans, monkeypatch):  # noqa: F811
-    from pizzeria.eventbus.services import delivery_replay
+    from eventbus.services import delivery_replay
 
     monkeypatch.setattr(outbox, "publish_deliveries", lambda *a, **kw: 0)
     with tracing.tracer().start_as_current_span("request"):
@@ -182,7 +182,7 @@ def test_a_replayed_dead_letter_runs_in_the_replays_trace_linked_to_the_order(sp
 
 
 def test_outgoing_cloudevents_carry_the_recorded_traceparent_only_during_a_delivery():
-    from pizzeria.eventbus.cloudevents import to_cloudevent
+    from eventbus.cloudevents import to_cloudevent
     from tests.testapp.events import ProbeHappened
 
     event = ProbeHappened(behaviour="ok")

@@ -1,4 +1,4 @@
-"""The sweeper (pizzeria/eventbus/sweeper.py): its choices, with publishing replaced by a list
+"""The sweeper (eventbus/sweeper.py): its choices, with publishing replaced by a list
 (no broker), and two sweepers at once. No worker in this module: its embedded beat would sweep too."""
 
 import threading
@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from pizzeria.eventbus import sweeper
-from pizzeria.eventbus.models import Delivery, DeliveryAttempt
+from eventbus import sweeper
+from eventbus.models import Delivery, DeliveryAttempt
 from tests.capture import capture_events
 from tests.eventbus import rows
 from tests.eventbus.probes import PROBE_A, PROBE_B, emit
@@ -145,7 +145,7 @@ def test_expired_lease_after_a_replay_counts_from_the_replay(published):
 
 def test_lost_attempt_after_a_replay_backs_off_from_the_replay(published, monkeypatch, settings):
     settings.EVENTBUS_BACKOFF_BASE, settings.EVENTBUS_BACKOFF_CAP = 100.0, 6000.0
-    monkeypatch.setattr("pizzeria.eventbus.retry.random.uniform", lambda low, high: high)
+    monkeypatch.setattr("eventbus.retry.random.uniform", lambda low, high: high)
     d = running(attempts=5, attempts_before_replay=4, lease_seconds_ago=1)
 
     sweeper.sweep()
@@ -168,8 +168,8 @@ def test_running_with_a_live_lease_is_left_alone(published):
 def test_broker_that_lost_its_data_gets_every_open_delivery_resent_at_once(published, settings):
     """A flush of the broker's Redis DB (a restart without persistence, or a careless
     cache.clear() on a shared DB) takes the queued messages with it: the epoch key goes too."""
+    from eventbus.broker import EPOCH_KEY
     from pizzeria.celery import app
-    from pizzeria.eventbus.broker import EPOCH_KEY
 
     if not settings.CELERY_BROKER_URL.startswith("redis"):
         pytest.skip("only Redis loses its queues this way")

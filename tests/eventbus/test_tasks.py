@@ -8,9 +8,9 @@ import pytest
 from celery.exceptions import Reject, Retry
 from django.db import OperationalError
 
-from pizzeria.eventbus import delivery as runner
-from pizzeria.eventbus.models import Delivery
-from pizzeria.eventbus.tasks import run_delivery
+from eventbus import delivery as runner
+from eventbus.models import Delivery
+from eventbus.tasks import run_delivery
 from tests.capture import messages_sent_to
 from tests.eventbus import rows
 
@@ -71,7 +71,7 @@ def test_run_delivery_sends_the_handler_retry_itself_with_the_runners_delay(
     settings, monkeypatch, published, retries
 ):
     settings.EVENTBUS_SHORT_RETRY_MAX = 5.0
-    monkeypatch.setattr("pizzeria.eventbus.retry.random.uniform", lambda low, high: high)
+    monkeypatch.setattr("eventbus.retry.random.uniform", lambda low, high: high)
     d = _failing_once()
 
     result = run_delivery.apply(args=(d.pk,))

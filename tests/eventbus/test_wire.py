@@ -1,4 +1,4 @@
-"""On Redis, run_delivery messages leave without apply_async (pizzeria/eventbus/wire.py): the same
+"""On Redis, run_delivery messages leave without apply_async (eventbus/wire.py): the same
 message, field by field, as apply_async puts on the queue for the same delivery.
 
 A Celery or kombu upgrade that changes the task protocol or the Redis envelope fails these tests
@@ -12,14 +12,14 @@ import pytest
 from django.conf import settings
 from kombu.transport import redis as redis_transport
 
+from eventbus import outbox, wire
+from eventbus.models import Delivery
+from eventbus.outbox import publish_deliveries, queue_for
+from eventbus.tasks import run_delivery
 from pizzeria.celery import app
-from pizzeria.eventbus import outbox, wire
-from pizzeria.eventbus.models import Delivery
-from pizzeria.eventbus.outbox import publish_deliveries, queue_for
-from pizzeria.eventbus.tasks import run_delivery
-from pizzeria.ops import context
+from pizzeria.observability import context
 from pizzeria.redisclient import redis_client
-from pizzeria.simulation.workerproc import queues_purge
+from simulation.workerproc import queues_purge
 from tests.eventbus.probes import PROBE_A, emit
 
 pytestmark = [

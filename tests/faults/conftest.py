@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pizzeria.eventbus.models import Delivery
+from eventbus.models import Delivery
 from tests.polling import wait_until
 
 REPORT = Path(

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from pizzeria.eventbus.models import Delivery, DeliveryAttempt
-from pizzeria.simulation.workerproc import queues_purge
+from eventbus.models import Delivery, DeliveryAttempt
+from simulation.workerproc import queues_purge
 from tests.eventbus.probes import PROBE_A, emit, key, redis_client, side_effects
 from tests.faults.conftest import wait_all_succeeded
 from tests.polling import wait_until

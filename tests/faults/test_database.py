@@ -5,8 +5,8 @@ import time
 import pytest
 from django.db import connection
 
-from pizzeria.eventbus.models import Delivery, DeliveryAttempt
-from pizzeria.simulation.workerproc import queues_purge
+from eventbus.models import Delivery, DeliveryAttempt
+from simulation.workerproc import queues_purge
 from tests.eventbus.probes import PROBE_A, PROBE_B, emit, key, redis_client, side_effects
 from tests.faults.conftest import wait_all_succeeded
 from tests.faults.proxy import CuttableProxy

@@ -9,9 +9,9 @@ the running one comes back at its lease's expiry. Every handler's effect happens
 import pytest
 from django.conf import settings
 
-from pizzeria.eventbus.models import Delivery
+from eventbus.models import Delivery
 from pizzeria.redisclient import redis_client
-from pizzeria.simulation.workerproc import queues_purge
+from simulation.workerproc import queues_purge
 from tests.eventbus.probes import PROBE_A, PROBE_B, emit, side_effects
 from tests.faults.conftest import wait_all_succeeded
 from tests.polling import wait_until

@@ -22,7 +22,7 @@ from bench.liveclient import CrowdProcess
 from bench.server import WebServer
 from orders import services
 from orders.tracker.tokens import tracker_path
-from pizzeria.simulation.workerproc import queues_purge
+from simulation.workerproc import queues_purge
 from tests.factories import make_order
 from tests.polling import wait_until
 from tests.worker import _answers, free_port, worker_database_url

@@ -24,9 +24,9 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from eventbus.models import OutboxEvent
 from orders.models import Order
 from pizzeria.celery import app
-from pizzeria.eventbus.models import OutboxEvent
 from pizzeria.settings.base import redis_sibling_url
 from tests.factories import make_customer, make_menu
 from tests.faults.conftest import wait_all_succeeded

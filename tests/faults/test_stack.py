@@ -25,10 +25,10 @@ import psutil
 import pytest
 from supervisor.xmlrpc import SupervisorTransport
 
+from eventbus.models import Delivery
 from notifications.models import Notification
 from orders.models import Order
 from pizzeria.devservices import procfile_entries, supervisord_config
-from pizzeria.eventbus.models import Delivery
 from tests.factories import make_customer, make_menu, make_order
 from tests.faults.conftest import wait_all_succeeded
 from tests.worker import (
@@ -166,7 +166,7 @@ def shop(transactional_db):
 
 
 def _order_events(orders) -> list:
-    from pizzeria.eventbus.models import OutboxEvent
+    from eventbus.models import OutboxEvent
 
     return list(
         OutboxEvent.objects.filter(

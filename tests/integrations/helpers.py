@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from pizzeria.eventbus.delivery import delivery_run
-from pizzeria.eventbus.models import Delivery
-from pizzeria.integrations.models import WebhookSubscription
-from pizzeria.integrations.services import subscription_create
+from eventbus.delivery import delivery_run
+from eventbus.models import Delivery
+from integrations.events import WebhookCircuitOpened, WebhookSubscriptionDeactivated
+from integrations.models import WebhookSubscription
+from integrations.services import subscription_create
+from notifications.events import NotificationResendRequested
+from tests.testapp.events import ProbeHappened
+
+# Events that never leave the house (no webhook, not in the AsyncAPI document).
+INTERNAL = (NotificationResendRequested, WebhookSubscriptionDeactivated, WebhookCircuitOpened, ProbeHappened)
 
 
 def subscribe(url: str, **kwargs) -> tuple[WebhookSubscription, str]:

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from pizzeria.integrations.models import WebhookSubscription
+from integrations.models import WebhookSubscription
 from tests.capture import capture_events
 from tests.factories import make_order
 from tests.integrations.helpers import reload, subscribe

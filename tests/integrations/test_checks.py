@@ -1,6 +1,6 @@
 """Deploy checks refuse integration settings that are for development only."""
 
-from pizzeria.integrations.checks import integrations_deploy_check
+from integrations.checks import integrations_deploy_check
 
 
 def ids(settings_overrides, settings) -> set[str | None]:

@@ -5,10 +5,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from eventbus.models import Delivery
+from integrations.circuit import POSTPONED_CLASS, cooldown
+from integrations.models import WebhookSubscription
 from notifications.models import Notification
-from pizzeria.eventbus.models import Delivery
-from pizzeria.integrations.circuit import POSTPONED_CLASS, cooldown
-from pizzeria.integrations.models import WebhookSubscription
 from tests.capture import EventCapture, capture_events
 from tests.factories import make_order
 from tests.integrations.helpers import deliveries_of, reload, run_now, subscribe

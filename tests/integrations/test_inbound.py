@@ -11,12 +11,12 @@ from django.conf import settings
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from eventbus.models import OutboxEvent
+from integrations.models import InboundCloudEvent
 from orders.events import PaymentProcessed
-from pizzeria.eventbus.models import OutboxEvent
-from pizzeria.integrations.models import InboundCloudEvent
 from tests.capture import capture_events
 from tests.factories import make_order
-from tests.ops.local_tracing import spans  # noqa: F401 (fixture)
+from tests.pizzeria.observability.local_tracing import spans  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -305,7 +305,7 @@ def test_two_copies_of_one_event_at_the_same_time_pay_once_and_both_succeed(monk
     from django.db import connections
     from django.test import Client
 
-    from pizzeria.integrations import inbound
+    from integrations import inbound
 
     with capture_events(run_handlers=False):
         order = make_order()

@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from pizzeria.integrations import outbound
+from integrations import outbound
 from tests.capture import capture_events
 from tests.factories import make_order
 from tests.integrations.helpers import deliveries_of, subscribe

@@ -4,8 +4,8 @@ opens, probes and closes; the broken one never delays or duplicates the healthy 
 import pytest
 from standardwebhooks import Webhook
 
-from pizzeria.eventbus.models import Delivery
-from pizzeria.integrations.models import WebhookSubscription
+from eventbus.models import Delivery
+from integrations.models import WebhookSubscription
 from tests.factories import make_order
 from tests.integrations.helpers import subscribe
 from tests.integrations.receiver import Answer

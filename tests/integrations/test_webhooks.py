@@ -10,13 +10,13 @@ from django.conf import settings
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from eventbus.models import Delivery, OutboxEvent
+from eventbus.schema import schema_errors, validator_for
+from integrations.catalogue import public_data_schema
+from integrations.events import WebhookSubscriptionDeactivated
+from integrations.services import subscription_deactivate
 from notifications.models import Notification
 from orders.events import OrderPlaced
-from pizzeria.eventbus.models import Delivery, OutboxEvent
-from pizzeria.eventbus.schema import schema_errors, validator_for
-from pizzeria.integrations.catalogue import public_data_schema
-from pizzeria.integrations.events import WebhookSubscriptionDeactivated
-from pizzeria.integrations.services import subscription_deactivate
 from tests.capture import capture_events
 from tests.factories import make_order
 from tests.integrations.helpers import deliveries_of, reload, run_now, subscribe
@@ -137,7 +137,7 @@ def test_400_is_dead_at_once(receiver):
     [delivery] = deliveries_of(sub)
     assert delivery.status == "dead"
     assert delivery.attempts == 1
-    assert delivery.last_error_class == "pizzeria.eventbus.errors.PermanentError"
+    assert delivery.last_error_class == "eventbus.errors.PermanentError"
     assert delivery.attempt_log.get().detail["body"] == '{"error":"unknown field"}'
 
 
@@ -233,7 +233,7 @@ def test_a_redirect_is_not_followed(receiver, receiver2):
 
 
 def test_a_replayed_dead_delivery_is_sent_again_with_the_same_webhook_id(receiver):
-    from pizzeria.eventbus.services import delivery_replay
+    from eventbus.services import delivery_replay
 
     sub, secret = subscribe(receiver.url)
     receiver.answer(Answer(400))

@@ -4,14 +4,15 @@ from decimal import Decimal
 
 import pytest
 
+from eventbus import registry
+from eventbus.delivery import delivery_run
+from eventbus.models import Delivery, OutboxEvent
 from kitchen import handlers, services
 from kitchen.events import InventoryLow
 from kitchen.models import KitchenTicket, OrderConsumption, PurchaseOrder, StockMovement
 from orders import services as order_services
 from orders.events import OrderCookingStarted, OrderPlaced
 from orders.models import Order
-from pizzeria.eventbus.delivery import delivery_run
-from pizzeria.eventbus.models import Delivery, OutboxEvent
 from tests.capture import capture_events
 from tests.factories import make_order
 from tests.kitchen.conftest import KITCHEN_HANDLERS, one_margherita
@@ -262,3 +263,13 @@ def test_dispatch_follows_the_order(kitchen_menu):
     assert (ticket(order).dispatch_status, ticket(order).driver) == ("out_for_delivery", "driver")
     services.dispatch_mark_delivered(order_id=order.pk, actor="driver")
     assert ticket(order).dispatch_status == "delivered"
+
+
+def test_kitchen_handlers_are_registered_on_kitchen_or_inventory_queues():
+    specs = {s.name: s for s in registry.all_handlers() if s.name.startswith("kitchen.")}
+    assert sorted(specs) == sorted(KITCHEN_HANDLERS)
+    assert {s.queue for s in specs.values()} == {"kitchen", "inventory"}
+    assert specs["kitchen.handlers.ingredients_consume"].queue == "inventory"
+    assert [s.name for s in registry.handlers_for(InventoryLow.type) if s.name.startswith("kitchen.")] == [
+        "kitchen.handlers.restock_request"
+    ]

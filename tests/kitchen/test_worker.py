@@ -10,7 +10,7 @@ from kitchen.live import CHANNEL
 from kitchen.models import KitchenTicket, PurchaseOrder
 from orders.models import Order
 from pizzeria.redisclient import redis_client
-from pizzeria.simulation.workerproc import queues_purge
+from simulation.workerproc import queues_purge
 from tests.factories import make_order
 from tests.kitchen.conftest import one_margherita
 from tests.polling import wait_until

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from pizzeria.eventbus.delivery import delivery_run
-from pizzeria.eventbus.models import Delivery
+from eventbus.delivery import delivery_run
+from eventbus.models import Delivery
 
 H = "notifications.handlers."
 SMS_CONFIRM = H + "sms_order_confirmation"

@@ -1,5 +1,5 @@
 """The provider stub lives with the simulation (it fails a share of requests there); re-exported here."""
 
-from pizzeria.simulation.providerstub import ProviderStub
+from simulation.providerstub import ProviderStub
 
 __all__ = ["ProviderStub"]

@@ -5,8 +5,8 @@ import uuid
 import pytest
 from django.urls import reverse
 
+from eventbus.models import Delivery, OutboxEvent
 from notifications.models import Notification
-from pizzeria.eventbus.models import Delivery, OutboxEvent
 from tests.capture import capture_events
 from tests.factories import make_staff
 from tests.notifications.helpers import RESEND

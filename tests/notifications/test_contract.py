@@ -5,10 +5,10 @@ import os
 
 import pytest
 
+from eventbus import PermanentError
 from notifications.channels import ProviderPermanentError
 from notifications.channels import email as email_channel
 from notifications.models import Notification
-from pizzeria.eventbus import PermanentError
 from tests.capture import capture_events
 from tests.factories import advance_order, make_customer, make_order
 from tests.notifications import prism

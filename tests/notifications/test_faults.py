@@ -3,9 +3,9 @@
 import pytest
 from django.utils import timezone
 
+from eventbus.models import Delivery, DeliveryAttempt
+from eventbus.services import delivery_replay
 from notifications.models import Notification
-from pizzeria.eventbus.models import Delivery, DeliveryAttempt
-from pizzeria.eventbus.services import delivery_replay
 from tests.capture import capture_events
 from tests.factories import advance_order, make_customer, make_order
 from tests.notifications.helpers import (

@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
+from eventbus.models import Delivery
 from kitchen.events import InventoryLow, SupplierInfo
 from notifications.models import Notification
 from orders import services
-from pizzeria.eventbus.models import Delivery
 from tests.capture import capture_events
 from tests.factories import advance_order, make_customer, make_order
 from tests.notifications.helpers import (
@@ -119,7 +119,7 @@ def test_failing_notification_never_blocks_the_order(settings, providers):
 
 def test_inventory_low_emails_supplier_and_manager(no_providers, settings):
     settings.MANAGER_EMAIL = "boss@mariospizzeria.example"
-    from pizzeria.eventbus.outbox import outbox_write
+    from eventbus.outbox import outbox_write
 
     event = InventoryLow(
         ingredient_id=3,

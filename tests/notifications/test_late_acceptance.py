@@ -9,8 +9,8 @@ without an idempotency key (Twilio, SendGrid), not a counting error of the stub.
 
 import pytest
 
+from eventbus.models import DeliveryAttempt
 from notifications.models import Notification
-from pizzeria.eventbus.models import DeliveryAttempt
 from tests.notifications.helpers import (
     SMS_CONFIRM,
     run_again,

@@ -2,10 +2,10 @@
 
 import pytest
 
+from eventbus.models import Delivery
+from eventbus.outbox import publish_deliveries
 from notifications.models import Notification
-from pizzeria.eventbus.models import Delivery
-from pizzeria.eventbus.outbox import publish_deliveries
-from pizzeria.simulation.workerproc import queues_purge
+from simulation.workerproc import queues_purge
 from tests.factories import make_customer, make_order
 from tests.notifications.conftest import TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
 from tests.notifications.helpers import EMAIL_CONFIRM, SMS_CONFIRM

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ops.metrics import OpsCollector
 from pizzeria.celery import QUEUES
 from pizzeria.devservices import procfile_entries
-from pizzeria.ops.metrics import OpsCollector
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -54,7 +54,7 @@ def expressions() -> list[str]:
 
 @pytest.mark.django_db
 def test_every_metric_the_alerts_dashboard_and_scalers_use_is_exported(monkeypatch):
-    from pizzeria.ops import counters
+    from pizzeria.observability import counters
 
     counters.delivery_recorded(handler="h", queue="kitchen", outcome="succeeded", seconds=0.1)
     counters.http_request_recorded(view="v", method="GET", status=200, seconds=0.1)

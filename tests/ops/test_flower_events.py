@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from pizzeria.celery import app
-from pizzeria.simulation.workerproc import queues_purge
+from simulation.workerproc import queues_purge
 from tests.eventbus.probes import emit, wait_status
 from tests.polling import wait_until
 from tests.worker import make_worker

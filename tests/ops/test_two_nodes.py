@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from pizzeria.eventbus.models import DeliveryAttempt
-from pizzeria.simulation.workerproc import queues_purge
+from eventbus.models import DeliveryAttempt
+from simulation.workerproc import queues_purge
 from tests.eventbus.probes import PROBE_A, PROBE_B, emit, side_effects
 from tests.faults.conftest import wait_all_succeeded
 from tests.polling import wait_until

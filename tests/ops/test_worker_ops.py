@@ -9,14 +9,14 @@ import pytest
 from pythonjsonlogger.json import JsonFormatter
 from rest_framework.test import APIClient
 
+from eventbus import registry
+from eventbus.models import Delivery, OutboxEvent
 from orders.events import OrderPlaced
-from pizzeria.eventbus import registry
-from pizzeria.eventbus.models import Delivery, OutboxEvent
-from pizzeria.ops.logs import ContextFilter
-from pizzeria.simulation.workerproc import queues_purge
+from pizzeria.observability.logs import ContextFilter
+from simulation.workerproc import queues_purge
 from tests.eventbus.probes import PROBE_A, PROBE_B, emit, wait_status
 from tests.factories import make_customer, make_menu
-from tests.ops.test_metrics_export import metrics_samples
+from tests.ops.test_metrics import metrics_samples
 from tests.polling import wait_until
 from tests.worker import make_worker
 
@@ -137,7 +137,7 @@ def test_one_order_is_traced_by_event_id_and_request_id_through_web_and_workers(
     records = wait_until(worker_records, timeout=10, message="a worker record per handler")
     for handler in handlers:
         record = next(
-            r for r in records if r.get("handler") == handler and r["logger"] == "pizzeria.eventbus.delivery"
+            r for r in records if r.get("handler") == handler and r["logger"] == "eventbus.delivery"
         )
         assert record["request_id"] == request_id
         assert record["attempt"] == 1 and record["delivery_id"] and record["task_id"]

@@ -313,7 +313,7 @@ def two_item_delivery(menu) -> dict:
 
 def test_placing_an_order_runs_at_most_ten_queries(api, menu, django_assert_max_num_queries):
     # given: a webhook subscription too, so the per-subscription delivery is part of the count
-    from pizzeria.eventbus.models import Delivery
+    from eventbus.models import Delivery
     from tests.integrations.helpers import subscribe
 
     sub, _ = subscribe("http://127.0.0.1:9/hook")  # never called: nothing commits here

@@ -3,6 +3,8 @@
 import pytest
 from django.contrib.auth.models import Group
 
+from eventbus.events import event_types
+from eventbus.models import OutboxEvent
 from orders import events
 from orders.models import Order
 from orders.selectors import (
@@ -15,8 +17,6 @@ from orders.selectors import (
     order_get,
     order_timeline,
 )
-from pizzeria.eventbus.events import event_types
-from pizzeria.eventbus.models import OutboxEvent
 from tests.factories import advance_order, make_customer, make_order
 
 pytestmark = pytest.mark.django_db

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from eventbus.models import OutboxEvent
 from orders import services
 from orders.errors import IdempotencyConflict, IllegalTransition, InvalidOrder
 from orders.events import (
@@ -18,7 +19,6 @@ from orders.events import (
     PaymentProcessed,
 )
 from orders.models import Order
-from pizzeria.eventbus.models import OutboxEvent
 from tests.capture import capture_events
 from tests.factories import advance_order, make_customer, make_menu, make_order
 

@@ -7,7 +7,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from orders import services
-from pizzeria.simulation.workerproc import queues_purge
+from simulation.workerproc import queues_purge
 from tests.browser import needs_chromium, screenshot
 from tests.factories import make_customer, make_menu
 

@@ -12,9 +12,9 @@ SNAPSHOT = """
 import json, django
 django.setup()
 from django.conf import settings
-from pizzeria.eventbus import events, registry
+from eventbus import events, registry
 print(json.dumps({
-    "apps": [a for a in settings.INSTALLED_APPS if a.startswith(("pizzeria.", "orders", "kitchen"))],
+    "apps": [a for a in settings.INSTALLED_APPS if a in ("eventbus", "ops", "orders", "kitchen", "integrations")],
     "events": sorted(events.event_types()),
     "handlers": sorted((s.name, s.event_type, s.queue) for s in registry.all_handlers()),
     "families": sorted(f.prefix for f in registry.all_families()),

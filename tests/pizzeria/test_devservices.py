@@ -26,7 +26,9 @@ from tests.worker import REDIS_SERVER, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ".venv/bin/python"
-SHELL_EXAMPLE = "from pizzeria.eventbus import registry; print(*sorted(s.name for s in registry.all_handlers()), sep='\\n')"
+SHELL_EXAMPLE = (
+    "from eventbus import registry; print(*sorted(s.name for s in registry.all_handlers()), sep='\\n')"
+)
 # Each command as the README, docs/ and `make run`'s banner print it (subcommand → argv after
 # manage.py), run from another shell while the stack runs.
 COMMANDS = {
@@ -158,6 +160,21 @@ def dev_stacks(tmp_path):
     stop_leftovers(tmp_path / "run", wait=5)  # the programs a failed assertion left after a SIGKILL
     for proc in postgres_on((tmp_path / "run" / "postgres").resolve()):
         proc.kill()
+    # Belt and braces beside stop_leftovers: anything else that inherited this run's directory. Left
+    # alive, its workers would take messages from the next run's Valkey on that port.
+    left = started_from(tmp_path / "run")
+    for proc in left:
+        proc.kill()
+    psutil.wait_procs(left, timeout=10)
+
+
+def started_from(run_dir: Path) -> list[psutil.Process]:
+    """Every process a `make run` with this run directory started (they inherit PIZZERIA_RUN_DIR)."""
+    found = []
+    for proc in psutil.process_iter(["environ"]):
+        if (proc.info["environ"] or {}).get("PIZZERIA_RUN_DIR") == str(run_dir):
+            found.append(proc)
+    return found
 
 
 def test_make_run_then_every_documented_command_reaches_that_stack_and_data_survives_a_kill(

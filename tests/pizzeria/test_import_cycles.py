@@ -7,9 +7,23 @@ under `if TYPE_CHECKING:` are left out (they never run).
 
 from __future__ import annotations
 
+import ast
+
 import grimp
 
-PRODUCT = ("pizzeria", "orders", "kitchen", "notifications", "analytics")
+from tests.sourcecode import ROOT, product_modules
+
+PRODUCT = (
+    "pizzeria",
+    "eventbus",
+    "orders",
+    "kitchen",
+    "notifications",
+    "analytics",
+    "integrations",
+    "ops",
+    "simulation",
+)
 
 
 def import_cycles(graph: grimp.ImportGraph) -> list[list[str]]:
@@ -72,3 +86,37 @@ def test_the_cycle_finder_finds_a_circle_it_is_shown():
     graph.add_import(importer="a.y", imported="a.x")
     graph.add_import(importer="a.z", imported="a.x")
     assert import_cycles(graph) == [["a.x", "a.y"]]
+
+
+def unexplained_function_imports(source: str, tree: ast.Module) -> list[int]:
+    """Lines of imports inside a function with no comment on them or on the two lines above."""
+    lines = source.splitlines()
+    found = []
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            first = node.lineno - 1  # the first line of its group of consecutive imports
+            while first > 0 and lines[first - 1].lstrip().startswith(("import ", "from ")):
+                first -= 1
+            if not any("#" in line for line in lines[max(first - 2, 0) : node.end_lineno]):
+                found.append(node.lineno)
+    return found
+
+
+def test_a_function_level_import_says_why_it_is_not_at_the_top():
+    # A function-level import must have a reason other than dodging a circle (there is none left):
+    # AppConfig.ready(), an optional dependency, start-up order. The comment says which.
+    unexplained = [
+        f"{where}:{line}"
+        for where, tree in product_modules()
+        for line in unexplained_function_imports((ROOT / where).read_text(), tree)
+    ]
+    assert unexplained == []
+
+
+def test_an_import_without_a_reason_is_found():
+    source = "def f():\n    import json\n\n    return json\n\n\ndef g():\n    # why\n    import csv\n"
+    assert unexplained_function_imports(source, ast.parse(source)) == [2]

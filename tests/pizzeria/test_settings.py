@@ -202,7 +202,7 @@ def product_settings_reads() -> list[tuple[str, int, str, bool]]:
 
 
 def test_product_code_reads_settings_without_a_fallback_default():
-    # A default at the call site is a second declaration that drifts from pizzeria/settings/base.py.
+    # A default at the call site is a second declaration that drifts from pizzeria/settings/ (base.py, product.py).
     reads = product_settings_reads()
     assert reads
     assert [r for r in reads if r[3]] == []

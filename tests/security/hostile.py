@@ -8,7 +8,9 @@ such as "\\ud800", since UTF-8 cannot carry them), 4-byte characters, right-to-l
 from __future__ import annotations
 
 import json
+import urllib.parse
 
+from django.test import Client
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -108,10 +110,10 @@ def snapshot() -> dict:
     """What a refused request must not change: row counts and every order's state."""
     from django.contrib.auth import get_user_model
 
+    from eventbus.models import Delivery, OutboxEvent
+    from integrations.models import InboundCloudEvent
     from notifications.models import Notification
     from orders.models import Customer, Order
-    from pizzeria.eventbus.models import Delivery, OutboxEvent
-    from pizzeria.integrations.models import InboundCloudEvent
 
     counts = {
         m.__name__: m.objects.count()
@@ -119,3 +121,18 @@ def snapshot() -> dict:
     }
     orders = list(Order.objects.order_by("pk").values_list("pk", "status", "payment_status", "notes"))
     return {"counts": counts, "orders": orders}
+
+
+def quoted(text: str) -> str:
+    """Percent-encode any text for a URL, lone surrogates included (as the bytes a client could send)."""
+    return urllib.parse.quote(text.encode("utf-8", "surrogatepass"), safe="")
+
+
+def query(params: dict[str, str]) -> str:
+    return "&".join(f"{quoted(k)}={quoted(v)}" for k, v in params.items())
+
+
+def post_json(client: Client, path: str, body: str, **headers):
+    return client.generic(
+        "POST", path, body.encode("utf-8", "surrogatepass"), content_type="application/json", headers=headers
+    )

@@ -10,7 +10,7 @@ from asgiref.sync import async_to_sync
 from django.db import OperationalError
 from django.test import AsyncClient
 
-from pizzeria.eventbus.models import Delivery
+from eventbus.models import Delivery
 from pizzeria.livehub import close_hub
 from tests.eventbus import rows
 from tests.factories import make_customer, make_role_user

@@ -11,9 +11,9 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from eventbus.models import Delivery, DeliveryAttempt
 from notifications.models import Notification
 from orders import services
-from pizzeria.eventbus.models import Delivery, DeliveryAttempt
 from pizzeria.security.privacy import MaskContactsFilter, mask_contact, mask_text
 from tests.capture import capture_events
 from tests.factories import make_customer, make_order

@@ -18,10 +18,10 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from eventbus.models import Delivery, OutboxEvent
 from kitchen.models import Ingredient, KitchenTicket, PurchaseOrder
 from notifications.models import Notification
 from orders.models import Order
-from pizzeria.eventbus.models import Delivery, OutboxEvent
 from tests.eventbus import rows
 from tests.factories import advance_order, make_customer, make_menu, make_order, make_role_user
 
@@ -227,7 +227,7 @@ def ops_screen(client, user) -> bool:
 
 
 def deadletter_group_replay(client, user) -> bool:
-    from pizzeria.ops.failures import failure_groups
+    from ops.failures import failure_groups
 
     dead = rows.dead(handler="matrix.group", last_error=f"probe {uuid.uuid4()}")
     group = next(g for g in failure_groups(with_tracebacks=False) if dead.pk in g.delivery_ids)

@@ -7,9 +7,9 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from eventbus.models import Delivery
 from notifications.models import Notification
 from orders.models import Order
-from pizzeria.eventbus.models import Delivery
 from tests.capture import capture_events
 from tests.factories import make_customer, make_menu, make_order
 from tests.notifications.conftest import no_providers  # noqa: F401  (fixture)

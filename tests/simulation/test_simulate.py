@@ -6,11 +6,11 @@ from collections import Counter
 import pytest
 from django.core.management import CommandError, call_command
 
+from eventbus.models import Delivery
 from notifications.models import Notification
 from orders.models import Order
-from pizzeria.eventbus.models import Delivery
-from pizzeria.simulation.management.commands.simulate import Command
-from pizzeria.simulation.runner import customers_needed
+from simulation.management.commands.simulate import Command
+from simulation.runner import customers_needed
 from tests.factories import make_menu
 
 pytestmark = [pytest.mark.worker]

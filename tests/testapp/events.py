@@ -1,6 +1,6 @@
 import dataclasses
 
-from pizzeria.eventbus import DomainEvent
+from eventbus import DomainEvent
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

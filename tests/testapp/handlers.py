@@ -8,7 +8,7 @@ import time
 import redis
 from django.conf import settings
 
-from pizzeria.eventbus import PermanentError, TransientError, event_handler
+from eventbus import PermanentError, TransientError, event_handler
 from tests.polling import wait_until
 from tests.testapp.events import ProbeHappened
 from tests.testapp.models import SideEffect

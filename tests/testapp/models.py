@@ -1,6 +1,6 @@
 from django.db import models
 
-from pizzeria.eventbus.aggregate import AggregateRoot
+from eventbus.aggregate import AggregateRoot
 
 
 class Probe(AggregateRoot):

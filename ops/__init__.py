@@ -1,0 +1,1 @@
+"""Operating the estate: the ops screen, /metrics, queue depths, workers, failure groups, dead letters."""

@@ -1,1 +1,0 @@
-"""Operating the estate: counters, queue depths, the ops screen, failure groups, structured logs."""

@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class SimulationConfig(AppConfig):
-    name = "pizzeria.simulation"
-    label = "simulation"
-    verbose_name = "Simulation"
