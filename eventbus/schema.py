@@ -21,9 +21,8 @@ import jsonschema_rs
 
 from eventbus.errors import PermanentError
 
-if typing.TYPE_CHECKING:
-    from eventbus.events import DomainEvent
-
+# An event class below is a DomainEvent subclass (eventbus/events.py), typed `type[Any]`: events.py
+# validates through this module, so naming it here, even for the type checker, would be a circle.
 # Here rather than in events.py, which validates through this module: one direction, no circle.
 ENVELOPE_FIELDS = ("event_id", "occurred_at", "aggregate_type", "aggregate_id", "aggregate_version")
 
@@ -83,13 +82,13 @@ def dataclass_schema(cls: type, *, exclude: tuple[str, ...] = ()) -> dict[str, A
     return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
 
 
-def payload_schema(cls: type[DomainEvent]) -> dict[str, Any]:
+def payload_schema(cls: type[Any]) -> dict[str, Any]:
     """The schema of a stored payload (envelope + data), as the outbox keeps it."""
     # Envelope fields have defaults, so (like from_json) a payload may lack them.
     return {"$schema": DIALECT, "title": cls.__name__, **dataclass_schema(cls)}
 
 
-def data_schema(cls: type[DomainEvent]) -> dict[str, Any]:
+def data_schema(cls: type[Any]) -> dict[str, Any]:
     """The schema of the event's own fields (DomainEvent.data(): no envelope)."""
     return {"title": cls.__name__, **dataclass_schema(cls, exclude=ENVELOPE_FIELDS)}
 
@@ -102,7 +101,7 @@ def validator_for(schema: dict[str, Any]) -> jsonschema_rs.Validator:
 
 
 @functools.cache
-def _validator(cls: type[DomainEvent]) -> jsonschema_rs.Validator:
+def _validator(cls: type[Any]) -> jsonschema_rs.Validator:
     return validator_for(payload_schema(cls))
 
 
@@ -126,7 +125,7 @@ def schema_errors(validator: jsonschema_rs.Validator, instance: Any, *, most: in
     return "; ".join(problems)
 
 
-def payload_validate(cls: type[DomainEvent], payload: dict[str, Any]) -> None:
+def payload_validate(cls: type[Any], payload: dict[str, Any]) -> None:
     """Raise InvalidEventPayload (a PermanentError) with the first problem found."""
     # A class is hashable; the stubs' Hashable check trips on eq dataclasses (see events.from_json).
     problem = schema_errors(_validator(cls), payload)  # type: ignore[arg-type]

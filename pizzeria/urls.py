@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from ops.metrics import metrics_view
 from pizzeria import health
 
 urlpatterns = [
@@ -9,7 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("metrics", metrics_view, name="metrics"),
+    path("", include("ops.metrics_urls")),
     path("analytics/", include("analytics.urls")),
     path("kitchen/", include("kitchen.urls")),
     path("", include("notifications.urls")),
