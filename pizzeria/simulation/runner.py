@@ -42,6 +42,7 @@ class Options:
     base_url: str = "http://127.0.0.1:8000"
     customers: int | None = None  # None: enough to stay under the order-placing throttle
     failure_rate: float = 0.0
+    late_rate: float = 0.0
     seed: int | None = None
     cancel_rate: float = 0.0
     minute: float = 1.0
@@ -132,8 +133,13 @@ class Simulation:
         menu = self.api.menu()
         customers = self._register()
         faults = (
-            FaultyProviders(failure_rate=self.o.failure_rate, seed=self.o.seed, port=self.o.stub_port)
-            if self.o.failure_rate > 0
+            FaultyProviders(
+                failure_rate=self.o.failure_rate,
+                late_rate=self.o.late_rate,
+                seed=self.o.seed,
+                port=self.o.stub_port,
+            )
+            if self.o.failure_rate > 0 or self.o.late_rate > 0
             else None
         )
         with faults if faults else contextlib.nullcontext():
