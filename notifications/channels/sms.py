@@ -128,9 +128,10 @@ def never_sent(exc: BaseException) -> bool:
 # Twilio's may differ. An older message with the same body to the same number is not ours to claim
 # unless no notification row holds its id (services checks), so a wide margin costs nothing.
 LOOKUP_MARGIN = dt.timedelta(minutes=2)
-# One page, no paging: fewer than this many messages go to one number in the window (the hourly
-# per-recipient cap, SMS_PER_RECIPIENT_PER_HOUR, is far lower).
-LOOKUP_PAGE_SIZE = 50
+# Twilio lists newest first; the lookup pages back until it reaches the window's start. More than
+# LOOKUP_MAX_PAGES pages to one number in the window: it cannot tell, so it fails (never sends).
+LOOKUP_PAGE_SIZE = 100
+LOOKUP_MAX_PAGES = 10
 
 
 def find_sent(message: OutgoingMessage, *, since: dt.datetime) -> list[SendResult]:
@@ -148,8 +149,7 @@ def find_sent(message: OutgoingMessage, *, since: dt.datetime) -> list[SendResul
     if "from_" in sender:
         filters["from_"] = sender["from_"]  # the list cannot filter by messaging service: checked below
     try:
-        # page(): one GET Messages.json (list() would follow next_page_uri up to its limit).
-        listed = list(_twilio().messages.page(page_size=LOOKUP_PAGE_SIZE, **filters))
+        listed = _list_since(_twilio().messages.page(page_size=LOOKUP_PAGE_SIZE, **filters), not_before)
     except (requests.RequestException, TwilioException, ValueError) as exc:
         # Every failure to ask is transient here: the row stays sendable and the next attempt asks
         # again. "from None" on the SDK's errors, which may quote the number; classify() masks.
@@ -161,6 +161,26 @@ def find_sent(message: OutgoingMessage, *, since: dt.datetime) -> list[SendResul
     matches = [m for m in listed if _same_message(m, message, sender, not_before)]
     matches.sort(key=lambda m: m.date_created or not_before)
     return [SendResult(provider="twilio", message_id=m.sid) for m in matches if m.sid]
+
+
+def _list_since(page: Any, not_before: dt.datetime) -> list[Any]:
+    """The messages of this page and the next ones, until one is older than not_before."""
+    listed: list[Any] = []
+    seen: set[str] = set()
+    for _ in range(LOOKUP_MAX_PAGES):
+        fresh = [m for m in page if m.sid not in seen]  # a page repeated (a mock's): nothing new
+        seen.update(m.sid for m in fresh)
+        listed += fresh
+        older = any(m.date_created is not None and m.date_created < not_before for m in fresh)
+        if not fresh or older or page.next_page_url is None:
+            return listed
+        page = page.next_page()
+        if page is None:
+            return listed
+    raise ProviderTransientError(
+        "twilio",
+        f"more than {len(listed)} messages to this number in the window: cannot tell whether ours is one",
+    )
 
 
 def _same_message(

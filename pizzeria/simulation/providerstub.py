@@ -26,7 +26,7 @@ from collections import defaultdict, deque
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 
 class ProviderStub:
@@ -225,6 +225,7 @@ class ProviderStub:
         after = query.get("DateSent>")
         since = dt.datetime.fromisoformat(after.replace("Z", "+00:00")).timestamp() if after else None
         size = int(query.get("PageSize") or 50)
+        number = int(query.get("Page") or 0)
         with self._lock:
             found = [
                 m
@@ -232,15 +233,17 @@ class ProviderStub:
                 if (not query.get("To") or m["to"] == query["To"])
                 and (not query.get("From") or m["from"] == query["From"])
                 and (since is None or m["at"] >= since)
-            ][:size]
+            ]
+        page = found[number * size : (number + 1) * size]
+        more = len(found) > (number + 1) * size
         return {
-            "messages": [{k: v for k, v in m.items() if k != "at"} for m in found],
-            "end": max(len(found) - 1, 0),
-            "first_page_uri": path,
-            "next_page_uri": None,
+            "messages": [{k: v for k, v in m.items() if k != "at"} for m in page],
+            "end": number * size + max(len(page) - 1, 0),
+            "first_page_uri": f"{path}?{urlencode({**query, 'Page': 0})}",
+            "next_page_uri": f"{path}?{urlencode({**query, 'Page': number + 1})}" if more else None,
             "previous_page_uri": None,
-            "page": 0,
+            "page": number,
             "page_size": size,
-            "start": 0,
-            "uri": path,
+            "start": number * size,
+            "uri": f"{path}?{urlencode(query)}",
         }

@@ -12,6 +12,8 @@ asked, nothing is sent. E-mail has no lookup: it is sent again, marked as the sa
 import pytest
 from django.utils import timezone
 
+from notifications.channels import OutgoingMessage
+from notifications.channels import sms as sms_channel
 from notifications.models import Notification
 from notifications.services import _attempt
 from pizzeria.eventbus.models import DeliveryAttempt
@@ -137,6 +139,25 @@ def test_when_twilio_cannot_be_asked_nothing_is_sent_until_it_can(providers):
     [first] = accepted(providers)
     assert len(providers.of("twilio")) == 1 and len(providers.lookups()) == 2
     assert Notification.objects.get(channel="sms").provider_message_id == first
+
+
+def test_the_lookup_pages_back_to_the_first_unknown_attempt(providers, monkeypatch):
+    """Twilio lists newest first: later messages to the same number push ours off the first page."""
+    monkeypatch.setattr(sms_channel, "LOOKUP_PAGE_SIZE", 2)
+    providers.script("twilio", "timeout")
+    _, captured = place()
+    delivery = captured.deliveries(SMS_CONFIRM)[0]
+    row = Notification.objects.get(channel="sms")
+    answered(providers)
+    for n in range(5):
+        sms_channel.send(OutgoingMessage(notification_id=0, recipient=row.recipient, body=f"other {n}"))
+
+    assert run_again(delivery) == "succeeded"
+
+    first = providers.of("twilio")[0]["message_id"]
+    assert len(providers.of("twilio")) == 6  # ours and the five others: ours not sent again
+    assert [len(lookup["found"]) for lookup in providers.lookups()] == [2, 2, 2]
+    assert Notification.objects.get(pk=row.pk).provider_message_id == first
 
 
 def test_a_message_another_notification_holds_is_not_claimed(providers):
