@@ -80,6 +80,9 @@ class FaultyProviders:
                     "SENDGRID_API_KEY": "SG.simulated",
                     "SENDGRID_API_HOST": self.stub.url,
                     "PUBLIC_BASE_URL": "",  # no status callbacks to a stub
+                    # Every simulated customer has the same (Twilio test) number: the hourly cap
+                    # per recipient would suppress all but the first SMS of the run.
+                    "SMS_PER_RECIPIENT_PER_HOUR": "1000000",
                     **({"NOTIFY_HTTP_TIMEOUT": str(LATE_TIMEOUT)} if self.late_rate else {}),
                 },
             ).start()

@@ -54,7 +54,10 @@ class Options:
 
 def customers_needed(rate: float) -> int:
     """Enough customers that none of them hits the per-customer order throttle at this rate."""
-    limit = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get("order_place")
+    rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {})
+    # "order_place_user" since the per-IP order throttle came (that one the stack's
+    # THROTTLE_ORDER_PLACE_IP must allow: every simulated customer orders from 127.0.0.1).
+    limit = rates.get("order_place_user") or rates.get("order_place")
     if not limit:
         return 3
     count, seconds = SimpleRateThrottle.parse_rate(None, limit)  # type: ignore[arg-type]  # self is unused there

@@ -105,3 +105,8 @@ def test_enough_customers_to_stay_under_the_throttle(settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"order_place": "30/min"}}
     assert customers_needed(5) == 12  # 300 orders a minute, 30 each, and a fifth spare
     assert customers_needed(0.1) == 3
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"order_place_user": "60/min"},
+    }
+    assert customers_needed(5) == 6

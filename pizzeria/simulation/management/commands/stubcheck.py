@@ -74,7 +74,7 @@ def check(calls: list[dict]) -> dict[str, Any]:
         "  answered late (after the client's timeout)": sum(1 for c in sends if c.get("late")),
         "  lost (no answer, nothing taken)": sum(1 for c in sends if c.get("lost")),
         "stub lookups (GET Messages.json)": len(lookups),
-        "  found the message": sum(1 for c in lookups if c.get("found")),
+        "  answered with messages to that number": sum(1 for c in lookups if c.get("found")),
         "  lookups failed on purpose (5xx)": sum(1 for c in lookups if (c.get("status") or 0) >= 500),
         "accepted ids held by a notification row": sum(1 for c in accepted if c["message_id"] in by_id),
         "accepted ids held by none": sum(1 for c in accepted if c["message_id"] not in by_id),
