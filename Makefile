@@ -41,9 +41,11 @@ DEMO_ORDERS ?= 200
 DEMO_RATE ?= 5
 DEMO_FAILURE_RATE ?= 0.2
 DEMO_MINUTE ?= 0.25
+# More options of `manage.py simulate`, e.g. DEMO_ARGS="--late-rate 0.05 --stub-log demo-stub.jsonl".
+DEMO_ARGS ?=
 demo: install
 	$(DEV) $(PY) manage.py simulate --orders $(DEMO_ORDERS) --rate $(DEMO_RATE) --failure-rate $(DEMO_FAILURE_RATE) \
-	  --minute $(DEMO_MINUTE) --base-url http://127.0.0.1:$${PORT:-8000}
+	  --minute $(DEMO_MINUTE) --base-url http://127.0.0.1:$${PORT:-8000} $(DEMO_ARGS)
 
 ## Flower (pinned in requirements.txt) on http://127.0.0.1:5555/ against the broker of `make run`
 ## (or CELERY_BROKER_URL / REDIS_URL). Local only; FLOWER_BASIC_AUTH=user:pass to share it.

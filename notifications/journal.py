@@ -7,11 +7,12 @@ fallback after a dead SMS, the second recipient of a two-recipient email) and a 
 log is written on a separate connection (a short-lived thread: Django connections are per thread)
 that commits at once, like the bus writes DeliveryAttempt rows after the rollback.
 
-What is left: the provider accepts, then the process dies before the "sent" write commits (a few
-milliseconds). The row then stays "sending"; once it is older than NOTIFY_SENDING_STALE_SECONDS
-(default 2 × NOTIFY_HTTP_TIMEOUT + 5 s) the next attempt sends again (at-least-once: Twilio and SendGrid take no idempotency key). Before
-that, an attempt that finds the row "sending" backs off with a TransientError, so two workers
-racing on an expired lease never both call the provider.
+An attempt that dies after calling the provider (before the "sent" write commits) leaves the row
+"sending". Before it is older than NOTIFY_SENDING_STALE_SECONDS (default 2 × NOTIFY_HTTP_TIMEOUT
++ 5 s) an attempt that finds it backs off with a TransientError, so two workers racing on an
+expired lease never both call the provider. After that the next claim takes it as an unknown
+outcome (unknown_since, unknown_outcomes), like a timeout: the provider is asked before sending
+again where it can be (SMS), and e-mail is sent again (notifications.services).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import F, Q
+from django.db.models import Case, DateTimeField, F, PositiveIntegerField, Q, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from notifications.channels.base import http_timeout
@@ -67,18 +69,33 @@ def _open(key: dict, defaults: dict) -> Notification:
     return row
 
 
-def _claim(pk: int) -> bool:
+def _claim(pk: int) -> Notification | None:
     now = timezone.now()
     # Never a row the provider accepted (it has a message id, even if a callback said "failed").
     claimable = Q(status__in=(Notification.Status.QUEUED, Notification.Status.FAILED)) | Q(
         status=Notification.Status.SENDING, sending_at__lt=now - stale_after()
     )
     claimable &= Q(provider_message_id="")
-    return bool(
-        Notification.objects.filter(claimable, pk=pk).update(
-            status=Notification.Status.SENDING, sending_at=now, attempts=F("attempts") + 1, updated_at=now
-        )
+    # A stale "sending" row (the UPDATE reads the old values): its attempt died during or after
+    # the provider call, so the provider may hold the message.
+    died = Q(status=Notification.Status.SENDING)
+    updated = Notification.objects.filter(claimable, pk=pk).update(
+        status=Notification.Status.SENDING,
+        sending_at=now,
+        attempts=F("attempts") + 1,
+        updated_at=now,
+        unknown_since=Case(
+            When(died, then=Coalesce(F("unknown_since"), F("sending_at"))),
+            default=F("unknown_since"),
+            output_field=DateTimeField(),
+        ),
+        unknown_outcomes=Case(
+            When(died, then=F("unknown_outcomes") + 1),
+            default=F("unknown_outcomes"),
+            output_field=PositiveIntegerField(),
+        ),
     )
+    return Notification.objects.get(pk=pk) if updated else None
 
 
 def _update(pk: int, fields: dict) -> Notification:
@@ -91,8 +108,9 @@ def notification_open(*, key: dict, defaults: dict) -> Notification:
     return durable(_open, key, defaults)
 
 
-def notification_claim(*, pk: int) -> bool:
-    """Take the right to call the provider for this row (queued/failed, or a stale "sending")."""
+def notification_claim(*, pk: int) -> Notification | None:
+    """Take the right to call the provider for this row (queued/failed, or a stale "sending");
+    the claimed row, or None when another attempt holds it or the provider accepted it."""
     return durable(_claim, pk)
 
 

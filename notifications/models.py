@@ -49,6 +49,13 @@ class Notification(AggregateRoot):
     attempts = models.PositiveIntegerField(default=0)
     last_error_code = models.CharField(max_length=30, blank=True)
     last_error = models.TextField(blank=True)
+    # Exactly once after an unknown outcome (a request that left without an answer: timeout,
+    # reset, a worker that died mid-call). unknown_since is when the first such attempt started:
+    # every later attempt first asks the provider for a message sent since then (SMS), and keeps
+    # it instead of sending again (reconciled_at); e-mail cannot be asked and is sent again.
+    unknown_since = models.DateTimeField(null=True, blank=True)
+    unknown_outcomes = models.PositiveIntegerField(default=0)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
     fallback_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="fallbacks"
     )

@@ -7,7 +7,12 @@ The log row is opened (get_or_create) and claimed before the provider call and u
 through notifications.journal, which commits at once even though handlers run inside the
 delivery's transaction. Outcomes:
   provider accepted → "sent" (console: "logged"); a redelivery finds it and sends nothing;
-  429 / 5xx / timeout → "failed", TransientError re-raised: the bus retries with backoff;
+  429 / 5xx / no connection → "failed", TransientError re-raised: the bus retries with backoff;
+  a timeout or reset after the request left (the outcome is unknown: the provider may hold the
+  message) → "failed" and unknown_since set; the next attempt first asks the provider (SMS:
+  Twilio's message list) and records the message it holds instead of sending a second one, and
+  if the provider cannot be asked, it fails again without sending. E-mail cannot be asked: it is
+  sent again, with the same Message-ID (at-least-once; docs/operations.md);
   4xx rejection → "dead", the PermanentError re-raised so the delivery is a dead letter with the
   provider's code and message — after, for an SMS, the same message went out by email when the
   customer has an address (a row with fallback_of pointing at the dead SMS).
@@ -27,11 +32,20 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from eventbus import DomainEvent, PermanentError, TransientError
 from notifications import journal, messages
-from notifications.channels import OutgoingMessage, ProviderPermanentError, sender_for
+from notifications.channels import (
+    OutgoingMessage,
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderPermanentError,
+    SendResult,
+    finder_for,
+    sender_for,
+)
 from notifications.channels.base import ProviderCredentialsError
 from notifications.events import NotificationResendRequested
 from notifications.messages import Rendered
@@ -139,7 +153,8 @@ def sms_refusal(row: Notification) -> str:
 
 def _attempt(row: Notification, *, event: DomainEvent) -> Notification | ProviderPermanentError:
     """Call the provider once for a claimed row; return the updated row or the rejection."""
-    if not journal.notification_claim(pk=row.pk):
+    claimed = journal.notification_claim(pk=row.pk)
+    if claimed is None:
         current = Notification.objects.get(pk=row.pk)
         if current.accepted:
             return current
@@ -150,7 +165,12 @@ def _attempt(row: Notification, *, event: DomainEvent) -> Notification | Provide
         body=row.body,
         subject=row.subject,
         html=row.html_body,
+        reference=f"{row.pk}.{row.event_id.hex}",
     )
+    if claimed.unknown_since is not None:
+        known = _reconcile(claimed, message, since=claimed.unknown_since, event=event)
+        if known is not None:
+            return known
     try:
         result = sender_for(row.channel)(message)
     except ProviderPermanentError as exc:
@@ -173,25 +193,46 @@ def _attempt(row: Notification, *, event: DomainEvent) -> Notification | Provide
         )
         return exc
     except Exception as exc:  # transient or unknown: the bus retries (unknown counts as transient)
-        journal.notification_update(
-            pk=row.pk,
-            status=Notification.Status.FAILED,
-            last_error=mask_text(f"{type(exc).__name__}: {exc}")[:2000],
-            last_error_code=str(getattr(exc, "code", "") or getattr(exc, "status", "") or ""),
+        fields: dict[str, Any] = {
+            "status": Notification.Status.FAILED,
+            "last_error": mask_text(f"{type(exc).__name__}: {exc}")[:2000],
+            "last_error_code": str(getattr(exc, "code", "") or getattr(exc, "status", "") or ""),
+        }
+        # Only a definite refusal (a 5xx/429 answer, no connection) proves nothing went out;
+        # a timeout, a reset or an error we cannot classify may have left the message with the
+        # provider: the next attempt asks before sending again.
+        unknown = isinstance(exc, ProviderOutcomeUnknown) or not isinstance(exc, ProviderError)
+        if unknown:
+            fields["unknown_since"] = claimed.unknown_since or claimed.sending_at
+            fields["unknown_outcomes"] = F("unknown_outcomes") + 1
+        journal.notification_update(pk=row.pk, **fields)
+        logger.warning(
+            "notification_id=%s event_id=%s failed%s, will retry: %s",
+            row.pk,
+            event.event_id,
+            " (outcome unknown)" if unknown else "",
+            exc,
         )
-        logger.warning("notification_id=%s event_id=%s failed, will retry: %s", row.pk, event.event_id, exc)
         raise
+    return _sent(claimed, result, event=event)
+
+
+def _sent(
+    row: Notification, result: SendResult, *, event: DomainEvent, reconciled: bool = False
+) -> Notification:
+    now = timezone.now()
     sent = journal.notification_update(
         pk=row.pk,
         status=Notification.Status.LOGGED if result.logged_only else Notification.Status.SENT,
         provider=result.provider,
         provider_message_id=result.message_id,
-        sent_at=timezone.now(),
+        sent_at=now,
         last_error="",
         last_error_code="",
+        **({"reconciled_at": now} if reconciled else {}),
     )
     logger.info(
-        "notification_id=%s event_id=%s %s %s to %s %s via %s id=%s",
+        "notification_id=%s event_id=%s %s %s to %s %s via %s id=%s%s",
         row.pk,
         event.event_id,
         row.channel,
@@ -200,8 +241,73 @@ def _attempt(row: Notification, *, event: DomainEvent) -> Notification | Provide
         sent.status,
         result.provider,
         result.message_id or "-",
+        " (found at the provider after an unknown outcome; not sent again)" if reconciled else "",
     )
     return sent
+
+
+def _reconcile(
+    claimed: Notification, message: OutgoingMessage, *, since: dt.datetime, event: DomainEvent
+) -> Notification | ProviderPermanentError | None:
+    """After an unknown outcome: record the message the provider already holds as this row's and
+    return the row, or None when it holds none (the caller sends). Never sends blind: when the
+    provider cannot be asked, the attempt fails (TransientError) and the next one asks again."""
+    finder = finder_for(claimed.channel)
+    if finder is None:  # e-mail: no lookup exists; at-least-once, marked (channels/email.py)
+        logger.warning(
+            "notification_id=%s event_id=%s: an earlier attempt's outcome is unknown and %s cannot be "
+            "asked; sending again (a second copy carries the same Message-ID)",
+            claimed.pk,
+            event.event_id,
+            claimed.channel,
+        )
+        return None
+    try:
+        held = finder(message, since=since)
+    except ProviderError as exc:
+        journal.notification_update(
+            pk=claimed.pk,
+            status=Notification.Status.FAILED,
+            last_error=str(exc)[:2000],
+            last_error_code=exc.code or str(exc.status or ""),
+        )
+        logger.warning(
+            "notification_id=%s event_id=%s: cannot ask %s whether it holds the message; not sent, "
+            "will retry: %s",
+            claimed.pk,
+            event.event_id,
+            exc.provider,
+            exc,
+        )
+        if isinstance(exc, ProviderPermanentError):  # our credentials: as for a send
+            return exc
+        if isinstance(exc, TransientError):
+            exc.detail = {"outcome": "lookup failed", "provider": exc.provider}
+        raise
+    ids = [r.message_id for r in held]
+    taken = set(
+        Notification.objects.filter(provider_message_id__in=ids)
+        .exclude(pk=claimed.pk)
+        .values_list("provider_message_id", flat=True)
+    )
+    ours = [r for r in held if r.message_id not in taken]  # another row's message is not this one
+    if not ours:
+        logger.info(
+            "notification_id=%s event_id=%s: the provider holds no copy since %s; sending",
+            claimed.pk,
+            event.event_id,
+            since.isoformat(),
+        )
+        return None
+    if len(ours) > 1:
+        logger.error(
+            "notification_id=%s event_id=%s: the provider holds %s copies (%s); keeping the first",
+            claimed.pk,
+            event.event_id,
+            len(ours),
+            ", ".join(r.message_id for r in ours),
+        )
+    return _sent(claimed, ours[0], event=event, reconciled=True)
 
 
 # --- resend (staff) ---------------------------------------------------------------------------

@@ -33,9 +33,25 @@ def database_url() -> str:
     return f"postgres://{auth}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+# --late-rate: the stub answers that share of sends this long after the worker's provider timeout.
+LATE_TIMEOUT = 1.5
+LATE_DELAY = 3.0
+
+
 class FaultyProviders:
-    def __init__(self, *, failure_rate: float, seed: int | None, concurrency: int = 2, port: int = 0) -> None:
-        self.stub = ProviderStub(failure_rate=failure_rate, seed=seed, port=port)
+    def __init__(
+        self,
+        *,
+        failure_rate: float,
+        seed: int | None,
+        late_rate: float = 0.0,
+        concurrency: int = 2,
+        port: int = 0,
+    ) -> None:
+        self.stub = ProviderStub(
+            failure_rate=failure_rate, late_rate=late_rate, timeout_delay=LATE_DELAY, seed=seed, port=port
+        )
+        self.late_rate = late_rate
         self.concurrency = concurrency
         self.worker: WorkerProcess | None = None
         self.paused: list[str] = []
@@ -64,6 +80,10 @@ class FaultyProviders:
                     "SENDGRID_API_KEY": "SG.simulated",
                     "SENDGRID_API_HOST": self.stub.url,
                     "PUBLIC_BASE_URL": "",  # no status callbacks to a stub
+                    # Every simulated customer has the same (Twilio test) number: the hourly cap
+                    # per recipient would suppress all but the first SMS of the run.
+                    "SMS_PER_RECIPIENT_PER_HOUR": "1000000",
+                    **({"NOTIFY_HTTP_TIMEOUT": str(LATE_TIMEOUT)} if self.late_rate else {}),
                 },
             ).start()
             self._pause_others()

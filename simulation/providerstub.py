@@ -2,32 +2,47 @@
 tests and failing a share of requests at random for `manage.py simulate --failure-rate`.
 
     stub.script("twilio", (500, None), (500, None), (201, None))   # None: the default body
-    stub.script("twilio", "timeout")                             # answer after the client gave up
-    ProviderStub(failure_rate=0.3, seed=7)                       # 30 % of unscripted requests: 503
-Other requests get the provider's success answer. Every request is logged in `requests`, with the
-status it got, when accepted the message id handed out (`message_id`), and when the answer left
-(`answered_at`; `at` is when the request came in).
+    stub.script("twilio", "timeout")      # accept, but answer after the client gave up
+    stub.script("twilio", "lost")         # take nothing, answer nothing (the client times out)
+    stub.script("twilio-list", (500, None))  # Twilio's message list (GET Messages.json) fails
+    ProviderStub(failure_rate=0.3, seed=7)   # 30 % of unscripted requests: 503
+    ProviderStub(late_rate=0.05)             # 5 % of unscripted sends: accepted, answered late
+Other requests get the provider's success answer. Every request is logged in `requests` (`method`
+POST for a send, GET for a list), with the status it got, when accepted the message id handed out
+(`message_id`), and when the answer left (`answered_at`; `at` is when the request came in). An
+accepted Twilio message is listed by GET Messages.json (filters To, From, DateSent>, PageSize) from
+the moment the request came in, however late its answer leaves.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 import threading
 import time
 import uuid
 from collections import defaultdict, deque
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 
 class ProviderStub:
     def __init__(
-        self, *, timeout_delay: float = 2.0, failure_rate: float = 0.0, seed: int | None = None, port: int = 0
+        self,
+        *,
+        timeout_delay: float = 2.0,
+        failure_rate: float = 0.0,
+        late_rate: float = 0.0,
+        seed: int | None = None,
+        port: int = 0,
     ) -> None:
         self.requests: list[dict] = []
+        self.messages: list[dict] = []  # the Twilio messages accepted, as GET Messages.json lists them
         self.failure_rate = failure_rate
+        self.late_rate = late_rate
         self._random = random.Random(seed)
         self._scripts: dict[str, deque] = defaultdict(deque)
         self._lock = threading.Lock()
@@ -52,6 +67,7 @@ class ProviderStub:
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.messages.clear()
             self._scripts.clear()
 
     def script(self, provider: str, *responses: Any) -> None:
@@ -59,8 +75,14 @@ class ProviderStub:
             self._scripts[provider].extend(responses)
 
     def of(self, provider: str) -> list[dict]:
+        """The sends (POST) to a provider."""
         with self._lock:
-            return [r for r in self.requests if r["provider"] == provider]
+            return [r for r in self.requests if r["provider"] == provider and r["method"] == "POST"]
+
+    def lookups(self) -> list[dict]:
+        """The Twilio message lists asked for (GET Messages.json)."""
+        with self._lock:
+            return [r for r in self.requests if r["method"] == "GET"]
 
     def accepted(self) -> list[dict]:
         with self._lock:
@@ -72,6 +94,8 @@ class ProviderStub:
                 return self._scripts[provider].popleft()
             if self.failure_rate and self._random.random() < self.failure_rate:
                 return (503, None)  # what an overloaded provider says: the client retries later
+            if provider != "twilio-list" and self.late_rate and self._random.random() < self.late_rate:
+                return "timeout"
             return None
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
@@ -88,30 +112,63 @@ class ProviderStub:
                     body = {k: v[0] for k, v in parse_qs(raw).items()}
                 else:
                     body = json.loads(raw or "{}")
-                record = {"provider": provider, "path": self.path, "body": body, "at": time.time()}
+                record = {
+                    "provider": provider,
+                    "method": "POST",
+                    "path": self.path,
+                    "body": body,
+                    "at": time.time(),
+                }
                 with stub._lock:
                     stub.requests.append(record)
                 scripted = stub._next(provider)
+                if scripted == "lost":  # nothing taken, nothing answered: the client times out
+                    time.sleep(stub.timeout_delay)
+                    record["lost"] = True
+                    record["answered_at"] = time.time()
+                    self.close_connection = True
+                    return
+                status, payload = scripted if isinstance(scripted, tuple) else (None, None)
+                status, payload, headers = self._outcome(provider, status, payload, body, record)
+                if scripted == "timeout":  # accepted at once (listed), answered after the client left
+                    record["late"] = True
+                    time.sleep(stub.timeout_delay)
+                self._send(status, payload, headers, record)
+
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                record = {
+                    "provider": "twilio",
+                    "method": "GET",
+                    "path": url.path,
+                    "query": query,
+                    "at": time.time(),
+                }
+                with stub._lock:
+                    stub.requests.append(record)
+                if not url.path.endswith("/Messages.json"):
+                    self._send(404, {"code": 20404, "message": "Not Found", "status": 404}, {}, record)
+                    return
+                scripted = stub._next("twilio-list")
                 if scripted == "timeout":
                     time.sleep(stub.timeout_delay)
-                    scripted = None
-                status, payload = scripted if scripted else (None, None)
-                self._answer(provider, status, payload, body, record)
+                status, payload = scripted if isinstance(scripted, tuple) else (None, None)
+                if status and status >= 300:
+                    payload = payload or {"code": 20500, "message": "Internal Server Error", "status": status}
+                else:
+                    status, payload = 200, stub._list(url.path, query)
+                    record["found"] = [m["sid"] for m in payload["messages"]]
+                self._send(status, payload, {}, record)
 
-            def _answer(
+            def _outcome(
                 self, provider: str, status: int | None, payload: Any, request_body: dict, record: dict
-            ) -> None:
+            ) -> tuple[int, Any, dict[str, str]]:
                 headers: dict[str, str] = {}
                 if provider == "twilio":
                     status = status or 201
                     if payload is None and status < 300:
-                        payload = {
-                            "sid": "SM" + uuid.uuid4().hex,
-                            "status": "queued",
-                            "to": request_body.get("To"),
-                            "body": request_body.get("Body"),
-                        }
-                        record["message_id"] = payload["sid"]
+                        payload = stub._accept_sms(request_body, record)
                     elif payload is None:
                         payload = {"code": 20500, "message": "Internal Server Error", "status": status}
                 else:
@@ -120,6 +177,10 @@ class ProviderStub:
                         headers["X-Message-Id"] = record["message_id"] = "sg-" + uuid.uuid4().hex[:16]
                     elif payload is None:
                         payload = {"errors": [{"message": f"scripted {status}"}]}
+                record["status"] = status
+                return status, payload, headers
+
+            def _send(self, status: int, payload: Any, headers: dict[str, str], record: dict) -> None:
                 record["status"] = status
                 data = json.dumps(payload).encode() if payload is not None else b""
                 try:
@@ -133,9 +194,56 @@ class ProviderStub:
                 except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
                     record["client_gone"] = True
                 # When the answer left: an acceptance later than the client's timeout (NOTIFY_HTTP_TIMEOUT)
-                # is a message the provider sent and the client never learned of (the retry sends it
-                # again). A write to a client that already left often still "succeeds" (kernel buffer),
-                # so the time, not client_gone, is what tells (--stub-log keeps both).
+                # is a message the provider sent and the client never learned of (the retry must
+                # not send it again). A write to a client that already left often still "succeeds"
+                # (kernel buffer), so the time, not client_gone, is what tells (--stub-log keeps both).
                 record["answered_at"] = time.time()
 
         return Handler
+
+    def _accept_sms(self, request: dict, record: dict) -> dict:
+        now = time.time()
+        message = {
+            "sid": "SM" + uuid.uuid4().hex,
+            "account_sid": record["path"].split("/")[3] if record["path"].count("/") >= 4 else "",
+            "status": "queued",
+            "direction": "outbound-api",
+            "to": request.get("To"),
+            "from": request.get("From"),
+            "messaging_service_sid": request.get("MessagingServiceSid"),
+            "body": request.get("Body"),
+            "date_created": formatdate(now, usegmt=True),
+            "date_sent": formatdate(now, usegmt=True),
+            "at": now,
+        }
+        record["message_id"] = message["sid"]
+        with self._lock:
+            self.messages.append(message)
+        return {k: v for k, v in message.items() if k != "at"}
+
+    def _list(self, path: str, query: dict[str, str]) -> dict:
+        after = query.get("DateSent>")
+        since = dt.datetime.fromisoformat(after.replace("Z", "+00:00")).timestamp() if after else None
+        size = int(query.get("PageSize") or 50)
+        number = int(query.get("Page") or 0)
+        with self._lock:
+            found = [
+                m
+                for m in reversed(self.messages)  # newest first, as Twilio lists them
+                if (not query.get("To") or m["to"] == query["To"])
+                and (not query.get("From") or m["from"] == query["From"])
+                and (since is None or m["at"] >= since)
+            ]
+        page = found[number * size : (number + 1) * size]
+        more = len(found) > (number + 1) * size
+        return {
+            "messages": [{k: v for k, v in m.items() if k != "at"} for m in page],
+            "end": number * size + max(len(page) - 1, 0),
+            "first_page_uri": f"{path}?{urlencode({**query, 'Page': 0})}",
+            "next_page_uri": f"{path}?{urlencode({**query, 'Page': number + 1})}" if more else None,
+            "previous_page_uri": None,
+            "page": number,
+            "page_size": size,
+            "start": number * size,
+            "uri": f"{path}?{urlencode(query)}",
+        }

@@ -42,6 +42,7 @@ class Options:
     base_url: str = "http://127.0.0.1:8000"
     customers: int | None = None  # None: enough to stay under the order-placing throttle
     failure_rate: float = 0.0
+    late_rate: float = 0.0
     seed: int | None = None
     cancel_rate: float = 0.0
     minute: float = 1.0
@@ -53,7 +54,10 @@ class Options:
 
 def customers_needed(rate: float) -> int:
     """Enough customers that none of them hits the per-customer order throttle at this rate."""
-    limit = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get("order_place")
+    rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {})
+    # "order_place_user" since the per-IP order throttle came (that one the stack's
+    # THROTTLE_ORDER_PLACE_IP must allow: every simulated customer orders from 127.0.0.1).
+    limit = rates.get("order_place_user") or rates.get("order_place")
     if not limit:
         return 3
     count, seconds = SimpleRateThrottle.parse_rate(None, limit)  # type: ignore[arg-type]  # self is unused there
@@ -132,8 +136,13 @@ class Simulation:
         menu = self.api.menu()
         customers = self._register()
         faults = (
-            FaultyProviders(failure_rate=self.o.failure_rate, seed=self.o.seed, port=self.o.stub_port)
-            if self.o.failure_rate > 0
+            FaultyProviders(
+                failure_rate=self.o.failure_rate,
+                late_rate=self.o.late_rate,
+                seed=self.o.seed,
+                port=self.o.stub_port,
+            )
+            if self.o.failure_rate > 0 or self.o.late_rate > 0
             else None
         )
         with faults if faults else contextlib.nullcontext():

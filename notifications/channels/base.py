@@ -17,6 +17,9 @@ class OutgoingMessage:
     body: str
     subject: str = ""
     html: str = ""
+    # Stable across every attempt for this notification (and unique across databases): marks an
+    # e-mail so a second copy after an unknown outcome is recognisable as the same message.
+    reference: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +45,27 @@ class ProviderError(Exception):
 
 
 class ProviderTransientError(ProviderError, TransientError):
-    """429, 5xx, timeout, connection refused: the bus retries with backoff."""
+    """429, 5xx, connection refused: the message was not accepted; the bus retries with backoff."""
+
+
+class ProviderOutcomeUnknown(ProviderTransientError):
+    """The request left and no answer came (read timeout, connection reset after sending, a 504).
+
+    The provider may have accepted the message. The bus retries like any transient failure, but
+    the notification row remembers it (Notification.unknown_since), and the next attempt asks the
+    provider whether the message exists before sending again (notifications.services).
+    """
+
+    def __init__(self, provider: str, message: str, *, status: int | None = None, code: str = "") -> None:
+        super().__init__(
+            provider,
+            f"outcome unknown, the provider may have accepted it ({message})",
+            status=status,
+            code=code,
+        )
+        self.detail = {"outcome": "unknown", "provider": provider}
+        # Give the provider time to list what it accepted before the next attempt asks.
+        self.retry_after = settings.NOTIFY_RECONCILE_AFTER
 
 
 class ProviderPermanentError(ProviderError, PermanentError):
@@ -61,6 +84,9 @@ class ProviderCredentialsError(ProviderPermanentError):
 
 
 CREDENTIAL_STATUSES = (401, 403)
+# A gateway that gave up waiting for the provider's backend says nothing about whether the
+# backend took the message: an unknown outcome, not a refusal.
+UNKNOWN_OUTCOME_STATUSES = (504,)
 
 
 def http_timeout() -> float:

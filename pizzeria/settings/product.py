@@ -17,8 +17,11 @@ TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
 MANAGER_EMAIL = env("MANAGER_EMAIL", default="manager@mariospizzeria.example")
 NOTIFY_HTTP_TIMEOUT = env.float("NOTIFY_HTTP_TIMEOUT", default=8.0)  # < the 20 s soft time limit
 # A notification row left "sending" longer than this belongs to an attempt that died after calling
-# the provider: the next attempt sends again (notifications/journal.py). Unset: 2 × NOTIFY_HTTP_TIMEOUT + 5.
+# the provider: an unknown outcome, as a timeout (notifications/journal.py). Unset: 2 × NOTIFY_HTTP_TIMEOUT + 5.
 NOTIFY_SENDING_STALE_SECONDS = env.float("NOTIFY_SENDING_STALE_SECONDS", default=None)
+# After an unknown outcome (a send that timed out or lost its connection), the next attempt waits at
+# least this long, then asks the provider whether it holds the message before sending again.
+NOTIFY_RECONCILE_AFTER = env.float("NOTIFY_RECONCILE_AFTER", default=10.0)
 # The shop's country: numbers without "+" are read there, and SMS go only to numbers in
 # SMS_ALLOWED_REGIONS (ISO 3166 codes; SMS pumping pays per message to far-away carriers).
 PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="US")

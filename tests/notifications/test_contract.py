@@ -1,13 +1,15 @@
 """Contract tests: the real Twilio and SendGrid SDKs, driven by the real handlers, against Prism
 mocks of the providers' OpenAPI definitions (tests/notifications/providers, see its README)."""
 
+import datetime as dt
 import os
 
 import pytest
 
 from eventbus import PermanentError
-from notifications.channels import ProviderPermanentError
+from notifications.channels import OutgoingMessage, ProviderPermanentError
 from notifications.channels import email as email_channel
+from notifications.channels import sms as sms_channel
 from notifications.models import Notification
 from tests.capture import capture_events
 from tests.factories import advance_order, make_customer, make_order
@@ -69,12 +71,28 @@ def test_ready_sms_with_status_callback_is_a_valid_twilio_request(at_prism):
     assert Notification.objects.get(template="order_ready").provider_message_id.startswith("SM")
 
 
+def test_the_lookup_after_an_unknown_outcome_is_a_valid_twilio_request(at_prism, settings):
+    """GET Messages.json with To, From, DateSent> and PageSize, as the SDK sends it; Prism answers
+    its first example (a page of two: an outbound "testing" and an inbound message)."""
+    settings.TWILIO_FROM_NUMBER = "+12019235161"  # the example's sender
+    message = OutgoingMessage(notification_id=1, recipient="+18182008801", body="testing")
+    since = dt.datetime(2019, 5, 24, 17, 44, tzinfo=dt.UTC)  # the example was created at 17:44:46
+
+    found = sms_channel.find_sent(message, since=since)
+
+    # Prism would have answered 422 to an invalid request (find_sent raises then).
+    assert [(r.provider, r.message_id) for r in found] == [("twilio", "SMded05904ccb347238880ca9264e8fe1c")]
+    later = sms_channel.find_sent(message, since=since + dt.timedelta(hours=1))
+    assert later == []  # created before the window: not this message
+
+
 def test_confirmation_email_is_a_valid_sendgrid_request(at_prism):
     with capture_events(only=[EMAIL_CONFIRM]) as captured:
         make_order()
     assert [d.status for d in captured.deliveries(EMAIL_CONFIRM)] == ["succeeded"]
     row = Notification.objects.get(channel="email")
     assert row.status == "sent" and row.provider == "sendgrid"
+    # ... with the Message-ID header and custom_args that mark every copy of this notification.
     # The definition declares no X-Message-Id header, so Prism sends none: the id stays empty here
     # (the fault stub, which sends it, covers storing it).
 

@@ -143,18 +143,36 @@ def test_send_in_flight_elsewhere_is_not_repeated(providers):
     assert len(providers.of("twilio")) == 1
 
 
-def test_stale_send_from_a_dead_attempt_is_sent_again(providers, settings):
-    """The documented window: a worker died between the provider call and the "sent" write."""
+def test_stale_send_from_a_dead_attempt_is_found_at_twilio_not_sent_again(providers, settings):
+    """A worker died between the provider call and the "sent" write: an unknown outcome."""
     settings.NOTIFY_SENDING_STALE_SECONDS = 1
     _, captured = place()
     delivery = captured.deliveries(SMS_CONFIRM)[0]
+    [sid] = [c["message_id"] for c in providers.of("twilio")]
     Notification.objects.update(
         status="sending", provider_message_id="", sending_at=timezone.now() - timezone.timedelta(seconds=5)
     )
 
     assert redeliver(delivery) == "succeeded"
-    assert len(providers.of("twilio")) == 2  # at-least-once: Twilio takes no idempotency key
-    assert Notification.objects.get().status == "sent"
+    assert len(providers.of("twilio")) == 1 and len(providers.lookups()) == 1
+    row = Notification.objects.get()
+    assert row.status == "sent" and row.provider_message_id == sid and row.unknown_outcomes == 1
+    assert row.reconciled_at is not None
+
+
+def test_stale_email_from_a_dead_attempt_is_sent_again(providers, settings):
+    """E-mail cannot be asked: at-least-once, recorded as an unknown outcome."""
+    settings.NOTIFY_SENDING_STALE_SECONDS = 1
+    _, captured = place(only=(EMAIL_CONFIRM,))
+    delivery = captured.deliveries(EMAIL_CONFIRM)[0]
+    Notification.objects.update(
+        status="sending", provider_message_id="", sending_at=timezone.now() - timezone.timedelta(seconds=5)
+    )
+
+    assert redeliver(delivery) == "succeeded"
+    assert len(providers.of("sendgrid")) == 2 and providers.lookups() == []
+    row = Notification.objects.get()
+    assert row.status == "sent" and row.unknown_outcomes == 1 and row.reconciled_at is None
 
 
 def test_fallback_rejected_too_is_dead_with_both_errors(providers):

@@ -112,6 +112,11 @@ def test_development_settings_use_the_running_stack_and_a_key_of_this_checkout(n
     assert settings_value("DATABASES['default']['PORT']", **dev) == "5999"
     assert len(key) >= 50 and key == (no_dev_state / "dev-secret-key").read_text().strip()
     assert key == settings_value("SECRET_KEY", **dev)  # stable
+    # make demo's customers all come from 127.0.0.1: development lifts the per-address limits only
+    rates = "REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']"
+    assert settings_value(f"{rates}['order_place_ip']", **dev) == "3000/min"
+    assert settings_value(f"{rates}['order_place_user']", **dev) == "30/min"
+    assert settings_value(f"{rates}['order_place_ip']", **PRODUCTION) == "60/min"
 
 
 def test_development_settings_without_a_running_stack_refuse_in_one_line_instead_of_a_local_redis():

@@ -57,6 +57,31 @@ def test_with_failing_providers_every_notification_is_sent_exactly_once(worker, 
     assert Notification.objects.filter(template="order_confirmed").count() == 40
 
 
+def test_late_provider_answers_send_each_sms_once_and_count_every_email_copy(worker, live_server):
+    """Issue 23, item 5 end to end: a share of sends is accepted after the worker's timeout."""
+    make_menu()
+
+    summary = simulate(live_server, orders=20, rate=10, failure_rate=0.1, late_rate=0.2)
+
+    assert summary.finished
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+    rows = list(
+        Notification.objects.values_list("channel", "provider", "provider_message_id", "unknown_outcomes")
+    )
+    assert {provider for _, provider, _, _ in rows} == {"twilio", "sendgrid"}, rows
+    assert sum(unknown for *_, unknown in rows) > 0  # late answers did happen
+    accepted = set(summary.provider_message_ids)
+    held = {message_id for _, _, message_id, _ in rows}
+    assert held <= accepted, held - accepted
+    # every SMS Twilio took is a notification's: none went out twice
+    sms = {m for c, _, m, _ in rows if c == "sms"}
+    assert {m for m in accepted if m.startswith("SM")} == sms, {
+        m for m in accepted if m.startswith("SM")
+    } ^ sms
+    # an e-mail copy nobody holds is one of the unknown outcomes the rows count
+    assert len(accepted - held) <= sum(unknown for c, *_, unknown in rows if c == "email"), rows
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "options, message",
@@ -80,3 +105,8 @@ def test_enough_customers_to_stay_under_the_throttle(settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"order_place": "30/min"}}
     assert customers_needed(5) == 12  # 300 orders a minute, 30 each, and a fifth spare
     assert customers_needed(0.1) == 3
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"order_place_user": "60/min"},
+    }
+    assert customers_needed(5) == 6

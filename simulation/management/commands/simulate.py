@@ -1,4 +1,4 @@
-"""python manage.py simulate --orders N --rate R [--customers C] [--failure-rate F] [--seed S]"""
+"""python manage.py simulate --orders N --rate R [--customers C] [--failure-rate F] [--late-rate L] [--seed S]"""
 
 from __future__ import annotations
 
@@ -58,6 +58,13 @@ class Command(BaseCommand):
             help="Share of provider calls that fail (503), e.g. 0.3. Starts a local fault "
             "stub and its own notifications worker for the run.",
         )
+        parser.add_argument(
+            "--late-rate",
+            type=_share,
+            default=0.0,
+            help="Share of provider sends the fault stub accepts but answers only after the "
+            "worker's timeout (an unknown outcome the next attempt must reconcile), e.g. 0.05.",
+        )
         parser.add_argument("--seed", type=int, default=None, help="Make the run repeatable.")
         parser.add_argument(
             "--cancel-rate",
@@ -100,6 +107,7 @@ class Command(BaseCommand):
             base_url=o["base_url"],
             customers=o["customers"],
             failure_rate=o["failure_rate"],
+            late_rate=o["late_rate"],
             seed=o["seed"],
             cancel_rate=o["cancel_rate"],
             minute=o["minute"],
