@@ -241,3 +241,36 @@ def test_make_run_then_every_documented_command_reaches_that_stack_and_data_surv
     assert keys_after <= keys_before, f"new keys on the Redis at 6379: {keys_after - keys_before}"
     if connections_before is not None:  # our own decoy: only this test's client ever connected
         assert int(client.info("stats")["total_connections_received"]) == connections_before
+
+
+def test_a_sigterm_to_devservices_alone_stops_its_command_and_both_servers(tmp_path):
+    # `kill <pid>` or a process manager signals devservices only, not its process group
+    env = {k: v for k, v in os.environ.items() if k not in CONFIG}
+    env["PIZZERIA_RUN_DIR"] = str(tmp_path / "run")
+    sleeper = [PYTHON, "-c", "import time; time.sleep(300)"]
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "pizzeria.devservices", "exec", "--throwaway", "--", *sleeper],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        ports = {}
+        while len(ports) < 2:
+            line = proc.stdout.readline()
+            assert line, "devservices ended before both servers were up"
+            if found := re.search(r"embedded (PostgreSQL|Valkey) on \w+://[^@/]*@?127\.0\.0\.1:(\d+)", line):
+                ports[found[1]] = int(found[2])
+        wait_until(lambda: psutil.Process(proc.pid).children(), timeout=30, message="the command started")
+        command = psutil.Process(proc.pid).children()[0]
+        # when
+        os.kill(proc.pid, signal.SIGTERM)
+        rest = proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    # then the command got the signal, and both servers were stopped, not left running
+    assert not command.is_running()
+    assert "embedded PostgreSQL stopped" in rest and "embedded Valkey stopped" in rest, rest
+    for name, port in ports.items():
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0, f"the embedded {name} still listens on {port}"
