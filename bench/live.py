@@ -37,7 +37,7 @@ from bench.stats import percentile, spread
 
 GTHREAD_LINE = (
     "gunicorn pizzeria.wsgi --bind {host}:{port} --worker-class gthread --workers 2 --threads 32 "
-    "--timeout 60 --graceful-timeout 10 --access-logfile -"
+    "--timeout 60 --graceful-timeout 10 --access-logfile - --no-control-socket"
 )
 TARGETS = {
     "live_streams": 2000,

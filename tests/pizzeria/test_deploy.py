@@ -94,3 +94,12 @@ def test_make_run_protects_supervisord_and_writes_one_readable_stream(tmp_path):
     assert again["unix_http_server"]["password"] == server["password"]
     # supervisord's own lines through an append-mode open of stdout, like every program's
     assert config["supervisord"]["logfile"] == "/dev/stdout" and config["supervisord"]["silent"] == "true"
+
+
+def test_no_web_server_takes_the_per_user_gunicorn_control_socket():
+    # gunicorn >= 25 binds $XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl by default: one
+    # path per user, so a second stack (make test's beside make run, the bench's two servers) takes it
+    # over, and `gunicornc` would steer the wrong server. The processes are managed by supervisord /
+    # systemd instead.
+    assert "--no-control-socket" in procfile_entries()["web"]
+    assert "--no-control-socket" in _unit("pizzeria-web.service")["Service"]["ExecStart"]
