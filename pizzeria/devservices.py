@@ -142,15 +142,16 @@ def services_file() -> Iterator[None]:
 def _run(cmd: list[str]) -> int:
     """Run cmd in the foreground and wait for it, whatever stops us, so the services stop after it.
 
-    Ctrl-C reaches it directly (same process group). A SIGTERM or SIGHUP sent to this process alone
-    (`kill <pid>`, a closed terminal, a process manager) is passed on to it: supervisord then stops
-    its programs warm, and the embedded servers stop after it instead of being left running.
+    Ctrl-C reaches it directly (same process group). A SIGTERM or SIGHUP sent to this process
+    (`kill <pid>`, a closed terminal, a process manager) is passed on to it as SIGTERM (a SIGHUP
+    would make supervisord reload, not stop): supervisord stops its programs warm, and the embedded
+    servers stop after it instead of being left running.
     """
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
 
-    def pass_on(signum: int, _frame: object) -> None:
-        proc.send_signal(signum)
+    def pass_on(_signum: int, _frame: object) -> None:
+        proc.send_signal(signal.SIGTERM)
 
     previous = {
         signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),

@@ -243,8 +243,9 @@ def test_make_run_then_every_documented_command_reaches_that_stack_and_data_surv
         assert int(client.info("stats")["total_connections_received"]) == connections_before
 
 
-def test_a_sigterm_to_devservices_alone_stops_its_command_and_both_servers(tmp_path):
-    # `kill <pid>` or a process manager signals devservices only, not its process group
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_sigterm_or_sighup_to_devservices_alone_stops_its_command_and_both_servers(tmp_path, sig):
+    # `kill <pid>`, a process manager or a closed terminal signals devservices, not its process group
     env = {k: v for k, v in os.environ.items() if k not in CONFIG}
     env["PIZZERIA_RUN_DIR"] = str(tmp_path / "run")
     sleeper = [PYTHON, "-c", "import time; time.sleep(300)"]
@@ -263,7 +264,7 @@ def test_a_sigterm_to_devservices_alone_stops_its_command_and_both_servers(tmp_p
         wait_until(lambda: psutil.Process(proc.pid).children(), timeout=30, message="the command started")
         command = psutil.Process(proc.pid).children()[0]
         # when
-        os.kill(proc.pid, signal.SIGTERM)
+        os.kill(proc.pid, sig)
         rest = proc.communicate(timeout=60)[0]
     finally:
         if proc.poll() is None:
