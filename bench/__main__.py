@@ -154,6 +154,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     from bench.live import add_arguments as live_arguments
 
     live_arguments(p)
+    from bench.tracing import add_arguments as tracing_arguments
+
+    tracing_arguments(p)
     return p.parse_args(argv)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.profiling import PySpy, _frame
@@ -33,8 +34,11 @@ def _short(frame: str) -> str:
     return frame
 
 
-def record(pids: list[int], out: Path, run) -> dict:
-    """py-spy on each pid (busy samples only: no --idle) while run() runs; the folded stacks' summary."""
+def record(pids: list[int], out: Path, run, *, full_filenames: bool = False) -> dict:
+    """py-spy on each pid (busy samples only: no --idle) while run() runs; the folded stacks' summary.
+
+    full_filenames: paths as site-packages/<package>/… (py-spy otherwise shortens
+    opentelemetry/instrumentation/django/… to django/…)."""
     exe = PySpy.executable()
     if exe is None:
         raise RuntimeError("py-spy is not installed (pip install -r requirements-dev.txt)")
@@ -54,6 +58,7 @@ def record(pids: list[int], out: Path, run) -> dict:
             "--output",
             str(path),
             "--nonblocking",
+            *(["--full-filenames"] if full_filenames else []),
         ]
         procs.append((subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), path))
     try:
@@ -76,25 +81,36 @@ def record(pids: list[int], out: Path, run) -> dict:
     return summary
 
 
+_WAITS = {"wait", "select", "poll", "accept"}
+
+
+def waiting(frames: list[str]) -> bool:
+    """A thread waiting for work: one of its last two frames is a wait (py-spy names methods
+    Class.method, e.g. Event.wait)."""
+    return any(f.rpartition(":")[2].rpartition(".")[2] in _WAITS for f in frames[-2:])
+
+
+def stacks(folded: list[Path]) -> Iterator[tuple[list[str], int]]:
+    """(frames as path:function, outermost first; samples) for each line of py-spy's raw output."""
+    for path in folded:
+        for line in path.read_text(errors="replace").splitlines():
+            stack, _, count = line.rpartition(" ")
+            if stack and count.isdigit():
+                yield [_frame(f) for f in stack.split(";")], int(count)
+
+
 def summarise(folded: list[Path], *, top: int = 30) -> dict:
     inclusive: collections.Counter[str] = collections.Counter()
     self_time: collections.Counter[str] = collections.Counter()
     busy = 0
-    for path in folded:
-        for line in path.read_text(errors="replace").splitlines():
-            stack, _, count = line.rpartition(" ")
-            if not stack or not count.isdigit():
-                continue
-            frames = [_short(_frame(f)) for f in stack.split(";")]
-            if any(f.endswith((":wait", ":select", ":poll", ":accept")) for f in frames[-2:]) and not any(
-                f.endswith("wsgi.py:__call__") for f in frames
-            ):
-                continue  # a gunicorn thread waiting for work
-            n = int(count)
-            busy += n
-            for frame in set(frames):
-                inclusive[frame] += n
-            self_time[frames[-1]] += n
+    for raw, n in stacks(folded):
+        frames = [_short(f) for f in raw]
+        if waiting(frames) and not any(f.endswith("wsgi.py:__call__") for f in frames):
+            continue  # a gunicorn thread waiting for work
+        busy += n
+        for frame in set(frames):
+            inclusive[frame] += n
+        self_time[frames[-1]] += n
 
     def pct(n: int) -> float:
         return round(100 * n / busy, 1) if busy else 0.0

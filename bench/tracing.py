@@ -14,6 +14,13 @@
 A third mode, "sampled", runs tracing on with OTEL_TRACES_SAMPLER=parentbased_traceidratio at 0.1
 (docs/tracing.md's advice for a busy shop). Target: tracing on keeps >= 0.85 of the tracing-off API
 throughput (the issue: <= 15 % cost).
+
+Measuring a change before shipping it (docs/tracing.md "Cost"):
+- `--tracing-variant NAME:KEY=VALUE[,KEY=VALUE]` (repeatable) adds a server with tracing on and
+  these environment overrides to every API round, e.g. `noredis:OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=redis`;
+  its ratio to "off" is paired within the round like the others'.
+- `--tracing-profile DIR` then runs one more API round per mode with py-spy on the web workers and
+  says which share of their busy time OpenTelemetry's code takes, by package (summary in DIR).
 """
 
 from __future__ import annotations
@@ -75,6 +82,36 @@ def tracing_env(sink: SpanSink) -> dict[str, str]:
     return {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint}
 
 
+def add_arguments(p) -> None:
+    g = p.add_argument_group("tracing phase (bench/tracing.py)")
+    g.add_argument(
+        "--tracing-variant",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=VALUE[,KEY=VALUE]",
+        help="also a server with tracing on and these environment overrides in every API round (repeatable)",
+    )
+    g.add_argument(
+        "--tracing-profile",
+        type=Path,
+        metavar="DIR",
+        help="then one more API round per mode with py-spy on the web workers; summary in DIR",
+    )
+
+
+def modes_and_envs(args, sink: SpanSink) -> dict[str, dict[str, str]]:
+    """{mode: the server's environment}: off, on, sampled, then each --tracing-variant."""
+    from bench.variants import parse_variant
+
+    envs = {"off": {}, "on": tracing_env(sink), "sampled": {**tracing_env(sink), **SAMPLED}}
+    for text in getattr(args, "tracing_variant", None) or []:
+        name, env = parse_variant(text)
+        if name in envs:
+            raise ValueError(f"--tracing-variant {text!r}: {name!r} is taken")
+        envs[name] = {**tracing_env(sink), **env}
+    return envs
+
+
 def phase(args, seed: dict, *, per_order: int, log=print) -> dict:
     import tempfile
 
@@ -85,12 +122,13 @@ def phase(args, seed: dict, *, per_order: int, log=print) -> dict:
 
     sink = SpanSink()
     work = Path(tempfile.mkdtemp(prefix="pz-bench-tracing-"))
-    envs = {"off": {}, "on": tracing_env(sink), "sampled": {**tracing_env(sink), **SAMPLED}}
-    out: dict = {"api_rounds": [], "latency_rounds": []}
+    envs = modes_and_envs(args, sink)
+    api_modes = tuple(envs)
+    out: dict = {"api_rounds": [], "latency_rounds": [], "modes": list(api_modes)}
     try:
         with contextlib.ExitStack() as stack:
             servers = {}
-            for mode in MODES:
+            for mode in api_modes:
                 server = WebServer(
                     f"tracing-{mode}", {**api.SERVER_ENV, "BENCH_BUS": "on", **envs[mode]}, work
                 )
@@ -110,16 +148,16 @@ def phase(args, seed: dict, *, per_order: int, log=print) -> dict:
                 mode: {
                     **base,
                     "url": servers[mode].base_url + "/api/orders/",
-                    "start": i * len(tokens) // len(MODES),
+                    "start": i * len(tokens) // len(api_modes),
                 }
-                for i, mode in enumerate(MODES)
+                for i, mode in enumerate(api_modes)
             }
-            for mode in MODES:  # warm-up, unmeasured
+            for mode in api_modes:  # warm-up, unmeasured
                 specs[mode]["start"] = api.loadgen({**specs[mode], "seconds": args.api_warmup}, work)[
                     "next_index"
                 ]
             for n in range(args.api_rounds):
-                for mode in round_order(n, MODES):
+                for mode in round_order(n, api_modes):
                     spans_before = sink.spans
                     r = api.run_round("bus_on", servers[mode], specs[mode], work, per_order=per_order)
                     time.sleep(0.5)  # the batch processor's last export of the round
@@ -130,6 +168,10 @@ def phase(args, seed: dict, *, per_order: int, log=print) -> dict:
                         f"p99 {r['p99_ms']:.1f} ms  {r['server_cpu_ms_per_request']:.1f} ms CPU/request  "
                         f"{r['spans_exported']} spans exported"
                     )
+            if getattr(args, "tracing_profile", None):
+                out["profile"] = profile_modes(
+                    servers, specs, work, args.tracing_profile, per_order=per_order, log=log
+                )
         broker_keys_purge()
         out["api_unsent_deliveries_dropped"] = measure.unsent_deliveries_drop()
         for n in range(args.rounds):
@@ -171,6 +213,74 @@ def phase(args, seed: dict, *, per_order: int, log=print) -> dict:
     return summarise(out)
 
 
+def profile_modes(
+    servers: dict, specs: dict, work: Path, out_dir: Path, *, per_order: int, log=print
+) -> dict:
+    """One more API round per mode under py-spy: OpenTelemetry's share of the web workers' busy time."""
+    import json
+
+    from bench import api
+    from bench.apiprofile import record
+
+    result = {}
+    for mode, server in servers.items():
+        log(f"bench: tracing, one more round of {mode} under py-spy -> {out_dir / mode} ...")
+        summary = record(
+            server.pids()[1:],
+            out_dir / mode,
+            lambda m=mode, srv=server: api.run_round("bus_on", srv, specs[m], work, per_order=per_order),
+            full_filenames=True,
+        )
+        summary["opentelemetry_pct_of_busy"] = otel_share([Path(f) for f in summary["files"]])
+        result[mode] = summary
+        log(f"bench: tracing profile {mode}: OpenTelemetry {summary['opentelemetry_pct_of_busy']}")
+    (out_dir / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+# Instrumentation frames that call the instrumented function itself: time below them is the
+# request, the query, the Redis command, not tracing's.
+_WRAPPERS = (
+    "_DjangoMiddleware.__call__",
+    "traced_execution",
+    "_traced_execute_command",
+    "_traced_execute_pipeline",
+)
+
+
+def otel_share(folded: list[Path]) -> dict[str, float]:
+    """Percent of the busy samples spent in OpenTelemetry's own code, in all and by the package
+    through which the code entered it (the first frame of the innermost run of OpenTelemetry
+    frames: opentelemetry/instrumentation/psycopg for a query's span, opentelemetry/sdk/trace for
+    the bus's own spans, opentelemetry/sdk/_shared_internal for the export thread). A sample below
+    a wrapper (the query under the psycopg wrapper) is the call's, not tracing's. Needs py-spy's
+    full file names (apiprofile.record(full_filenames=True))."""
+    import collections
+
+    from bench.apiprofile import stacks, waiting
+
+    by_package: collections.Counter[str] = collections.Counter()
+    busy = 0
+    for frames, n in stacks(folded):
+        if waiting(frames):
+            continue
+        busy += n
+        otel = [f.startswith("opentelemetry/") for f in frames]
+        if True not in otel:
+            continue
+        last = len(otel) - 1 - otel[::-1].index(True)
+        if frames[last].endswith(_WRAPPERS) and last < len(frames) - 1:
+            continue  # below the wrapper: the instrumented call itself
+        first = last
+        while first > 0 and otel[first - 1]:
+            first -= 1
+        where = frames[first].partition(":")[0].split("/")
+        by_package["/".join(where[:3])] += n
+    out = {"all": round(100 * sum(by_package.values()) / busy, 1) if busy else 0.0}
+    out.update({k: round(100 * v / busy, 1) for k, v in by_package.most_common()})
+    return out
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its children (the prefork pool)."""
     import psutil
@@ -203,7 +313,8 @@ def summarise(out: dict) -> dict:
     for r in out["api_rounds"] + out["latency_rounds"]:
         if r["mode"] == "on" and not r["spans_exported"]:
             raise BenchError(f"tracing on: no span exported in a round ({r})")
-    for mode in MODES:
+    modes = out.get("modes") or list(MODES)
+    for mode in modes:
         api_rounds = [r for r in out["api_rounds"] if r["mode"] == mode]
         lat_rounds = [r for r in out["latency_rounds"] if r["mode"] == mode]
         out[mode] = {
@@ -216,7 +327,7 @@ def summarise(out: dict) -> dict:
             "worker_cpu_ms_per_delivery": spread([r["worker_cpu_ms_per_delivery"] for r in lat_rounds]),
         }
     off = [r["rps"] for r in out["api_rounds"] if r["mode"] == "off"]
-    for mode in ("on", "sampled"):  # paired within a round
+    for mode in modes[1:]:  # paired within a round
         mine = [r["rps"] for r in out["api_rounds"] if r["mode"] == mode]
         out[f"api_ratio_{mode}"] = (
             spread([round(a / b, 3) for a, b in zip(mine, off, strict=False)]) if mine else None
@@ -251,6 +362,9 @@ def summary_keys(t: dict) -> tuple[dict, dict]:
     for mode in ("on", "sampled"):
         off_cpu, cpu = s["tracing_cpu_ms_per_request_off"], s[f"tracing_cpu_ms_per_request_{mode}"]
         s[f"tracing_api_cpu_ratio_{mode}"] = round(off_cpu / cpu, 3) if off_cpu and cpu else None
+    for mode in (t.get("modes") or [])[len(MODES) :]:  # --tracing-variant
+        s[f"tracing_api_ratio_{mode}"] = (t.get(f"api_ratio_{mode}") or {}).get("median")
+        s[f"tracing_cpu_ms_per_request_{mode}"] = med(mode, "server_cpu_ms_per_request")
     ratio = s["tracing_api_ratio"]
     return s, {"tracing_api_ratio>=0.85": None if ratio is None else ratio >= TARGET_API_RATIO}
 

@@ -11,8 +11,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.production")
 # lets them ride out a frozen Redis without reconnecting in a loop (6 s vs 15-21 s back after a thaw).
 os.environ.setdefault("CELERY_REDIS_SOCKET_TIMEOUT", "1.0")
 
+from pizzeria import gctuning  # noqa: E402
 from pizzeria.livegate import build_application  # noqa: E402 - after the settings module is chosen
 from pizzeria.observability import tracing  # noqa: E402
 
 tracing.setup("pizzeria-web")  # before the application loads its middleware (see wsgi.py)
 application = build_application()
+gctuning.tune()  # after start-up: its objects are frozen (pizzeria/gctuning.py)

@@ -7,12 +7,12 @@ from functools import cached_property
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_init
 from django.conf import settings
 from django.db import connections
 from kombu import Exchange, Queue
 
-from pizzeria import brokerfix
+from pizzeria import brokerfix, gctuning
 from pizzeria.observability import tracing
 from pizzeria.queues import QUEUES
 
@@ -100,6 +100,12 @@ def _install_brokerfix(sender: Celery, **kwargs: Any) -> None:
 app.autodiscover_tasks()
 # OpenTelemetry in worker pool processes and beat, when the environment turns it on (pizzeria/observability/tracing.py).
 tracing.connect_celery_signals()
+
+
+@worker_init.connect
+def _tune_gc(**kwargs: Any) -> None:
+    """In the worker's main process, before the pool forks (pizzeria/gctuning.py)."""
+    gctuning.tune()
 
 
 # When the process's previous task ended (prefork: one value per pool process).

@@ -2,6 +2,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from pizzeria import gctuning
 from pizzeria.observability import tracing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pizzeria.settings.production")
@@ -13,3 +14,4 @@ os.environ.setdefault("CELERY_REDIS_SOCKET_TIMEOUT", "1.0")
 # imports this module in each worker process, after the fork. Nothing happens when tracing is off.
 tracing.setup("pizzeria-web")
 application = get_wsgi_application()
+gctuning.tune()  # after start-up: its objects are frozen (pizzeria/gctuning.py)

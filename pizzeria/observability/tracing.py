@@ -51,6 +51,7 @@ def _env_enabled(environ: dict[str, str] | os._Environ = os.environ) -> bool:
 ENABLED = _env_enabled()
 _configured_pid: int | None = None
 _service_name = "pizzeria"
+_tracer: Any = None  # this process's, once set up: get_tracer() builds a new Tracer per call
 
 
 def enabled() -> bool:
@@ -91,6 +92,7 @@ def setup(service_name: str) -> bool:
 
 
 def _install(service_name: str) -> None:
+    global _tracer
     # OpenTelemetry is loaded only with tracing on (module docstring)
     from opentelemetry import trace
     from opentelemetry.sdk.resources import Resource
@@ -121,6 +123,7 @@ def _install(service_name: str) -> None:
         elif name != "none":
             logger.warning("OTEL_TRACES_EXPORTER %r is not supported here (otlp, console, none)", name)
     trace.set_tracer_provider(provider)
+    _tracer = provider.get_tracer("pizzeria")
     # Probes and scrapes are not orders: untraced unless the operator lists other paths.
     os.environ.setdefault("OTEL_PYTHON_DJANGO_EXCLUDED_URLS", "healthz,readyz,metrics")
     _instrument_libraries()
@@ -185,6 +188,8 @@ def shutdown() -> None:
 
 
 def tracer() -> Any:
+    if _tracer is not None:
+        return _tracer
     # OpenTelemetry is loaded only with tracing on (module docstring)
     from opentelemetry import trace
 
