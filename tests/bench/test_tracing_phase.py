@@ -6,7 +6,7 @@ import types
 
 import pytest
 
-from bench import tracing
+from bench import tracing, tracingprofile
 
 SITE = "/x/.venv/lib/python3.11/site-packages/"
 
@@ -83,7 +83,7 @@ def test_the_profile_counts_opentelemetry_code_not_the_calls_it_wraps(tmp_path):
     path = tmp_path / "web-1.folded"
     path.write_text("".join(f"{';'.join(stack)} {n}\n" for stack, n in lines.items()))
 
-    share = tracing.otel_share([path])
+    share = tracingprofile.otel_share([path])
 
     assert share == {
         "all": 20.0,  # 6 + 4 + 10 of 100 busy samples
