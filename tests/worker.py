@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 
@@ -84,16 +85,21 @@ def _answers(port: int) -> bool:
 def app_broker(url: str):
     """Point this process's Celery app (the publishing side) at another broker."""
     old = app.conf.broker_url
+    # Celery's broker_url reads the CELERY_BROKER_URL variable before its setting (the RabbitMQ
+    # pass of .ci/run sets it): the variable is pointed there too, or the app would not move.
+    old_env = os.environ.get("CELERY_BROKER_URL")
 
-    def reset(to: str) -> None:
+    def reset(to: str, env: str | None) -> None:
         # kombu keeps one pool per broker URL; forget ours (never close it: it would be handed
         # back closed when the URL is restored).
         app._pool = None  # type: ignore[attr-defined]  # private: the pool of the old URL
         app.amqp._producer_pool = None  # type: ignore[attr-defined]
         app.conf.broker_url = to  # type: ignore[misc]  # the stubs make it read-only; Celery allows it
+        if env is not None:
+            os.environ["CELERY_BROKER_URL"] = env
 
-    reset(url)
+    reset(url, None if old_env is None else url)
     try:
         yield
     finally:
-        reset(old)
+        reset(old, old_env)
