@@ -307,7 +307,18 @@ def _reconcile(
             len(ours),
             ", ".join(r.message_id for r in ours),
         )
-    return _sent(claimed, ours[0], event=event, reconciled=True)
+    found = ours[0]
+    sent = _sent(claimed, found, event=event, reconciled=True)
+    if found.provider_status:
+        # Twilio's status callbacks for this message came while its sid was unknown here (the send
+        # timed out) and were dropped; the list's status is where they had got to.
+        return (
+            notification_status_update(
+                message_sid=found.message_id, status=found.provider_status, error_code=found.error_code
+            )
+            or sent
+        )
+    return sent
 
 
 # --- resend (staff) ---------------------------------------------------------------------------

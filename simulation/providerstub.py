@@ -84,6 +84,13 @@ class ProviderStub:
         with self._lock:
             return [r for r in self.requests if r["method"] == "GET"]
 
+    def message_status(self, sid: str, status: str, error_code: int | None = None) -> None:
+        """Twilio's view of an accepted message moves on (queued → sent → delivered, as its status
+        callbacks would say): GET Messages.json lists it with this status from now on."""
+        with self._lock:
+            message = next(m for m in self.messages if m["sid"] == sid)
+            message.update(status=status, error_code=error_code)
+
     def accepted(self) -> list[dict]:
         with self._lock:
             return [r for r in self.requests if r.get("message_id")]
@@ -207,6 +214,7 @@ class ProviderStub:
             "sid": "SM" + uuid.uuid4().hex,
             "account_sid": record["path"].split("/")[3] if record["path"].count("/") >= 4 else "",
             "status": "queued",
+            "error_code": None,
             "direction": "outbound-api",
             "to": request.get("To"),
             "from": request.get("From"),

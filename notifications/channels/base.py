@@ -27,6 +27,10 @@ class SendResult:
     provider: str
     message_id: str
     logged_only: bool = False  # the console channel: recorded, not sent to a provider
+    # Found by a lookup after an unknown outcome (channels/sms.find_sent): the provider's status of
+    # the message then, e.g. Twilio's "delivered", and its error code.
+    provider_status: str = ""
+    error_code: str = ""
 
 
 class ProviderError(Exception):

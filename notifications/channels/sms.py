@@ -160,7 +160,16 @@ def find_sent(message: OutgoingMessage, *, since: dt.datetime) -> list[SendResul
         ) from None
     matches = [m for m in listed if _same_message(m, message, sender, not_before)]
     matches.sort(key=lambda m: m.date_created or not_before)
-    return [SendResult(provider="twilio", message_id=m.sid) for m in matches if m.sid]
+    return [
+        SendResult(
+            provider="twilio",
+            message_id=m.sid,
+            provider_status=str(m.status or ""),
+            error_code=str(m.error_code or ""),
+        )
+        for m in matches
+        if m.sid
+    ]
 
 
 def _list_since(page: Any, not_before: dt.datetime) -> list[Any]:

@@ -206,3 +206,26 @@ def test_an_email_with_an_unknown_outcome_is_sent_again_as_the_same_message(prov
     message_id, custom_args = marks[0]
     assert message_id == f"<notification.{row.pk}.{row.event_id.hex}@mariospizzeria.example>"
     assert custom_args == {"notification_id": str(row.pk), "notification_ref": f"{row.pk}.{row.event_id.hex}"}
+
+
+@pytest.mark.parametrize(
+    ("listed", "error_code", "status"),
+    [("delivered", None, "delivered"), ("undelivered", 30003, "undelivered"), ("sending", None, "sent")],
+)
+def test_a_found_sms_takes_the_status_twilio_lists_for_it(providers, listed, error_code, status):
+    # Twilio's status callbacks for the message came while its sid was unknown here (the send timed
+    # out) and were dropped: the lookup that finds the message reads where they had got to.
+    providers.script("twilio", "timeout")
+    _, captured = place()
+    delivery = captured.deliveries(SMS_CONFIRM)[0]
+    answered(providers)
+    [sid] = accepted(providers)
+    providers.message_status(sid, listed, error_code)
+
+    assert run_again(delivery) == "succeeded"
+
+    row = Notification.objects.get(channel="sms")
+    assert row.provider_message_id == sid and row.reconciled_at is not None
+    assert (row.status, row.provider_status) == (status, listed)
+    assert (row.delivered_at is not None) is (status == "delivered")
+    assert row.last_error_code == (str(error_code) if error_code else "")
