@@ -304,11 +304,15 @@ class Order(AggregateRoot):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         changed = bool(self.pending_events)
+        placed = self._state.adding
         super().save(*args, **kwargs)
         if changed:
             self.known_events = None  # no longer all of them
             # After commit, the customer's open tracker page re-reads the order (orders.tracker).
-            order_changed(order_id=self.pk)
+            # Not for the order being placed: no page can follow it before the answer gives its
+            # link, and the note would cost every order request a Redis round trip for no one.
+            if not placed:
+                order_changed(order_id=self.pk)
 
     # --- reading -----------------------------------------------------------------------------
     @property

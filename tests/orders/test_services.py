@@ -303,15 +303,15 @@ def test_two_requests_with_one_key_at_the_same_time_make_one_order(monkeypatch):
     customer = make_customer()
     kwargs = dict(items=[{"pizza": menu["pizzas"]["Margherita"].pk, "size": "small"}], fulfilment="pickup")
     inserted = threading.Event()
-    original = order_module.order_changed
+    original = order_module.Order.save
 
-    def slow_first(*, order_id):
-        original(order_id=order_id)
+    def slow_first(self, *args, **kwargs):
+        original(self, *args, **kwargs)
         if not inserted.is_set():  # the first holds its inserted row, not yet committed
             inserted.set()
             threading.Event().wait(0.5)  # widen the window for the twin (no timing asserted)
 
-    monkeypatch.setattr(order_module, "order_changed", slow_first)
+    monkeypatch.setattr(order_module.Order, "save", slow_first)
     results = {}
 
     def place(name):

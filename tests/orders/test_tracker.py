@@ -185,6 +185,33 @@ def test_every_order_change_is_published_on_its_own_channel_after_commit(
         pubsub.close()
 
 
+def test_placing_an_order_publishes_no_note_no_page_could_hear(django_capture_on_commit_callbacks, settings):
+    # The tracker's link comes with the answer to the order request: nothing follows the order
+    # before it, so its placement costs no Redis round trip. Its first change is published.
+    from pizzeria.redisclient import redis_client
+
+    pubsub = redis_client(settings.REDIS_URL).pubsub()
+    pubsub.psubscribe("pizzeria:order:*")
+
+    def notes() -> list[str]:
+        got = []
+        while (message := pubsub.get_message(timeout=0.5)) is not None:
+            if message["type"] == "pmessage":
+                got.append(message["channel"].decode())
+        return got
+
+    try:
+        assert pubsub.get_message(timeout=2.0)["type"] == "psubscribe"  # listening from here on
+        with django_capture_on_commit_callbacks(execute=True):
+            order = make_order()
+        assert notes() == []
+        with django_capture_on_commit_callbacks(execute=True):
+            advance_order(order, "paid")
+        assert notes() == [order_channel(order_id=order.pk)]
+    finally:
+        pubsub.close()
+
+
 def test_confirmation_sms_and_email_link_the_tracker(settings):
     settings.PUBLIC_BASE_URL = "https://pizza.example"
     order = make_order()
