@@ -314,7 +314,10 @@ def _reconcile(
         # timed out) and were dropped; the list's status is where they had got to.
         return (
             notification_status_update(
-                message_sid=found.message_id, status=found.provider_status, error_code=found.error_code
+                message_sid=found.message_id,
+                status=found.provider_status,
+                error_code=found.error_code,
+                via="Twilio's message list",
             )
             or sent
         )
@@ -360,7 +363,9 @@ CALLBACK_STATUS = {
 FINAL = (Notification.Status.DELIVERED, Notification.Status.UNDELIVERED, Notification.Status.FAILED)
 
 
-def notification_status_update(*, message_sid: str, status: str, error_code: str = "") -> Notification | None:
+def notification_status_update(
+    *, message_sid: str, status: str, error_code: str = "", via: str = "status callback"
+) -> Notification | None:
     """Apply a Twilio delivery status; callbacks can arrive out of order, a final status stays."""
     with transaction.atomic():
         row = (
@@ -384,5 +389,5 @@ def notification_status_update(*, message_sid: str, status: str, error_code: str
                 )
         Notification.objects.filter(pk=row.pk).update(**fields)
         row.refresh_from_db()
-    logger.info("notification_id=%s sid=%s status callback %s -> %s", row.pk, message_sid, status, row.status)
+    logger.info("notification_id=%s sid=%s %s %s -> %s", row.pk, message_sid, via, status, row.status)
     return row

@@ -123,7 +123,8 @@ def _install(service_name: str) -> None:
         elif name != "none":
             logger.warning("OTEL_TRACES_EXPORTER %r is not supported here (otlp, console, none)", name)
     trace.set_tracer_provider(provider)
-    _tracer = provider.get_tracer("pizzeria")
+    # From the process's provider (the first one set, as the instrumentations use), built once.
+    _tracer = trace.get_tracer("pizzeria")
     # Probes and scrapes are not orders: untraced unless the operator lists other paths.
     os.environ.setdefault("OTEL_PYTHON_DJANGO_EXCLUDED_URLS", "healthz,readyz,metrics")
     _instrument_libraries()
