@@ -139,18 +139,38 @@ def services_file() -> Iterator[None]:
         SERVICES_FILE.unlink(missing_ok=True)
 
 
+# A SIGTERM or SIGHUP that came before a command runs, or while one ran: no further command starts.
+_stop_signal: int | None = None
+
+
+def _remember_stop(signum: int, _frame: object) -> None:
+    global _stop_signal
+    _stop_signal = signum
+
+
+def _hold_stop_signals() -> None:
+    """From the start: a SIGTERM or SIGHUP is remembered instead of ending this process at once,
+    so the servers being started are stopped on the way out and no command starts after it (the
+    default action would leave an embedded PostgreSQL or Valkey running with no one to stop it)."""
+    signal.signal(signal.SIGTERM, _remember_stop)
+    signal.signal(signal.SIGHUP, _remember_stop)
+
+
 def _run(cmd: list[str]) -> int:
     """Run cmd in the foreground and wait for it, whatever stops us, so the services stop after it.
 
     Ctrl-C reaches it directly (same process group). A SIGTERM or SIGHUP sent to this process
     (`kill <pid>`, a closed terminal, a process manager) is passed on to it as SIGTERM (a SIGHUP
     would make supervisord reload, not stop): supervisord stops its programs warm, and the embedded
-    servers stop after it instead of being left running.
+    servers stop after it instead of being left running. One that came earlier: cmd never starts.
     """
+    if _stop_signal is not None:
+        return 128 + _stop_signal
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
 
-    def pass_on(_signum: int, _frame: object) -> None:
+    def pass_on(signum: int, frame: object) -> None:
+        _remember_stop(signum, frame)
         proc.send_signal(signal.SIGTERM)
 
     previous = {
@@ -158,6 +178,8 @@ def _run(cmd: list[str]) -> int:
         signal.SIGTERM: signal.signal(signal.SIGTERM, pass_on),
         signal.SIGHUP: signal.signal(signal.SIGHUP, pass_on),
     }
+    if _stop_signal is not None:  # it came between the check above and the hand-over
+        proc.send_signal(signal.SIGTERM)
     try:
         return proc.wait()
     finally:
@@ -323,6 +345,7 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("run", "exec"):
         print(__doc__)
         return 2
+    _hold_stop_signals()
     if argv[0] == "run":
         with run_lock(), embedded_database(throwaway=False), embedded_broker(), services_file():
             return run_stack()

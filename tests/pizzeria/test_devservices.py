@@ -244,6 +244,37 @@ def test_make_run_then_every_documented_command_reaches_that_stack_and_data_surv
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_while_the_servers_start_stops_them_and_the_command_never_runs(tmp_path, sig):
+    # A closed terminal while `make test` is still starting its servers: before, the default action
+    # ended devservices at once and left the embedded Valkey (its child) and PostgreSQL running.
+    env = {k: v for k, v in os.environ.items() if k not in CONFIG}
+    env["PIZZERIA_RUN_DIR"] = str(tmp_path / "run")
+    marker = tmp_path / "ran"
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "pizzeria.devservices", "exec", "--throwaway", "--",
+         PYTHON, "-c", f"open({str(marker)!r}, 'w')"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        first = ""
+        while "embedded PostgreSQL on" not in first:  # PostgreSQL is up; Valkey is starting or about to
+            first = proc.stdout.readline()
+            assert first, "devservices ended before PostgreSQL was up"
+        os.kill(proc.pid, sig)
+        rest = proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 128 + sig, rest
+    assert not marker.exists()
+    assert "embedded Valkey stopped" in rest and "embedded PostgreSQL stopped" in rest, rest
+    port = int(re.search(r"127\.0\.0\.1:(\d+)", first)[1])
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "the embedded PostgreSQL still listens"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_sigterm_or_sighup_to_devservices_alone_stops_its_command_and_both_servers(tmp_path, sig):
     # `kill <pid>`, a process manager or a closed terminal signals devservices, not its process group
     env = {k: v for k, v in os.environ.items() if k not in CONFIG}
@@ -261,8 +292,15 @@ def test_a_sigterm_or_sighup_to_devservices_alone_stops_its_command_and_both_ser
             assert line, "devservices ended before both servers were up"
             if found := re.search(r"embedded (PostgreSQL|Valkey) on \w+://[^@/]*@?127\.0\.0\.1:(\d+)", line):
                 ports[found[1]] = int(found[2])
-        wait_until(lambda: psutil.Process(proc.pid).children(), timeout=30, message="the command started")
-        command = psutil.Process(proc.pid).children()[0]
+
+        def the_command():  # not the embedded Valkey, its other child
+            return next(
+                (c for c in psutil.Process(proc.pid).children() if "time.sleep" in " ".join(c.cmdline())),
+                None,
+            )
+
+        wait_until(the_command, timeout=30, message="the command started")
+        command = the_command()
         # when
         os.kill(proc.pid, sig)
         rest = proc.communicate(timeout=60)[0]
