@@ -367,6 +367,9 @@ def notification_status_update(
     *, message_sid: str, status: str, error_code: str = "", via: str = "status callback"
 ) -> Notification | None:
     """Apply a Twilio delivery status; callbacks can arrive out of order, a final status stays."""
+    # Kept to the columns' width: a longer value (a callback or a listed message) is cut, not a 500.
+    status = status[: Notification._meta.get_field("provider_status").max_length]
+    error_code = error_code[: Notification._meta.get_field("last_error_code").max_length]
     with transaction.atomic():
         row = (
             Notification.objects.select_for_update()

@@ -96,3 +96,21 @@ def test_unknown_message_is_acknowledged(client, twilio_settings):
 
 def test_get_is_not_allowed(client, twilio_settings):
     assert client.get(URL).status_code == 405
+
+
+def test_an_overlong_status_or_error_code_is_kept_cut_not_a_500(client, twilio_settings, sent_sms):
+    # Signed, so from Twilio (or whoever holds the token); the row's fields are 30 characters, and
+    # the same update applies the status Twilio's message list gives after an unknown outcome.
+    response = post(
+        client,
+        {"MessageSid": sent_sms.provider_message_id, "MessageStatus": "x" * 100, "ErrorCode": "9" * 100},
+    )
+    assert response.status_code == 204
+    sent_sms.refresh_from_db()
+    assert sent_sms.provider_status == "x" * 30 and sent_sms.status == "sent"
+    post(
+        client,
+        {"MessageSid": sent_sms.provider_message_id, "MessageStatus": "failed", "ErrorCode": "9" * 100},
+    )
+    sent_sms.refresh_from_db()
+    assert (sent_sms.status, sent_sms.last_error_code) == ("failed", "9" * 30)
